@@ -24,7 +24,7 @@ public static class SharedData
     public const string SkipReason = "../shared/data is absent (it sits beside the checkout on developer machines and CI)";
 
     /// <summary>Path under the shared data folder; only call from tests marked with the attributes below.</summary>
-    public static string File(params string[] parts) => Path.Combine([Root!, .. parts]);
+    public static string Under(params string[] parts) => Path.Combine([Root!, .. parts]);
 }
 
 public sealed class SharedDataFactAttribute : FactAttribute
