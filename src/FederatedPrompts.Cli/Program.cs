@@ -1,1 +1,14 @@
-return 0;
+using System.CommandLine;
+using FederatedPrompts.Cli;
+using FederatedPrompts.Cli.Commands;
+
+var root = new RootCommand("fedprompt: federated prompt tuning of language models (POST soft prompts, FedDTPT discrete prompts)")
+{
+    TokenizeCommand.Create(),
+    LmCommand.Create(),
+    GenerateCommand.Create(),
+    EvalCommand.Create(),
+    PretrainCommand.Create(),
+    BenchCommand.Create(),
+};
+return await CliErrors.RunAsync(() => root.Parse(args).InvokeAsync());

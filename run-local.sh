@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# The main job on built-in defaults: pretrain a small teacher on a generated corpus and evaluate it.
+# Thin wrapper over the CLI; extra arguments go to `fedprompt pretrain` (see `--help`).
+set -euo pipefail
+cd "$(dirname "$0")"
+exec dotnet run --project src/FederatedPrompts.Cli -c Release -- pretrain "$@"

@@ -1,0 +1,84 @@
+using System.CommandLine;
+using System.Diagnostics;
+using FederatedPrompts.Core.Corpora;
+using FederatedPrompts.Modeling.Training;
+using Spectre.Console;
+
+namespace FederatedPrompts.Cli.Bench;
+
+/// <summary>
+/// <c>fedprompt bench pretrain</c>: training throughput (tokens/s) of <c>pretrain</c> for a stated model size and
+/// the held-out perplexity curve of a teacher pretrained on a corpus (by default the Brown corpus in ../shared).
+/// </summary>
+public static class PretrainBenchmark
+{
+    public static Command Create()
+    {
+        var corpus = new Option<string>("--corpus") { DefaultValueFactory = _ => Path.Combine("..", "shared", "data", "corpora", "brown.jsonl") };
+        var output = new Option<string>("--out") { Description = "Results folder", DefaultValueFactory = _ => Path.Combine("bench", "results") };
+        var model = new Option<string>("--model-out") { Description = "Where the trained teacher is written", DefaultValueFactory = _ => Path.Combine("runs", "brown-teacher") };
+        var layers = new Option<int>("--layers") { DefaultValueFactory = _ => 4 };
+        var hidden = new Option<int>("--hidden") { DefaultValueFactory = _ => 128 };
+        var heads = new Option<int>("--heads") { DefaultValueFactory = _ => 4 };
+        var context = new Option<int>("--context") { DefaultValueFactory = _ => 64 };
+        var vocab = new Option<int>("--vocab-size") { DefaultValueFactory = _ => 4096 };
+        var steps = new Option<int>("--steps") { DefaultValueFactory = _ => 1500 };
+        var batch = new Option<int>("--batch-size") { DefaultValueFactory = _ => 16 };
+        var evalEvery = new Option<int>("--eval-every") { DefaultValueFactory = _ => 100 };
+        var seed = CommonOptions.Seed();
+        var command = new Command("pretrain", "Pretraining throughput and held-out perplexity curve")
+        {
+            corpus, output, model, layers, hidden, heads, context, vocab, steps, batch, evalEvery, seed,
+        };
+        command.SetAction(parse =>
+        {
+            var shape = new GptShape(parse.GetValue(layers), parse.GetValue(hidden), parse.GetValue(heads), parse.GetValue(context));
+            string corpusPath = parse.GetValue(corpus)!;
+            var spec = new PretrainJobSpec
+            {
+                Documents = TextCorpus.Load(corpusPath), OutputDir = parse.GetValue(model)!, Shape = shape, VocabSize = parse.GetValue(vocab),
+                Options = new PretrainOptions
+                {
+                    Steps = parse.GetValue(steps), BatchSize = parse.GetValue(batch), ContextLength = shape.Context,
+                    EvalEvery = parse.GetValue(evalEvery), CheckpointEvery = parse.GetValue(steps), Seed = parse.GetValue(seed),
+                },
+            };
+            var wall = Stopwatch.StartNew();
+            var result = ProgressViews.Pretrain(spec);
+            wall.Stop();
+
+            // Kaplan et al. (2020): ≈ 6 FLOPs per parameter per token (forward + backward), plus 6·layers·context·hidden for attention scores.
+            long positionParameters = (long)shape.Context * shape.Hidden;
+            double flopsPerToken = 6.0 * (result.Parameters - positionParameters) + 6.0 * shape.Layers * shape.Context * shape.Hidden;
+            var numbers = new
+            {
+                corpus = Path.GetFileName(corpusPath), documents = spec.Documents.Count, train_tokens = result.TrainStreamTokens, held_out_tokens = result.HeldOutTokens,
+                model = new { family = "gpt2", shape.Layers, shape.Hidden, shape.Heads, shape.Context, vocab_size = result.VocabSize, parameters = result.Parameters },
+                spec.Options.Steps, spec.Options.BatchSize, threads = TorchSharp.torch.get_num_threads(), Environment.ProcessorCount,
+                tokens_per_second = result.State.TokensPerSecond, train_seconds = result.State.TrainSeconds, wall_seconds = wall.Elapsed.TotalSeconds,
+                flops_per_token = flopsPerToken, achieved_gflops = flopsPerToken * result.State.TokensPerSecond / 1e9,
+                held_out_perplexity = result.State.HeldOutCurve.Select(p => new { p.Step, p.Perplexity }),
+                final_perplexity = result.FinalPerplexity,
+            };
+            var report = new BenchReport("pretrain", "Teacher pretraining")
+                .Paragraph($"GPT-2-style model, {shape.Layers} layers × {shape.Hidden} hidden, {shape.Heads} heads, context {shape.Context}, " +
+                           $"vocabulary {result.VocabSize} ({result.Parameters:N0} parameters), trained {spec.Options.Steps} steps × {spec.Options.BatchSize} sequences " +
+                           $"on `{Path.GetFileName(corpusPath)}` ({result.TrainStreamTokens:N0} training tokens, {result.HeldOutTokens:N0} held out), " +
+                           $"{Environment.ProcessorCount} CPU cores, seed {spec.Options.Seed}.")
+                .Table(["metric", "value"],
+                [
+                    ["training throughput", $"{result.State.TokensPerSecond:F0} tokens/s"],
+                    ["achieved compute", $"{numbers.achieved_gflops:F1} GFLOP/s ({flopsPerToken / 1e6:F1} MFLOP/token)"],
+                    ["training time", $"{result.State.TrainSeconds:F0} s (wall {wall.Elapsed.TotalSeconds:F0} s incl. evaluation)"],
+                    ["held-out perplexity, start → end", $"{result.State.HeldOutCurve[0].Perplexity:F1} → {result.FinalPerplexity:F2}"],
+                ])
+                .Table(["step", "held-out perplexity"], result.State.HeldOutCurve.Select(p => (IReadOnlyList<string>)[p.Step.ToString(), p.Perplexity.ToString("F2")]));
+            var files = report.Write(parse.GetValue(output)!, numbers, "training step", "held-out perplexity",
+                [new PlotSeries("held-out perplexity", result.State.HeldOutCurve.Select(p => (double)p.Step).ToList(), result.State.HeldOutCurve.Select(p => p.Perplexity).ToList())],
+                logY: true);
+            foreach (var file in files) AnsiConsole.MarkupLine($"wrote [blue]{Markup.Escape(file)}[/]");
+            return 0;
+        });
+        return command;
+    }
+}

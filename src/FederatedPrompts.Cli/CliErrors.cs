@@ -1,0 +1,30 @@
+using System.Text.Json;
+using FederatedPrompts.Modeling.Models;
+
+namespace FederatedPrompts.Cli;
+
+/// <summary>
+/// Bad input ends a command with one line naming what is wrong and exit code 2; a stack trace is printed
+/// only for genuine bugs (exit code 1), or for everything when FEDPROMPT_DEBUG is set.
+/// </summary>
+public static class CliErrors
+{
+    public const int BadInput = 2;
+
+    public static async Task<int> RunAsync(Func<Task<int>> command)
+    {
+        try { return await command(); }
+        catch (Exception e) when (IsUserError(e) && Environment.GetEnvironmentVariable("FEDPROMPT_DEBUG") is null)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return BadInput;
+        }
+    }
+
+    static bool IsUserError(Exception e) => e is ModelFormatException or InvalidDataException or FileNotFoundException
+        or DirectoryNotFoundException or ArgumentException or JsonException or FormatException or UserInputException
+        or Core.DataFileException;
+}
+
+/// <summary>A command-line value or combination that cannot be used; the message says which and why.</summary>
+public sealed class UserInputException(string message) : Exception(message);

@@ -1,0 +1,40 @@
+using System.CommandLine;
+using System.Text.Json;
+using FederatedPrompts.Modeling.Models;
+
+namespace FederatedPrompts.Cli.Commands;
+
+/// <summary>
+/// <c>fedprompt lm score --model DIR (--text T | --ids 1,2,3) [--json]</c>: per-token log-probabilities,
+/// logprobs[i] = log p(token_ids[i+1] | token_ids[0..i]), and their mean negative log-likelihood.
+/// </summary>
+public static class LmCommand
+{
+    public static Command Create()
+    {
+        var model = CommonOptions.Model();
+        var text = new Option<string?>("--text") { Description = "Text, encoded with the model folder's tokenizer without special tokens" };
+        var ids = new Option<string?>("--ids") { Description = "Comma-separated token ids, used as given" };
+        var device = CommonOptions.Device();
+        var json = CommonOptions.Json();
+        var score = new Command("score", "Score a token sequence with a causal language model") { model, text, ids, device, json };
+        score.SetAction(parse =>
+        {
+            string dir = parse.GetValue(model)!;
+            using var lm = HfCheckpoint.Load(dir, CommonOptions.ResolveDevice(parse.GetValue(device)!));
+            int[] tokens = ModelInputs.Ids(dir, lm, parse.GetValue(text), parse.GetValue(ids));
+            if (tokens.Length < 2) throw new UserInputException("scoring needs at least two tokens (the first one is only context)");
+            var scored = LanguageModelScoring.Score(lm, tokens);
+            if (parse.GetValue(json))
+                Console.WriteLine(JsonSerializer.Serialize(new { token_ids = tokens, logprobs = scored.LogProbs, mean_nll = scored.MeanNll }));
+            else
+            {
+                for (int i = 0; i < scored.LogProbs.Count; i++)
+                    Console.WriteLine($"{tokens[i + 1],8}  {scored.LogProbs[i],12:F6}");
+                Console.WriteLine($"mean NLL {scored.MeanNll:F6}  perplexity {Math.Exp(scored.MeanNll):F3}");
+            }
+            return 0;
+        });
+        return new Command("lm", "Language-model utilities") { score };
+    }
+}

@@ -1,0 +1,64 @@
+using System.CommandLine;
+using FederatedPrompts.Core.Corpora;
+using FederatedPrompts.Modeling.Training;
+using Spectre.Console;
+
+namespace FederatedPrompts.Cli.Commands;
+
+/// <summary>
+/// <c>fedprompt pretrain</c>: trains a GPT-2-style teacher from scratch on a corpus (JSONL "text" or .txt),
+/// with progress, periodic checkpoints, <c>--resume</c> and a held-out perplexity curve.
+/// </summary>
+public static class PretrainCommand
+{
+    public static Command Create()
+    {
+        var corpus = new Option<string>("--corpus") { Description = "Corpus file (.jsonl with \"text\", or .txt)", Required = true };
+        var output = new Option<string>("--out") { Description = "Output model folder", DefaultValueFactory = _ => Path.Combine("runs", "teacher") };
+        var tokenizer = new Option<string?>("--tokenizer") { Description = "Use this tokenizer folder instead of training the corpus tokenizer" };
+        var vocab = new Option<int>("--vocab-size") { Description = "Corpus tokenizer size (cl100k tokens kept, incl. 256 bytes)", DefaultValueFactory = _ => 4096 };
+        var layers = new Option<int>("--layers") { DefaultValueFactory = _ => 4 };
+        var hidden = new Option<int>("--hidden") { DefaultValueFactory = _ => 128 };
+        var heads = new Option<int>("--heads") { DefaultValueFactory = _ => 4 };
+        var context = new Option<int>("--context") { Description = "Context length (positions)", DefaultValueFactory = _ => 64 };
+        var steps = new Option<int>("--steps") { DefaultValueFactory = _ => 1000 };
+        var batch = new Option<int>("--batch-size") { DefaultValueFactory = _ => 16 };
+        var lr = new Option<double>("--lr") { Description = "Peak learning rate (AdamW, cosine decay)", DefaultValueFactory = _ => 1e-3 };
+        var evalEvery = new Option<int>("--eval-every") { DefaultValueFactory = _ => 100 };
+        var checkpointEvery = new Option<int>("--checkpoint-every") { DefaultValueFactory = _ => 250 };
+        var heldOut = new Option<double>("--held-out") { Description = "Fraction of documents held out for perplexity", DefaultValueFactory = _ => 0.05 };
+        var resume = new Option<bool>("--resume") { Description = "Continue from OUT/checkpoint if it exists" };
+        var seed = CommonOptions.Seed();
+        var device = CommonOptions.Device();
+        var command = new Command("pretrain", "Pretrain a GPT-2-style teacher on a text corpus")
+        {
+            corpus, output, tokenizer, vocab, layers, hidden, heads, context, steps, batch, lr, evalEvery, checkpointEvery, heldOut, resume, seed, device,
+        };
+        command.SetAction(parse =>
+        {
+            int Positive(Option<int> option) => parse.GetValue(option) is > 0 and var v ? v
+                : throw new UserInputException($"{option.Name} must be positive");
+            var shape = new GptShape(Positive(layers), Positive(hidden), Positive(heads), Positive(context));
+            if (shape.Hidden % shape.Heads != 0) throw new UserInputException($"--hidden {shape.Hidden} is not divisible by --heads {shape.Heads}");
+            var spec = new PretrainJobSpec
+            {
+                Documents = TextCorpus.Load(parse.GetValue(corpus)!), OutputDir = parse.GetValue(output)!, Shape = shape,
+                TokenizerDir = parse.GetValue(tokenizer), VocabSize = Positive(vocab), HeldOutFraction = parse.GetValue(heldOut),
+                Resume = parse.GetValue(resume), Device = CommonOptions.ResolveDevice(parse.GetValue(device)!),
+                Options = new PretrainOptions
+                {
+                    Steps = Positive(steps), BatchSize = Positive(batch), ContextLength = shape.Context, LearningRate = parse.GetValue(lr),
+                    EvalEvery = Positive(evalEvery), CheckpointEvery = Positive(checkpointEvery), Seed = parse.GetValue(seed),
+                },
+            };
+            var result = ProgressViews.Pretrain(spec);
+            var table = new Table().AddColumns("step", "held-out perplexity");
+            foreach (var point in result.State.HeldOutCurve) table.AddRow(point.Step.ToString(), point.Perplexity.ToString("F2"));
+            AnsiConsole.Write(table);
+            AnsiConsole.MarkupLine($"{result.Parameters:N0} parameters, vocabulary {result.VocabSize}, {result.State.TokensPerSecond:F0} training tokens/s");
+            AnsiConsole.MarkupLine($"model: [blue]{Markup.Escape(Path.GetFullPath(result.ModelDir))}[/]");
+            return 0;
+        });
+        return command;
+    }
+}

@@ -1,0 +1,46 @@
+using System.CommandLine;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using TorchSharp;
+
+namespace FederatedPrompts.Cli;
+
+/// <summary>Options several verbs share, so they read and behave the same everywhere.</summary>
+public static class CommonOptions
+{
+    public static Option<string> Model(string description = "Hugging Face model folder (config.json + model.safetensors)") =>
+        new("--model") { Description = description, Required = true };
+
+    public static Option<string> Device() => new Option<string>("--device")
+    {
+        Description = "Where to compute: cpu or cuda", DefaultValueFactory = _ => "cpu",
+    }.AcceptOnlyFromAmong("cpu", "cuda");
+
+    public static Option<bool> Json() => new("--json") { Description = "Print one JSON object instead of text" };
+
+    public static Option<int> Seed(int fallback = 1) => new("--seed") { Description = "Random seed (every run is reproducible from it)", DefaultValueFactory = _ => fallback };
+
+    public static torch.Device ResolveDevice(string name)
+    {
+        if (name == "cuda" && !torch.cuda.is_available())
+            throw new UserInputException("--device cuda: no CUDA device is available to this build (TorchSharp-cpu); use --device cpu");
+        return name == "cuda" ? torch.CUDA : torch.CPU;
+    }
+
+    /// <summary>Parses "1,2,3" into token ids, rejecting anything that is not a non-negative integer.</summary>
+    public static int[] ParseIds(string text, string optionName)
+    {
+        var parts = text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        if (parts.Length == 0) throw new UserInputException($"{optionName}: no token ids given");
+        return parts.Select(p => int.TryParse(p, out var id) && id >= 0 ? id
+            : throw new UserInputException($"{optionName}: \"{p}\" is not a token id (non-negative integer)")).ToArray();
+    }
+
+    public static readonly JsonSerializerOptions JsonLine = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
+
+    public static readonly JsonSerializerOptions JsonFile = new(JsonLine) { WriteIndented = true };
+}

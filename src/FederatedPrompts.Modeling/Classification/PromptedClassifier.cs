@@ -1,0 +1,142 @@
+using FederatedPrompts.Modeling.Models;
+using FederatedPrompts.Modeling.Tokenization;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace FederatedPrompts.Modeling.Classification;
+
+/// <summary>A prompt to classify with: soft vectors [k,H] and/or discrete tokens, both placed before the templated text.</summary>
+public sealed record PromptInput(Tensor? Soft = null, IReadOnlyList<int>? Discrete = null)
+{
+    public static readonly PromptInput None = new();
+}
+
+public sealed record ClassificationResult(double Accuracy, int Count, int[,] Confusion, IReadOnlyList<string> Labels, IReadOnlyList<int> Predictions);
+
+/// <summary>
+/// Classification with a causal LM by reading next-token logits after a template: each input becomes
+/// [BOS] [soft prompt] [discrete prompt] template(text); the score of a class is the mean logit of its label
+/// words' first tokens at the last real position. Sequences are right-padded, so causal attention never lets a
+/// real token see padding and positions count from the start of each row.
+/// </summary>
+public sealed class PromptedClassifier
+{
+    readonly CausalLM _model;
+    readonly ITextTokenizer _tokenizer;
+    readonly Func<string, string> _render;
+    readonly long[][] _labelTokenIds;
+    readonly int _maxTextTokens;
+
+    public IReadOnlyList<string> Labels { get; }
+
+    /// <param name="labelWords">For each label (same order as <paramref name="labels"/>), its words, e.g. [" great", " good"].</param>
+    /// <param name="maxTextTokens">Longer templated texts keep their last tokens (where the template's cue is).</param>
+    public PromptedClassifier(CausalLM model, ITextTokenizer tokenizer, IReadOnlyList<string> labels,
+        IReadOnlyList<IReadOnlyList<string>> labelWords, Func<string, string> render, int maxTextTokens = 256)
+    {
+        if (labels.Count < 2) throw new ArgumentException($"classification needs at least two labels, got {labels.Count}");
+        if (labelWords.Count != labels.Count) throw new ArgumentException("every label needs its label words");
+        _model = model;
+        _tokenizer = tokenizer;
+        _render = render;
+        _maxTextTokens = maxTextTokens;
+        Labels = labels;
+        _labelTokenIds = labels.Select((label, i) => labelWords[i].Select(word =>
+        {
+            var ids = tokenizer.Encode(word);
+            if (ids.Count == 0) throw new ArgumentException($"label word \"{word}\" of \"{label}\" encodes to no tokens");
+            return (long)ids[0];
+        }).Distinct().ToArray()).ToArray();
+    }
+
+    /// <summary>Class scores [B,C]; differentiable with respect to a soft prompt, for tuning.</summary>
+    public Tensor ClassScores(IReadOnlyList<string> texts, PromptInput prompt)
+    {
+        var device = _model.parameters().First().device;
+        var (embeds, mask, lastIndex) = BuildInputs(texts, prompt, device);
+        var hidden = _model.HiddenStates(embeds, mask);
+        var last = hidden.gather(1, lastIndex.view(-1, 1, 1).expand(-1, 1, hidden.shape[2])).squeeze(1);   // [B,H]
+        var logits = _model.LmHead(last);                                                                   // [B,V]
+        var perClass = _labelTokenIds.Select(ids => logits.index_select(1, tensor(ids, device: device)).mean([1])).ToArray();
+        return stack(perClass, 1);
+    }
+
+    (Tensor embeds, Tensor mask, Tensor lastIndex) BuildInputs(IReadOnlyList<string> texts, PromptInput prompt, Device device)
+    {
+        var prefix = new List<long>();
+        if (_tokenizer.BosId is int bos) prefix.Add(bos);
+        var discrete = prompt.Discrete?.Select(i => (long)i).ToArray() ?? [];
+        if (discrete.Any(id => id < 0 || id >= _model.VocabSize))
+            throw new ArgumentException($"discrete prompt has token ids outside the model's vocabulary of {_model.VocabSize}");
+        var rows = texts.Select(text =>
+        {
+            var ids = _tokenizer.Encode(_render(text));
+            var kept = ids.Skip(Math.Max(0, ids.Count - _maxTextTokens)).Select(i => (long)i);
+            return discrete.Concat(kept).ToArray();
+        }).ToArray();
+        if (rows.Any(r => r.Length == 0)) throw new ArgumentException("an input encodes to no tokens");
+
+        int batch = rows.Length, width = rows.Max(r => r.Length);
+        var ids = new long[batch * width];
+        var rowMask = new long[batch * width];
+        for (int b = 0; b < batch; b++)
+            for (int t = 0; t < rows[b].Length; t++) { ids[b * width + t] = rows[b][t]; rowMask[b * width + t] = 1; }
+
+        var parts = new List<Tensor>();
+        if (prefix.Count > 0)
+            parts.Add(_model.EmbedTokens(tensor(prefix.ToArray(), device: device).unsqueeze(0).expand(batch, -1)));
+        int softLength = 0;
+        if (prompt.Soft is { } soft)
+        {
+            if (soft.dim() != 2 || soft.shape[1] != _model.HiddenSize)
+                throw new ArgumentException($"soft prompt has shape [{string.Join(",", soft.shape)}], the model needs [k,{_model.HiddenSize}]");
+            softLength = (int)soft.shape[0];
+            parts.Add(soft.to(device).unsqueeze(0).expand(batch, -1, -1));
+        }
+        parts.Add(_model.EmbedTokens(tensor(ids, device: device).reshape(batch, width)));
+
+        int lead = prefix.Count + softLength;
+        var mask = cat([ones(batch, lead, dtype: ScalarType.Int64, device: device), tensor(rowMask, device: device).reshape(batch, width)], 1);
+        var lastIndex = tensor(rows.Select(r => (long)(lead + r.Length - 1)).ToArray(), device: device);
+        return (cat(parts, 1), mask, lastIndex);
+    }
+
+    /// <summary>Predicted label index per text.</summary>
+    public int[] Predict(IReadOnlyList<string> texts, PromptInput prompt, int batchSize = 32)
+    {
+        var predictions = new List<int>(texts.Count);
+        using var noGrad = no_grad();
+        _model.eval();
+        for (int start = 0; start < texts.Count; start += batchSize)
+        {
+            using var scope = NewDisposeScope();
+            var batch = texts.Skip(start).Take(batchSize).ToList();
+            predictions.AddRange(ClassScores(batch, prompt).argmax(1).data<long>().ToArray().Select(p => (int)p));
+        }
+        return predictions.ToArray();
+    }
+
+    /// <summary>Accuracy and confusion matrix (rows: true label, columns: predicted) on labeled texts.</summary>
+    public ClassificationResult Evaluate(IReadOnlyList<(string Text, string Label)> examples, PromptInput prompt,
+        int batchSize = 32, IProgress<int>? progress = null)
+    {
+        var labelIndex = Labels.Select((l, i) => (l, i)).ToDictionary(p => p.l, p => p.i);
+        foreach (var (_, label) in examples)
+            if (!labelIndex.ContainsKey(label)) throw new ArgumentException($"label \"{label}\" has no label words (known: {string.Join(", ", Labels)})");
+        var predictions = new List<int>(examples.Count);
+        for (int start = 0; start < examples.Count; start += batchSize)
+        {
+            predictions.AddRange(Predict(examples.Skip(start).Take(batchSize).Select(e => e.Text).ToList(), prompt, batchSize));
+            progress?.Report(predictions.Count);
+        }
+        var confusion = new int[Labels.Count, Labels.Count];
+        int correct = 0;
+        for (int i = 0; i < examples.Count; i++)
+        {
+            int truth = labelIndex[examples[i].Label];
+            confusion[truth, predictions[i]]++;
+            if (truth == predictions[i]) correct++;
+        }
+        return new ClassificationResult(examples.Count == 0 ? 0 : (double)correct / examples.Count, examples.Count, confusion, Labels, predictions);
+    }
+}

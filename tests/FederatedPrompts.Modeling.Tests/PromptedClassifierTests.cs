@@ -1,0 +1,101 @@
+using FederatedPrompts.Modeling.Classification;
+using FederatedPrompts.Modeling.Models;
+using FederatedPrompts.Modeling.Tokenization;
+using FederatedPrompts.Modeling.Training;
+using static TorchSharp.torch;
+
+namespace FederatedPrompts.Modeling.Tests;
+
+public class PromptedClassifierTests
+{
+    static readonly string[] Corpus =
+    [
+        "the film was a joy from start to end . It was great .",
+        "a dull and tired story . It was terrible .",
+        "what a wonderful cast and a moving plot . It was great .",
+        "the jokes fall flat and the pace drags . It was terrible .",
+    ];
+
+    static (CausalLM Model, ITextTokenizer Tokenizer) SmallModel()
+    {
+        var tokenizer = CorpusTokenizer.Train(Corpus, 300);
+        var model = HfCheckpoint.Create(new GptShape(Layers: 2, Hidden: 32, Heads: 4, Context: 64).ToConfig(tokenizer.VocabSize, tokenizer), seed: 7);
+        return (model, tokenizer);
+    }
+
+    static PromptedClassifier Classifier(CausalLM model, ITextTokenizer tokenizer) =>
+        new(model, tokenizer, ["positive", "negative"], [[" great", " good"], [" terrible"]], text => text + " It was");
+
+    static readonly string[] Texts = ["a joy", "the pace drags and the jokes fall flat", "wonderful", "a dull and tired story from start to end"];
+
+    [Fact]
+    public void Class_score_is_the_mean_label_word_logit_at_the_last_position()
+    {
+        var (model, tokenizer) = SmallModel();
+        using var noGrad = no_grad();
+        var scores = Classifier(model, tokenizer).ClassScores([Texts[1]], PromptInput.None);
+
+        var ids = new List<long>();
+        if (tokenizer.BosId is int bos) ids.Add(bos);
+        ids.AddRange(tokenizer.Encode(Texts[1] + " It was").Select(i => (long)i));
+        var logits = model.Logits(tensor(ids.ToArray()).unsqueeze(0))[0, -1];
+        float Logit(string word) => logits[tokenizer.Encode(word)[0]].item<float>();
+        float positive = (Logit(" great") + Logit(" good")) / 2, negative = Logit(" terrible");
+
+        Assert.Equal(positive, scores[0, 0].item<float>(), 4);
+        Assert.Equal(negative, scores[0, 1].item<float>(), 4);
+    }
+
+    [Fact]
+    public void Batched_scores_equal_one_at_a_time_with_soft_and_discrete_prompts()
+    {
+        var (model, tokenizer) = SmallModel();
+        var classifier = Classifier(model, tokenizer);
+        var soft = randn(3, model.HiddenSize, generator: new Generator(1).manual_seed(1));
+        var discrete = tokenizer.Encode(" the film");
+        foreach (var prompt in new[] { PromptInput.None, new PromptInput(soft), new PromptInput(soft, discrete), new PromptInput(null, discrete) })
+        {
+            using var noGrad = no_grad();
+            var batched = classifier.ClassScores(Texts, prompt);
+            for (int i = 0; i < Texts.Length; i++)
+            {
+                var single = classifier.ClassScores([Texts[i]], prompt);
+                Assert.True(allclose(batched[i], single[0], rtol: 1e-4, atol: 1e-5), $"row {i} differs when padded in a batch");
+            }
+        }
+    }
+
+    [Fact]
+    public void Soft_prompt_receives_gradient()
+    {
+        var (model, tokenizer) = SmallModel();
+        var soft = (randn(2, model.HiddenSize) * 0.1).requires_grad_();
+        Classifier(model, tokenizer).ClassScores(Texts, new PromptInput(soft)).sum().backward();
+        Assert.NotNull(soft.grad);
+        Assert.True(soft.grad!.abs().sum().item<float>() > 0);
+    }
+
+    [Fact]
+    public void Soft_prompt_of_the_wrong_width_is_rejected_with_both_sizes()
+    {
+        var (model, tokenizer) = SmallModel();
+        var ex = Assert.Throws<ArgumentException>(() => Classifier(model, tokenizer).ClassScores(Texts, new PromptInput(zeros(2, 16))));
+        Assert.Contains("[2,16]", ex.Message);
+        Assert.Contains(model.HiddenSize.ToString(), ex.Message);
+    }
+
+    [Fact]
+    public void Evaluate_counts_agree_with_predictions()
+    {
+        var (model, tokenizer) = SmallModel();
+        var classifier = Classifier(model, tokenizer);
+        var examples = Texts.Select((t, i) => (t, i % 2 == 0 ? "positive" : "negative")).ToList();
+        var result = classifier.Evaluate(examples, PromptInput.None, batchSize: 3);
+        var predictions = classifier.Predict(Texts, PromptInput.None);
+        Assert.Equal(predictions, result.Predictions);
+        int correct = examples.Where((e, i) => classifier.Labels[predictions[i]] == e.Item2).Count();
+        Assert.Equal((double)correct / examples.Count, result.Accuracy);
+        Assert.Equal(examples.Count, result.Confusion.Cast<int>().Sum());
+        Assert.Throws<ArgumentException>(() => classifier.Evaluate([("x", "neutral")], PromptInput.None));
+    }
+}
