@@ -33,5 +33,5 @@ public sealed class DiscretePrompt
     public static DiscretePrompt Load(string path) => PromptJson.Load<DiscretePromptFile, DiscretePrompt>(path, Format,
         file => new DiscretePrompt(file.TokenIds, file.TokenizerIdentity, file.Text));
 
-    sealed record DiscretePromptFile(string Format, string TokenizerIdentity, int[] TokenIds, string? Text = null) : IPromptFile;
+    sealed record DiscretePromptFile(string Format, string TokenizerIdentity, int[] TokenIds, string? Text = null);
 }

@@ -15,22 +15,25 @@ static class PromptJson
     public static void Save<TFile>(string path, TFile file) =>
         File.WriteAllText(path, JsonSerializer.Serialize(file, Options));
 
-    /// <summary>Deserializes <typeparamref name="TFile"/>, checks its <c>format</c> tag, then builds (and so validates) the value.</summary>
+    /// <summary>Checks the file's <c>format</c> tag, deserializes <typeparamref name="TFile"/>, then builds (and so validates) the value.</summary>
     public static TValue Load<TFile, TValue>(string path, string format, Func<TFile, TValue> build)
-        where TFile : IPromptFile
     {
         TFile? file;
         try
         {
-            file = JsonSerializer.Deserialize<TFile>(File.ReadAllText(path), Options);
+            using var document = JsonDocument.Parse(File.ReadAllText(path));
+            var root = document.RootElement;
+            var found = root.ValueKind == JsonValueKind.Object && root.TryGetProperty("format", out var tag)
+                ? tag.ToString()
+                : "(none)";
+            if (found != format) throw new DataFileException(path, null, $"expected format \"{format}\", found \"{found}\"");
+            file = root.Deserialize<TFile>(Options);
         }
         catch (JsonException e)
         {
             throw new DataFileException(path, (int?)e.LineNumber + 1, $"not a valid {format} file: {e.Message}", e);
         }
         if (file is null) throw new DataFileException(path, null, $"not a valid {format} file: null");
-        if (file.Format != format)
-            throw new DataFileException(path, null, $"expected format \"{format}\", found \"{file.Format}\"");
         try
         {
             return build(file);
@@ -40,9 +43,4 @@ static class PromptJson
             throw new DataFileException(path, null, e.Message, e);
         }
     }
-}
-
-interface IPromptFile
-{
-    string Format { get; }
 }

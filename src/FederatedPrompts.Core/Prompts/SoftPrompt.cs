@@ -47,5 +47,5 @@ public sealed class SoftPrompt
     }
 
     /// <summary>The JSON layout; numbers beyond float range read as infinities, which the constructor rejects.</summary>
-    sealed record SoftPromptFile(string Format, string ModelIdentity, int Length, int HiddenSize, float[] Values) : IPromptFile;
+    sealed record SoftPromptFile(string Format, string ModelIdentity, int Length, int HiddenSize, float[] Values);
 }
