@@ -10,7 +10,7 @@ public sealed record TaskPreset(string Name, PromptTemplate Template, Verbalizer
 
     public static readonly TaskPreset Sst2 = new("sst2", new("{text} It was"), Sentiment);
 
-    public static readonly TaskPreset Trec = new("trec", new("{text} The answer is a"), Words(
+    public static readonly TaskPreset Trec = new("trec", new("{text} Answer type:"), Words(
         ("abbreviation", " abbreviation"), ("entity", " thing"), ("description", " description"),
         ("human", " person"), ("location", " place"), ("number", " number")));
 
