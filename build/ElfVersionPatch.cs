@@ -8,6 +8,7 @@
 // cache), only for versions the system libstdc++ really lacks, and only when every symbol bound to the
 // missing version is a known marker. Written for netstandard2.0 (what inline tasks compile against) and compiled twice from this one file: as an MSBuild inline task
 // (build/TorchSharpNative.targets) and into the build tests.
+#nullable enable
 using System;
 using System.Collections.Generic;
 using System.IO;

@@ -35,7 +35,7 @@ public class PretrainerTests : IDisposable
         using var reloaded = HfCheckpoint.Load(_dir);
         var tokenizer = TokenizerLoader.FromFolder(_dir);
         var ids = tokenizer.Encode("one two three four five one two three four");
-        Assert.True(LanguageModelScoring.Score(reloaded, ids.ToArray()).MeanNll < 1.0);
+        Assert.True(LanguageModelScoring.MeanNll(reloaded, ids) < 1.0);
         Assert.True(File.Exists(Path.Combine(_dir, PretrainJob.ReportFile)));
     }
 
@@ -59,7 +59,7 @@ public class PretrainerTests : IDisposable
     [Fact]
     public void Learning_rate_warms_up_linearly_then_decays_by_cosine_to_the_floor()
     {
-        var trainer = new Pretrainer(HfCheckpoint.Create(new GptShape(1, 8, 2, 8).ToConfig(300, CorpusTokenizer.Train(Documents, 300)), 1),
+        var trainer = new Pretrainer(HfCheckpoint.Create(new GptShape(1, 8, 2, 8).ToConfig(300, Cl100kSubsetTokenizer.Train(Documents, 300)), 1),
             new PretrainOptions { Steps = 110, WarmupSteps = 10, LearningRate = 1.0, MinLearningRateFraction = 0.1 });
         Assert.Equal(0.1, trainer.LearningRateAt(0), 12);
         Assert.Equal(1.0, trainer.LearningRateAt(9), 12);

@@ -18,7 +18,7 @@ public class PromptedClassifierTests
 
     static (CausalLM Model, ITextTokenizer Tokenizer) SmallModel()
     {
-        var tokenizer = CorpusTokenizer.Train(Corpus, 300);
+        var tokenizer = Cl100kSubsetTokenizer.Train(Corpus, 300);
         var model = HfCheckpoint.Create(new GptShape(Layers: 2, Hidden: 32, Heads: 4, Context: 64).ToConfig(tokenizer.VocabSize, tokenizer), seed: 7);
         return (model, tokenizer);
     }

@@ -24,14 +24,15 @@ public static class LmCommand
             using var lm = HfCheckpoint.Load(dir, CommonOptions.ResolveDevice(parse.GetValue(device)!));
             int[] tokens = ModelInputs.Ids(dir, lm, parse.GetValue(text), parse.GetValue(ids));
             if (tokens.Length < 2) throw new UserInputException("scoring needs at least two tokens (the first one is only context)");
-            var scored = LanguageModelScoring.Score(lm, tokens);
+            double[] logprobs = LanguageModelScoring.TokenLogProbs(lm, tokens);
+            double meanNll = -logprobs.Average();
             if (parse.GetValue(json))
-                Console.WriteLine(JsonSerializer.Serialize(new { token_ids = tokens, logprobs = scored.LogProbs, mean_nll = scored.MeanNll }));
+                Console.WriteLine(JsonSerializer.Serialize(new { token_ids = tokens, logprobs, mean_nll = meanNll }));
             else
             {
-                for (int i = 0; i < scored.LogProbs.Count; i++)
-                    Console.WriteLine($"{tokens[i + 1],8}  {scored.LogProbs[i],12:F6}");
-                Console.WriteLine($"mean NLL {scored.MeanNll:F6}  perplexity {Math.Exp(scored.MeanNll):F3}");
+                for (int i = 0; i < logprobs.Length; i++)
+                    Console.WriteLine($"{tokens[i + 1],8}  {logprobs[i],12:F6}");
+                Console.WriteLine($"mean NLL {meanNll:F6}  perplexity {Math.Exp(meanNll):F3}");
             }
             return 0;
         });

@@ -1,5 +1,9 @@
 using System.CommandLine;
 using FederatedPrompts.Core.Corpora;
+using FederatedPrompts.Core.Synthetic;
+using FederatedPrompts.Modeling.Classification;
+using FederatedPrompts.Modeling.Models;
+using FederatedPrompts.Modeling.Tokenization;
 using FederatedPrompts.Modeling.Training;
 using Spectre.Console;
 
@@ -13,7 +17,7 @@ public static class PretrainCommand
 {
     public static Command Create()
     {
-        var corpus = new Option<string>("--corpus") { Description = "Corpus file (.jsonl with \"text\", or .txt)", Required = true };
+        var corpus = new Option<string?>("--corpus") { Description = "Corpus file (.jsonl with \"text\", or .txt); default: the built-in generated corpus" };
         var output = new Option<string>("--out") { Description = "Output model folder", DefaultValueFactory = _ => Path.Combine("runs", "teacher") };
         var tokenizer = new Option<string?>("--tokenizer") { Description = "Use this tokenizer folder instead of training the corpus tokenizer" };
         var vocab = new Option<int>("--vocab-size") { Description = "Corpus tokenizer size (cl100k tokens kept, incl. 256 bytes)", DefaultValueFactory = _ => 4096 };
@@ -21,7 +25,7 @@ public static class PretrainCommand
         var hidden = new Option<int>("--hidden") { DefaultValueFactory = _ => 128 };
         var heads = new Option<int>("--heads") { DefaultValueFactory = _ => 4 };
         var context = new Option<int>("--context") { Description = "Context length (positions)", DefaultValueFactory = _ => 64 };
-        var steps = new Option<int>("--steps") { DefaultValueFactory = _ => 1000 };
+        var steps = new Option<int>("--steps") { DefaultValueFactory = _ => 600 };
         var batch = new Option<int>("--batch-size") { DefaultValueFactory = _ => 16 };
         var lr = new Option<double>("--lr") { Description = "Peak learning rate (AdamW, cosine decay)", DefaultValueFactory = _ => 1e-3 };
         var evalEvery = new Option<int>("--eval-every") { DefaultValueFactory = _ => 100 };
@@ -40,9 +44,10 @@ public static class PretrainCommand
                 : throw new UserInputException($"{option.Name} must be positive");
             var shape = new GptShape(Positive(layers), Positive(hidden), Positive(heads), Positive(context));
             if (shape.Hidden % shape.Heads != 0) throw new UserInputException($"--hidden {shape.Hidden} is not divisible by --heads {shape.Heads}");
+            string? corpusPath = parse.GetValue(corpus);
             var spec = new PretrainJobSpec
             {
-                Documents = TextCorpus.Load(parse.GetValue(corpus)!), OutputDir = parse.GetValue(output)!, Shape = shape,
+                Documents = corpusPath is null ? BuiltInData.Corpus(parse.GetValue(seed)) : TextCorpus.Load(corpusPath), OutputDir = parse.GetValue(output)!, Shape = shape,
                 TokenizerDir = parse.GetValue(tokenizer), VocabSize = Positive(vocab), HeldOutFraction = parse.GetValue(heldOut),
                 Resume = parse.GetValue(resume), Device = CommonOptions.ResolveDevice(parse.GetValue(device)!),
                 Options = new PretrainOptions
@@ -57,8 +62,23 @@ public static class PretrainCommand
             AnsiConsole.Write(table);
             AnsiConsole.MarkupLine($"{result.Parameters:N0} parameters, vocabulary {result.VocabSize}, {result.State.TokensPerSecond:F0} training tokens/s");
             AnsiConsole.MarkupLine($"model: [blue]{Markup.Escape(Path.GetFullPath(result.ModelDir))}[/]");
+            if (corpusPath is null)
+                EvaluateOnBuiltInTask(result.ModelDir, spec.Device, parse.GetValue(seed));
             return 0;
         });
         return command;
+    }
+
+    /// <summary>Zero-shot accuracy of the fresh teacher on the built-in sentiment task (what the generated corpus teaches).</summary>
+    static void EvaluateOnBuiltInTask(string modelDir, TorchSharp.torch.Device device, int seed)
+    {
+        var task = BuiltInData.SentimentTest(seed);
+        var preset = SyntheticSentimentTask.Preset;
+        using var model = HfCheckpoint.Load(modelDir, device);
+        var classifier = new PromptedClassifier(model, TokenizerLoader.FromFolder(modelDir), task.Labels,
+            task.Labels.Select(preset.Verbalizer.WordsFor).ToList(), preset.Template.Render);
+        var result = classifier.Evaluate(task.Examples.Select(e => (e.Text, e.Label)).ToList(), PromptInput.None);
+        AnsiConsole.MarkupLine($"zero-shot accuracy on the built-in sentiment task: [bold]{result.Accuracy:P1}[/] " +
+                               $"({result.Count} examples, template \"{Markup.Escape(preset.Template.Pattern)}\", chance 50%)");
     }
 }

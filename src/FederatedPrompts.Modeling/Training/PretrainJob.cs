@@ -64,7 +64,7 @@ public static class PretrainJob
         {
             tokenizer = spec.TokenizerDir is not null
                 ? TokenizerLoader.FromFolder(spec.TokenizerDir)
-                : CorpusTokenizer.Train(trainDocs, spec.VocabSize);
+                : Cl100kSubsetTokenizer.Train(trainDocs, spec.VocabSize);
             model = HfCheckpoint.Create(spec.Shape.ToConfig(tokenizer.VocabSize, tokenizer), spec.Options.Seed).to(spec.Device);
         }
 
