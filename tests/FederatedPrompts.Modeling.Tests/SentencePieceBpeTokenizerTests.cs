@@ -69,6 +69,15 @@ public class SentencePieceBpeTokenizerTests : IDisposable
     }
 
     [Fact]
+    public void ControlTokensWrittenInTheText_BecomeTheirIds()
+    {
+        var ids = _tokenizer.Encode("<s>hello</s>");
+        Assert.Equal(1, ids[0]);
+        Assert.Equal(2, ids[^1]);
+        Assert.DoesNotContain(3 + '<', ids);
+    }
+
+    [Fact]
     public void Properties_ComeFromTheModel()
     {
         Assert.Equal(259 + Normal.Length, _tokenizer.VocabSize);

@@ -29,7 +29,7 @@ sealed class Cl100kBase
     {
         Tokenizer = TiktokenTokenizer.CreateForEncoding(EncodingName);
         _tokenBytes = ReadTokenBytes();
-        _specialTokenText = Tokenizer.SpecialTokens.ToDictionary(e => e.Value, e => Encoding.UTF8.GetBytes(e.Key));
+        _specialTokenText = (Tokenizer.SpecialTokens ?? new Dictionary<string, int>()).ToDictionary(e => e.Value, e => Encoding.UTF8.GetBytes(e.Key));
         SingleByteTokens = new int[256];
         foreach (var (id, bytes) in _tokenBytes)
             if (bytes.Length == 1) SingleByteTokens[bytes[0]] = id;
