@@ -54,6 +54,7 @@ public class ByteLevelBpeTokenizerTests
     {
         var texts = TokenizerTestTexts.Adversarial
             .Concat(TokenizerTestTexts.BrownSentences(300))
+            .Concat(TokenizerTestTexts.BrownDocuments().Where((_, index) => index % 50 == 0)) // whole documents across genres
             .Concat(TokenizerTestTexts.RandomMixes(300))
             .ToList();
         Assert.True(texts.Count > 600);

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using FederatedPrompts.Modeling.Tokenization;
 using FederatedPrompts.TestSupport;
 using Microsoft.ML.Tokenizers;
@@ -7,8 +6,7 @@ namespace FederatedPrompts.Modeling.Tests;
 
 public class Cl100kSubsetTokenizerTests
 {
-    static IEnumerable<string> BrownDocuments(int skip, int take) => File.ReadLines(SharedData.Under("corpora", "brown.jsonl"))
-        .Skip(skip).Take(take).Select(line => JsonDocument.Parse(line).RootElement.GetProperty("text").GetString()!);
+    static IEnumerable<string> BrownDocuments(int skip, int take) => TokenizerTestTexts.BrownDocuments().Skip(skip).Take(take);
 
     static readonly Lazy<Cl100kSubsetTokenizer> Brown4k = new(() => Cl100kSubsetTokenizer.Train(BrownDocuments(0, 100), 4096));
 

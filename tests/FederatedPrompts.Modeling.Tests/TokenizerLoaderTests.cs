@@ -61,6 +61,7 @@ public class TokenizerLoaderTests
     [Theory]
     [InlineData("vocab.json", "[1, 2]", "merges.txt", "#version: 0.2\na b\n")]
     [InlineData("vocab.json", "{\"a\": 0, \"b\": 1, \"ab\": 2}", "merges.txt", "#version: 0.2\na b c\n")]
+    [InlineData("vocab.json", "{\"a\": 0, \"b\": 1}", "merges.txt", "#version: 0.2\na b\n")] // "ab" is not in the vocabulary
     [InlineData("tokenizer.json", "{\"model\": {\"type\": \"WordPiece\"}}", null, null)]
     [InlineData("tokenizer.json", "{\"model\": {\"type\": \"BPE\", \"vocab\": {}, \"merges\": []}, \"pre_tokenizer\": {\"type\": \"Metaspace\"}}", null, null)]
     [InlineData("tokenizer.json", "not json", null, null)]

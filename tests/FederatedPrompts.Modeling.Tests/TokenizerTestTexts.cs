@@ -24,14 +24,17 @@ static class TokenizerTestTexts
     public static IEnumerable<string> BrownSentences(int count)
     {
         var sentences = new List<string>();
-        foreach (var line in File.ReadLines(SharedData.Under("corpora", "brown.jsonl")))
+        foreach (var text in BrownDocuments())
         {
-            var text = JsonDocument.Parse(line).RootElement.GetProperty("text").GetString()!;
             sentences.AddRange(text.Split('\n').Take(2));
             if (sentences.Count >= count) break;
         }
         return sentences.Take(count);
     }
+
+    /// <summary>The Brown corpus documents in file order (genres a…r), read lazily.</summary>
+    public static IEnumerable<string> BrownDocuments() => File.ReadLines(SharedData.Under("corpora", "brown.jsonl"))
+        .Select(line => JsonDocument.Parse(line).RootElement.GetProperty("text").GetString()!);
 
     /// <summary>Seeded random mixes of letters, digits, spaces, quotes and symbols, BMP only (see <see cref="OpenAiGpt2Reference"/>).</summary>
     public static IEnumerable<string> RandomMixes(int count, int seed = 1234)

@@ -41,7 +41,11 @@ public sealed class ByteLevelBpeTokenizer : ITextTokenizer
         var vocabulary = ReadVocabJson(vocabJsonPath);
         var merges = ReadMergesTxt(mergesTxtPath);
         var special = vocabulary.TryGetValue(EndOfText, out var id) ? new Dictionary<string, int> { [EndOfText] = id } : [];
-        return new ByteLevelBpeTokenizer(vocabulary, merges, special);
+        try { return new ByteLevelBpeTokenizer(vocabulary, merges, special); }
+        catch (InvalidOperationException e) // the package rejects merges whose result is not in the vocabulary
+        {
+            throw new InvalidDataException($"{mergesTxtPath} does not fit {vocabJsonPath}: {e.Message}", e);
+        }
     }
 
     /// <summary>From a Hugging Face <c>tokenizer.json</c> whose model is BPE with a ByteLevel pre-tokenizer; its added tokens are special.</summary>
