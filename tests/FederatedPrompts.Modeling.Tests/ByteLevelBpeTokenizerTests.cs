@@ -1,3 +1,5 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
 using FederatedPrompts.Modeling.Tokenization;
 using FederatedPrompts.TestSupport;
 
@@ -100,20 +102,18 @@ public class ByteLevelBpeTokenizerTests
     [SharedDataFact]
     public void TokenizerJson_AcceptsMergesWrittenAsPairs()
     {
-        var original = File.ReadAllText(SharedData.Under("models", "tiny-random-gpt2", "tokenizer.json"));
-        var node = System.Text.Json.Nodes.JsonNode.Parse(original)!;
-        var merges = node["model"]!["merges"]!.AsArray();
-        var pairs = new System.Text.Json.Nodes.JsonArray(merges.Select(m => (System.Text.Json.Nodes.JsonNode)new System.Text.Json.Nodes.JsonArray(
-            m!.GetValue<string>().Split(' ').Select(s => (System.Text.Json.Nodes.JsonNode?)s).ToArray())).ToArray());
-        node["model"]!["merges"] = pairs;
+        var tokenizerJson = SharedData.Under("models", "tiny-random-gpt2", "tokenizer.json");
+        var node = JsonNode.Parse(File.ReadAllText(tokenizerJson))!;
+        var merges = node["model"]!["merges"]!.AsArray().Select(m => m!.GetValue<string>().Split(' '));
+        node["model"]!["merges"] = new JsonArray([.. merges.Select(pair => (JsonNode)new JsonArray(JsonValue.Create(pair[0]), JsonValue.Create(pair[1])))]);
         using var dir = new TempFolder();
         var path = dir.Write("tokenizer.json", node.ToJsonString());
 
         var fromPairs = ByteLevelBpeTokenizer.FromTokenizerJson(path);
-        var fromStrings = ByteLevelBpeTokenizer.FromTokenizerJson(SharedData.Under("models", "tiny-random-gpt2", "tokenizer.json"));
+        var fromStrings = ByteLevelBpeTokenizer.FromTokenizerJson(tokenizerJson);
         Assert.Equal(fromStrings.Identity, fromPairs.Identity);
         Assert.Equal(fromStrings.Encode("Hello there, general Kenobi"), fromPairs.Encode("Hello there, general Kenobi"));
     }
 
-    static string Escape(string text) => System.Text.Json.JsonSerializer.Serialize(text);
+    static string Escape(string text) => JsonSerializer.Serialize(text);
 }
