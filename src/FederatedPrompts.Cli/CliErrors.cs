@@ -23,7 +23,7 @@ public static class CliErrors
 
     static bool IsUserError(Exception e) => e is ModelFormatException or InvalidDataException or FileNotFoundException
         or DirectoryNotFoundException or ArgumentException or JsonException or FormatException or UserInputException
-        or Core.DataFileException;
+        or NotSupportedException or Core.DataFileException;
 }
 
 /// <summary>A command-line value or combination that cannot be used; the message says which and why.</summary>
