@@ -96,7 +96,20 @@ public sealed record TransformerConfig
             throw new ModelFormatException($"{origin}: {NumHeads} attention heads are not a multiple of {NumKvHeads} key/value heads");
         if (Family == ModelFamily.Gpt2 && HiddenSize % NumHeads != 0)
             throw new ModelFormatException($"{origin}: n_embd {HiddenSize} is not divisible by n_head {NumHeads}");
+        if (!TransformerOps.Activations.Contains(Activation))
+            throw new ModelFormatException($"{origin}: unknown activation \"{Activation}\" (supported: {string.Join(", ", TransformerOps.Activations)})");
+        if (Family == ModelFamily.Llama)
+        {
+            if (HeadDim <= 0 || HeadDim % 2 != 0)
+                throw new ModelFormatException($"{origin}: head_dim {HeadDim} must be positive and even for rotary embeddings");
+            try { LlamaModel.RopeInverseFrequencies(this); }
+            catch (ModelFormatException e) { throw new ModelFormatException($"{origin}: {e.Message}"); }
+        }
     }
+
+    /// <summary>The rope_scaling type ("rope_type", or "type" in older configs); "default" when there is no scaling.</summary>
+    public static string RopeType(JsonObject? ropeScaling) =>
+        (ropeScaling?["rope_type"] ?? ropeScaling?["type"]) is JsonValue v && v.TryGetValue<string>(out var type) ? type : "default";
 
     /// <summary>The config.json to write: the source keys, overwritten with this config's values.</summary>
     public JsonObject ToJson()
