@@ -1,3 +1,5 @@
+using System.Globalization;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -80,8 +82,10 @@ public sealed class LlamaModel : CausalLM
         }
     }
 
+    // Via the JSON text, because a JsonValue built in code from an int does not convert to double.
     static double RopeParameter(JsonObject scaling, string key) =>
-        scaling[key] is JsonValue v && v.TryGetValue<double>(out var d) ? d
+        scaling[key] is JsonValue v && v.GetValueKind() == JsonValueKind.Number
+            ? double.Parse(v.ToJsonString(), CultureInfo.InvariantCulture)
             : throw new ModelFormatException($"rope_scaling lacks numeric \"{key}\"");
 
     sealed class LlamaBackbone : nn.Module
