@@ -29,7 +29,7 @@ public static class HfCheckpoint
     {
         config.Validate("config");
         var model = Construct(config);
-        var generator = new Generator((ulong)seed);
+        using var generator = new Generator((ulong)seed);
         using (no_grad())
         {
             foreach (var (name, parameter) in model.named_parameters())

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
@@ -31,14 +32,17 @@ public static class SafeTensors
 
     public sealed record Header(string File, IReadOnlyList<Entry> Entries, IReadOnlyDictionary<string, string> Metadata, long DataStart);
 
-    /// <summary>Bytes per element of a storage dtype; throws for dtypes this reader does not support.</summary>
-    public static int ElementSize(string dtype) => dtype switch
+    /// <summary>The storage dtypes read, with their bytes per element.</summary>
+    public static readonly IReadOnlyDictionary<string, int> ReadableDTypes = new Dictionary<string, int>
     {
-        "F64" => 8,
-        "F32" => 4,
-        "F16" or "BF16" => 2,
-        _ => throw new ArgumentException($"unsupported safetensors dtype \"{dtype}\" (supported: F64, F32, F16, BF16)"),
+        ["F64"] = 8, ["F32"] = 4, ["F16"] = 2, ["BF16"] = 2,
     };
+
+    public static readonly IReadOnlyList<string> WritableDTypes = ["F32", "F16", "BF16"];
+
+    /// <summary>Bytes per element of a storage dtype; throws for dtypes this reader does not support.</summary>
+    public static int ElementSize(string dtype) => ReadableDTypes.TryGetValue(dtype, out int size) ? size
+        : throw new ArgumentException($"unsupported safetensors dtype \"{dtype}\" (supported: {string.Join(", ", ReadableDTypes.Keys)})");
 
     public static Header ReadHeader(string path)
     {
@@ -112,7 +116,7 @@ public static class SafeTensors
         ModelFormatException Bad(string what) => new($"{path}: tensor \"{name}\": {what}");
         if (node is not JsonObject obj) throw Bad("header entry is not a JSON object");
         string dtype = obj["dtype"] is JsonValue d && d.TryGetValue<string>(out var s) ? s : throw Bad("missing \"dtype\"");
-        if (dtype is not ("F64" or "F32" or "F16" or "BF16")) throw Bad($"unsupported dtype \"{dtype}\" (supported: F64, F32, F16, BF16)");
+        if (!ReadableDTypes.ContainsKey(dtype)) throw Bad($"unsupported dtype \"{dtype}\" (supported: {string.Join(", ", ReadableDTypes.Keys)})");
         long[] shape = ReadLongs(obj["shape"]) ?? throw Bad("missing or invalid \"shape\"");
         if (shape.Any(dim => dim < 0)) throw Bad("negative dimension in \"shape\"");
         long[] offsets = ReadLongs(obj["data_offsets"]) is { Length: 2 } pair ? pair : throw Bad("\"data_offsets\" must be [begin, end]");
@@ -162,7 +166,7 @@ public static class SafeTensors
                 // bfloat16 is the upper half of a float32.
                 return Array.ConvertAll(MemoryMarshal.Cast<byte, ushort>(bytes).ToArray(), b => BitConverter.Int32BitsToSingle(b << 16));
             default:
-                throw new ArgumentException($"unsupported safetensors dtype \"{dtype}\"");
+                throw new UnreachableException($"dtype {dtype} passed header validation");
         }
     }
 
@@ -177,7 +181,7 @@ public static class SafeTensors
             case "BF16":
                 return MemoryMarshal.AsBytes(Array.ConvertAll(values, FloatToBFloat16).AsSpan()).ToArray();
             default:
-                throw new ArgumentException($"cannot write safetensors dtype \"{dtype}\" (supported: F32, F16, BF16)");
+                throw new UnreachableException($"dtype {dtype} passed the writer's check");
         }
     }
 
@@ -190,6 +194,12 @@ public static class SafeTensors
         return (ushort)((bits + roundingBias) >> 16);
     }
 
+    static void RequireWritable(string dtype)
+    {
+        if (!WritableDTypes.Contains(dtype))
+            throw new ArgumentException($"cannot write safetensors dtype \"{dtype}\" (supported: {string.Join(", ", WritableDTypes)})", nameof(dtype));
+    }
+
     /// <summary>
     /// Writes tensors (converted from float32 to <paramref name="dtype"/>) in sorted-name order, with the header
     /// padded with spaces to a multiple of 8 bytes as Hugging Face's writer does.
@@ -197,8 +207,7 @@ public static class SafeTensors
     public static void Write(string path, IReadOnlyDictionary<string, Tensor> tensors, string dtype = "F32",
                              IReadOnlyDictionary<string, string>? metadata = null)
     {
-        if (dtype is not ("F32" or "F16" or "BF16"))
-            throw new ArgumentException($"cannot write safetensors dtype \"{dtype}\" (supported: F32, F16, BF16)", nameof(dtype));
+        RequireWritable(dtype);
         var names = tensors.Keys.Order(StringComparer.Ordinal).ToList();
         var payloads = names.Select(name =>
         {
@@ -317,6 +326,7 @@ public static class SafeTensors
     public static void WriteCheckpoint(string dir, IReadOnlyDictionary<string, Tensor> tensors, string dtype = "F32",
                                        long? maxShardBytes = null, IReadOnlyDictionary<string, string>? metadata = null)
     {
+        RequireWritable(dtype);
         Directory.CreateDirectory(dir);
         foreach (var stale in Directory.EnumerateFiles(dir, "model*.safetensors").Append(Path.Combine(dir, IndexFileName)))
             File.Delete(stale);

@@ -96,6 +96,8 @@ public sealed record TransformerConfig
             throw new ModelFormatException($"{origin}: {NumHeads} attention heads are not a multiple of {NumKvHeads} key/value heads");
         if (Family == ModelFamily.Gpt2 && HiddenSize % NumHeads != 0)
             throw new ModelFormatException($"{origin}: n_embd {HiddenSize} is not divisible by n_head {NumHeads}");
+        if (Family == ModelFamily.Gpt2 && (HeadDim != HiddenSize / NumHeads || NumKvHeads != NumHeads))
+            throw new ModelFormatException($"{origin}: GPT-2 has n_embd/n_head = {HiddenSize / NumHeads} dimensions per head and no key/value head grouping");
         if (!TransformerOps.Activations.Contains(Activation))
             throw new ModelFormatException($"{origin}: unknown activation \"{Activation}\" (supported: {string.Join(", ", TransformerOps.Activations)})");
         if (Family == ModelFamily.Llama)
