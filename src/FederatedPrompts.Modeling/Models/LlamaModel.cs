@@ -105,16 +105,19 @@ public sealed class LlamaModel : CausalLM
         }
     }
 
-    /// <summary>cos/sin tables for given positions; inv_freq is a non-persistent buffer (moves with the model, never saved).</summary>
-    sealed class RotaryEmbedding : nn.Module
+    /// <summary>
+    /// cos/sin tables for given positions. Not a module: inv_freq is derived from the config, never saved, and is made
+    /// on the positions' device per call (TorchSharp 0.107 does not move non-persistent buffers with the module).
+    /// </summary>
+    sealed class RotaryEmbedding(TransformerConfig config)
     {
-        public RotaryEmbedding(TransformerConfig config) : base(nameof(RotaryEmbedding)) =>
-            register_buffer("inv_freq", tensor(RopeInverseFrequencies(config).Select(f => (float)f).ToArray()), persistent: false);
+        readonly float[] inverseFrequencies = RopeInverseFrequencies(config).Select(f => (float)f).ToArray();
 
         /// <summary>Position ids [B,T] → cos, sin [B,1,T,head_dim], both halves repeating the same frequencies.</summary>
         public (Tensor Cos, Tensor Sin) CosSin(Tensor positionIds)
         {
-            var freqs = positionIds.to_type(ScalarType.Float32).unsqueeze(-1) * get_buffer("inv_freq");
+            var invFreq = tensor(inverseFrequencies, device: positionIds.device);
+            var freqs = positionIds.to_type(ScalarType.Float32).unsqueeze(-1) * invFreq;
             var angles = cat([freqs, freqs], -1).unsqueeze(1);
             return (angles.cos(), angles.sin());
         }
