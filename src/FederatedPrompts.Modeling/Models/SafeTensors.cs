@@ -68,7 +68,9 @@ public static class SafeTensors
         JsonObject json;
         try
         {
-            json = JsonNode.Parse(headerBytes) as JsonObject ?? throw new ModelFormatException($"{path}: header is not a JSON object");
+            // Duplicate names would make the header ambiguous; reject them while parsing.
+            json = JsonNode.Parse(headerBytes, documentOptions: new JsonDocumentOptions { AllowDuplicateProperties = false }) as JsonObject
+                   ?? throw new ModelFormatException($"{path}: header is not a JSON object");
         }
         catch (JsonException e) { throw new ModelFormatException($"{path}: header is not valid JSON ({e.Message})"); }
 
