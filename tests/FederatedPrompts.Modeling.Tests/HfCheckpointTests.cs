@@ -153,7 +153,7 @@ public class HfCheckpointTests
     }
 
     [Fact]
-    public void Unknown_rope_scaling_and_activation_are_rejected_at_config_load()
+    public void Unsupported_or_malformed_config_values_are_rejected_at_config_load()
     {
         var llama = ReferenceForwardTests.Llama(heads: 4, kvHeads: 2).ToJson();
         llama["rope_scaling"] = new JsonObject { ["rope_type"] = "yarn", ["factor"] = 4.0 };
@@ -162,5 +162,13 @@ public class HfCheckpointTests
         var gpt2 = ReferenceForwardTests.Gpt2().ToJson();
         gpt2["activation_function"] = "mish";
         Assert.Contains("mish", Assert.Throws<ModelFormatException>(() => TransformerConfig.Parse(gpt2, "gpt2.json")).Message);
+
+        var scaledByLayer = ReferenceForwardTests.Gpt2().ToJson();
+        scaledByLayer["scale_attn_by_inverse_layer_idx"] = true;
+        Assert.Contains("scale_attn_by_inverse_layer_idx", Assert.Throws<ModelFormatException>(() => TransformerConfig.Parse(scaledByLayer, "gpt2.json")).Message);
+
+        var textSize = ReferenceForwardTests.Gpt2().ToJson();
+        textSize["n_embd"] = "32";
+        Assert.Contains("\"n_embd\"", Assert.Throws<ModelFormatException>(() => TransformerConfig.Parse(textSize, "gpt2.json")).Message);
     }
 }

@@ -40,20 +40,29 @@ public sealed record TransformerConfig
     {
         if (!File.Exists(path)) throw new ModelFormatException($"{path}: file not found");
         JsonObject json;
-        try { json = JsonNode.Parse(File.ReadAllText(path)) as JsonObject ?? throw new ModelFormatException($"{path}: not a JSON object"); }
+        try
+        {
+            json = JsonNode.Parse(File.ReadAllText(path), documentOptions: new JsonDocumentOptions { AllowDuplicateProperties = false }) as JsonObject
+                   ?? throw new ModelFormatException($"{path}: not a JSON object");
+        }
         catch (JsonException e) { throw new ModelFormatException($"{path}: invalid JSON ({e.Message})"); }
         return Parse(json, path);
     }
 
     public static TransformerConfig Parse(JsonObject json, string origin)
     {
-        string modelType = json["model_type"]?.GetValue<string>()
-                           ?? throw new ModelFormatException($"{origin}: no \"model_type\"");
-        int Req(string key) => json[key]?.GetValue<int>() ?? throw new ModelFormatException($"{origin}: missing \"{key}\"");
+        string modelType = json["model_type"] is JsonValue type && type.TryGetValue<string>(out var name) ? name
+                           : throw new ModelFormatException($"{origin}: no \"model_type\" string");
+        int Req(string key) => json[key] is JsonValue v && v.TryGetValue<int>(out var i) ? i
+                               : throw new ModelFormatException($"{origin}: missing integer \"{key}\"");
         int? Opt(string key) => json[key] is JsonValue v && v.TryGetValue<int>(out var i) ? i : null;
         double OptD(string key, double fallback) => json[key] is JsonValue v && v.TryGetValue<double>(out var d) ? d : fallback;
         bool OptB(string key, bool fallback) => json[key] is JsonValue v && v.TryGetValue<bool>(out var b) ? b : fallback;
         string? OptS(string key) => json[key] is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
+
+        // GPT-2 attention variants this implementation does not compute.
+        if (modelType == "gpt2" && (!OptB("scale_attn_weights", true) || OptB("scale_attn_by_inverse_layer_idx", false)))
+            throw new ModelFormatException($"{origin}: unsupported GPT-2 attention scaling (scale_attn_weights false or scale_attn_by_inverse_layer_idx true)");
 
         TransformerConfig config = modelType switch
         {
