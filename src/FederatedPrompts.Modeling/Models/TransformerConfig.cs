@@ -40,20 +40,29 @@ public sealed record TransformerConfig
     {
         if (!File.Exists(path)) throw new ModelFormatException($"{path}: file not found");
         JsonObject json;
-        try { json = JsonNode.Parse(File.ReadAllText(path)) as JsonObject ?? throw new ModelFormatException($"{path}: not a JSON object"); }
+        try
+        {
+            json = JsonNode.Parse(File.ReadAllText(path), documentOptions: new JsonDocumentOptions { AllowDuplicateProperties = false }) as JsonObject
+                   ?? throw new ModelFormatException($"{path}: not a JSON object");
+        }
         catch (JsonException e) { throw new ModelFormatException($"{path}: invalid JSON ({e.Message})"); }
         return Parse(json, path);
     }
 
     public static TransformerConfig Parse(JsonObject json, string origin)
     {
-        string modelType = json["model_type"]?.GetValue<string>()
-                           ?? throw new ModelFormatException($"{origin}: no \"model_type\"");
-        int Req(string key) => json[key]?.GetValue<int>() ?? throw new ModelFormatException($"{origin}: missing \"{key}\"");
+        string modelType = json["model_type"] is JsonValue type && type.TryGetValue<string>(out var name) ? name
+                           : throw new ModelFormatException($"{origin}: no \"model_type\" string");
+        int Req(string key) => json[key] is JsonValue v && v.TryGetValue<int>(out var i) ? i
+                               : throw new ModelFormatException($"{origin}: missing integer \"{key}\"");
         int? Opt(string key) => json[key] is JsonValue v && v.TryGetValue<int>(out var i) ? i : null;
         double OptD(string key, double fallback) => json[key] is JsonValue v && v.TryGetValue<double>(out var d) ? d : fallback;
         bool OptB(string key, bool fallback) => json[key] is JsonValue v && v.TryGetValue<bool>(out var b) ? b : fallback;
         string? OptS(string key) => json[key] is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
+
+        // GPT-2 attention variants this implementation does not compute.
+        if (modelType == "gpt2" && (!OptB("scale_attn_weights", true) || OptB("scale_attn_by_inverse_layer_idx", false)))
+            throw new ModelFormatException($"{origin}: unsupported GPT-2 attention scaling (scale_attn_weights false or scale_attn_by_inverse_layer_idx true)");
 
         TransformerConfig config = modelType switch
         {
@@ -96,7 +105,22 @@ public sealed record TransformerConfig
             throw new ModelFormatException($"{origin}: {NumHeads} attention heads are not a multiple of {NumKvHeads} key/value heads");
         if (Family == ModelFamily.Gpt2 && HiddenSize % NumHeads != 0)
             throw new ModelFormatException($"{origin}: n_embd {HiddenSize} is not divisible by n_head {NumHeads}");
+        if (Family == ModelFamily.Gpt2 && (HeadDim != HiddenSize / NumHeads || NumKvHeads != NumHeads))
+            throw new ModelFormatException($"{origin}: GPT-2 has n_embd/n_head = {HiddenSize / NumHeads} dimensions per head and no key/value head grouping");
+        if (!TransformerOps.Activations.Contains(Activation))
+            throw new ModelFormatException($"{origin}: unknown activation \"{Activation}\" (supported: {string.Join(", ", TransformerOps.Activations)})");
+        if (Family == ModelFamily.Llama)
+        {
+            if (HeadDim <= 0 || HeadDim % 2 != 0)
+                throw new ModelFormatException($"{origin}: head_dim {HeadDim} must be positive and even for rotary embeddings");
+            try { LlamaModel.RopeInverseFrequencies(this); }
+            catch (ModelFormatException e) { throw new ModelFormatException($"{origin}: {e.Message}"); }
+        }
     }
+
+    /// <summary>The rope_scaling type ("rope_type", or "type" in older configs); "default" when there is no scaling.</summary>
+    public static string RopeType(JsonObject? ropeScaling) =>
+        (ropeScaling?["rope_type"] ?? ropeScaling?["type"]) is JsonValue v && v.TryGetValue<string>(out var type) ? type : "default";
 
     /// <summary>The config.json to write: the source keys, overwritten with this config's values.</summary>
     public JsonObject ToJson()
