@@ -19,7 +19,7 @@ public sealed class TaskSetup
     public (TaskDataset Data, PromptTemplate Template, Verbalizer Verbalizer) Resolve(ParseResult parse)
     {
         string path = parse.GetValue(Task)!;
-        var data = TaskDataset.Load(path);
+        var data = TaskFile.Load(path);
         string? presetName = parse.GetValue(Preset);
         var preset = presetName is not null ? TaskPreset.Get(presetName)
             : TaskPreset.Find(new DirectoryInfo(Path.GetDirectoryName(Path.GetFullPath(path))!).Name);

@@ -5,14 +5,6 @@ using static TorchSharp.torch;
 
 namespace FederatedPrompts.Modeling.Tests;
 
-/// <summary>A fresh folder under the system temp directory, deleted on dispose.</summary>
-public sealed class TempFolder : IDisposable
-{
-    public string Path { get; } = Directory.CreateTempSubdirectory("fedprompt-models-").FullName;
-    public string Combine(params string[] parts) => System.IO.Path.Combine([Path, .. parts]);
-    public void Dispose() => Directory.Delete(Path, recursive: true);
-}
-
 public static class ModelTestSupport
 {
     /// <summary>

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using FederatedPrompts.Modeling.Models;
 using FederatedPrompts.Modeling.Tokenization;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace FederatedPrompts.Modeling.Training;

@@ -184,7 +184,7 @@ public sealed class Pretrainer(CausalLM model, PretrainOptions options)
         return Math.Exp(totalNll / count);
     }
 
-    void SaveCheckpoint(string checkpointDir, PretrainState state, optim.Optimizer optimizer, Action<string> saveFolder)
+    void SaveCheckpoint(string checkpointDir, PretrainState state, TorchSharp.Modules.OptimizerHelper optimizer, Action<string> saveFolder)
     {
         // Write beside, then swap: a crash mid-save leaves the previous checkpoint intact.
         string staging = checkpointDir + ".staging";

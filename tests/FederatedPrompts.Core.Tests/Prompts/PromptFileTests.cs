@@ -4,7 +4,7 @@ namespace FederatedPrompts.Core.Tests.Prompts;
 
 public sealed class PromptFileTests : IDisposable
 {
-    readonly TempDirectory _dir = new();
+    readonly TempFolder _dir = new();
     public void Dispose() => _dir.Dispose();
 
     [Fact]
@@ -12,7 +12,7 @@ public sealed class PromptFileTests : IDisposable
     {
         float[] values = [0.1f, -2.5e-8f, 3f, float.MaxValue, -0f, 1f / 3];
         var prompt = new SoftPrompt(values, length: 3, hiddenSize: 2, modelIdentity: "gpt2:abc123");
-        var path = _dir.PathOf("p.json");
+        var path = _dir.Combine("p.json");
         prompt.Save(path);
         var loaded = SoftPrompt.Load(path);
         Assert.Equal(values, loaded.Values.ToArray());
@@ -65,7 +65,7 @@ public sealed class PromptFileTests : IDisposable
     [Fact]
     public void Discrete_prompt_round_trips_with_and_without_text()
     {
-        var path = _dir.PathOf("d.json");
+        var path = _dir.Combine("d.json");
         new DiscretePrompt([15496, 995], "gpt2-bpe:deadbeef", "Hello world").Save(path);
         var loaded = DiscretePrompt.Load(path);
         Assert.Equal([15496, 995], loaded.TokenIds);

@@ -4,7 +4,7 @@ namespace FederatedPrompts.Core.Tests.Tasks;
 
 public sealed class VerbalizerTests : IDisposable
 {
-    readonly TempDirectory _dir = new();
+    readonly TempFolder _dir = new();
     public void Dispose() => _dir.Dispose();
 
     [Fact]
