@@ -43,7 +43,7 @@ public class HfCheckpointTests
         var config = JsonNode.Parse(File.ReadAllText(folder.Combine("config.json")))!;
         Assert.Equal("gpt2", config["model_type"]!.GetValue<string>());
 
-        var loaded = Weights(HfCheckpoint.Load(folder.Path));
+        var loaded = Weights(HfCheckpoint.Load(folder.Path, CPU));
         foreach (var (name, values) in Weights(model)) Assert.Equal(values, loaded[name]);
     }
 

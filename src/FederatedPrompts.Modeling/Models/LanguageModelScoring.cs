@@ -11,6 +11,8 @@ public static class LanguageModelScoring
     public static double[] TokenLogProbs(CausalLM model, IReadOnlyList<int> ids)
     {
         if (ids.Count < 2) return [];
+        if (ids.Count > model.Config.MaxPositions)
+            throw new ArgumentException($"{ids.Count} tokens exceed the model's {model.Config.MaxPositions} positions", nameof(ids));
         using var mode = inference_mode();
         using var scope = NewDisposeScope();
         var input = IdsTensor(model, ids);

@@ -37,7 +37,7 @@ public sealed class LlamaModel : CausalLM
         var (cos, sin) = model.rotary_emb.CosSin(positionIds);
         var x = inputEmbeds;
         foreach (var layer in model.layers) x = layer.Forward(x, cos, sin, mask);
-        return model.norm.forward(x).MoveToOuterDisposeScope();
+        return model.norm.Forward(x).MoveToOuterDisposeScope();
     }
 
     public override Tensor LmHead(Tensor hidden) => lm_head?.forward(hidden) ?? F.linear(hidden, model.embed_tokens.weight!);
@@ -136,7 +136,7 @@ public sealed class LlamaModel : CausalLM
             RegisterComponents();
         }
 
-        public Tensor forward(Tensor x)
+        public Tensor Forward(Tensor x)
         {
             var x32 = x.to_type(ScalarType.Float32);
             var normalized = x32 * (x32.pow(2).mean([-1], keepdim: true) + eps).rsqrt();
@@ -162,8 +162,8 @@ public sealed class LlamaModel : CausalLM
 
         public Tensor Forward(Tensor x, Tensor cos, Tensor sin, Tensor? mask)
         {
-            x = x + self_attn.Forward(input_layernorm.forward(x), cos, sin, mask);
-            return x + mlp.Forward(post_attention_layernorm.forward(x));
+            x = x + self_attn.Forward(input_layernorm.Forward(x), cos, sin, mask);
+            return x + mlp.Forward(post_attention_layernorm.Forward(x));
         }
     }
 
