@@ -1,3 +1,4 @@
+using FederatedPrompts.Core;
 using FederatedPrompts.Modeling.Training;
 using Spectre.Console;
 
@@ -34,10 +35,4 @@ public static class ProgressViews
             });
         return result!;
     }
-}
-
-/// <summary>IProgress that reports on the calling thread (System.Progress posts to the thread pool).</summary>
-public sealed class SyncProgress<T>(Action<T> report) : IProgress<T>
-{
-    public void Report(T value) => report(value);
 }

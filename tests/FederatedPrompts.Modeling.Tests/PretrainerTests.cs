@@ -1,3 +1,4 @@
+using FederatedPrompts.Core;
 using FederatedPrompts.Modeling.Models;
 using FederatedPrompts.Modeling.Tokenization;
 using FederatedPrompts.Modeling.Training;
@@ -35,8 +36,9 @@ public class PretrainerTests : IDisposable
         using var reloaded = HfCheckpoint.Load(_dir);
         var tokenizer = TokenizerLoader.FromFolder(_dir);
         var ids = tokenizer.Encode("one two three four five one two three four");
+        // The reloaded folder is the trained model: far better than the untrained one on the training pattern.
         double nll = LanguageModelScoring.MeanNll(reloaded, ids);
-        Assert.True(nll < 1.0, $"mean NLL {nll} of a reloaded model on the training pattern; curve {string.Join(", ", curve.Select(p => p.Perplexity))}; ids {string.Join(",", ids)}");
+        Assert.True(nll < Math.Log(curve[0].Perplexity) / 2, $"mean NLL {nll} of the reloaded model vs {Math.Log(curve[0].Perplexity)} untrained");
         Assert.True(File.Exists(Path.Combine(_dir, PretrainJob.ReportFile)));
     }
 
@@ -45,7 +47,12 @@ public class PretrainerTests : IDisposable
     {
         string straight = Path.Combine(_dir, "straight"), resumed = Path.Combine(_dir, "resumed");
         PretrainJob.Run(Spec(straight, 30));
-        PretrainJob.Run(Spec(resumed, 20));
+
+        // Interrupt the same 30-step run after step 25; the checkpoint of step 20 is what survives.
+        using var interrupt = new CancellationTokenSource();
+        Assert.ThrowsAny<OperationCanceledException>(() =>
+            PretrainJob.Run(Spec(resumed, 30), new SyncProgress<PretrainProgress>(p => { if (p.Step == 25) interrupt.Cancel(); }), interrupt.Token));
+        Assert.Equal(20, Pretrainer.TryLoadCheckpoint(resumed)!.Step);
         var second = PretrainJob.Run(Spec(resumed, 30, resume: true));
         Assert.Equal(30, second.State.Step);
         Assert.Equal(30, second.State.TrainLosses.Count);
@@ -54,7 +61,7 @@ public class PretrainerTests : IDisposable
         using var b = HfCheckpoint.Load(resumed);
         var bParameters = b.named_parameters().ToDictionary(p => p.name, p => p.parameter);
         foreach (var (name, parameter) in a.named_parameters())
-            Assert.True(allclose(parameter, bParameters[name], rtol: 1e-5, atol: 1e-6), $"{name} differs after resume by {(parameter - bParameters[name]).abs().max().item<float>()} (values ~{parameter.abs().mean().item<float>()})");
+            Assert.True(allclose(parameter, bParameters[name], rtol: 1e-5, atol: 1e-6), $"{name} differs after resume by {(parameter - bParameters[name]).abs().max().item<float>()}");
     }
 
     [Fact]

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
+using FederatedPrompts.Core;
 using FederatedPrompts.Core.Prompts;
 using FederatedPrompts.Modeling.Classification;
 using FederatedPrompts.Modeling.Models;
