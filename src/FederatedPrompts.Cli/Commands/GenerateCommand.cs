@@ -21,11 +21,12 @@ public static class GenerateCommand
         command.SetAction(parse =>
         {
             string dir = parse.GetValue(model)!;
+            var prompt = ModelInputs.Ids(dir, parse.GetValue(text), parse.GetValue(ids)).ToList();
+            if (parse.GetValue(maxNew) < 1) throw new UserInputException("--max-new-tokens must be at least 1");
             using var lm = HfCheckpoint.Load(dir, CommonOptions.ResolveDevice(parse.GetValue(device)!));
-            var prompt = ModelInputs.Ids(dir, lm, parse.GetValue(text), parse.GetValue(ids)).ToList();
             if (parse.GetValue(bos))
                 prompt.Insert(0, lm.Config.BosTokenId ?? throw new UserInputException($"{dir}/config.json has no bos_token_id"));
-            if (parse.GetValue(maxNew) < 1) throw new UserInputException("--max-new-tokens must be at least 1");
+            ModelInputs.RequireFits(prompt, lm);
             var generated = LanguageModelScoring.Generate(lm, prompt, parse.GetValue(maxNew), lm.Config.EosTokenId);
             string? decoded = TokenizerLoader.TryFromFolder(dir)?.Decode(generated);
             Console.WriteLine(parse.GetValue(json)

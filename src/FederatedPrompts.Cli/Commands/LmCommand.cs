@@ -21,9 +21,10 @@ public static class LmCommand
         score.SetAction(parse =>
         {
             string dir = parse.GetValue(model)!;
-            using var lm = HfCheckpoint.Load(dir, CommonOptions.ResolveDevice(parse.GetValue(device)!));
-            int[] tokens = ModelInputs.Ids(dir, lm, parse.GetValue(text), parse.GetValue(ids));
+            int[] tokens = ModelInputs.Ids(dir, parse.GetValue(text), parse.GetValue(ids));
             if (tokens.Length < 2) throw new UserInputException("scoring needs at least two tokens (the first one is only context)");
+            using var lm = HfCheckpoint.Load(dir, CommonOptions.ResolveDevice(parse.GetValue(device)!));
+            ModelInputs.RequireFits(tokens, lm);
             double[] logprobs = LanguageModelScoring.TokenLogProbs(lm, tokens);
             double meanNll = -logprobs.Average();
             if (parse.GetValue(json))

@@ -52,7 +52,7 @@ public sealed class PieceTableTokenizer : ITextTokenizer
     public int? IdOfPiece(string piece) => _idOfPiece.TryGetValue(piece.Replace('▁', ' '), out var id) ? id : null;
 
     public IReadOnlyList<int> Encode(string text) => throw new NotSupportedException(
-        $"{Path.GetDirectoryName(_path)} has no merge table (only {FileName}, id → piece), so text cannot be tokenized as the model was; pass token ids instead (IdOfPiece looks pieces up)");
+        $"{Path.GetDirectoryName(_path)} has no merge table (only {FileName}, id → piece), so text cannot be tokenized as the model was; pass token ids instead (--ids)");
 
     /// <summary>Pieces joined, '▁' as space, &lt;0xNN&gt; pieces as raw bytes; BOS/EOS dropped and the leading space of the first piece removed, as SentencePiece decodes.</summary>
     public string Decode(IEnumerable<int> ids)
