@@ -25,10 +25,10 @@ public static class PretrainCommand
         var hidden = new Option<int>("--hidden") { DefaultValueFactory = _ => 128 };
         var heads = new Option<int>("--heads") { DefaultValueFactory = _ => 4 };
         var context = new Option<int>("--context") { Description = "Context length (positions)", DefaultValueFactory = _ => 64 };
-        var steps = new Option<int>("--steps") { DefaultValueFactory = _ => 600 };
+        var steps = new Option<int>("--steps") { DefaultValueFactory = _ => 2000 };
         var batch = new Option<int>("--batch-size") { DefaultValueFactory = _ => 16 };
         var lr = new Option<double>("--lr") { Description = "Peak learning rate (AdamW, cosine decay)", DefaultValueFactory = _ => 1e-3 };
-        var evalEvery = new Option<int>("--eval-every") { DefaultValueFactory = _ => 100 };
+        var evalEvery = new Option<int>("--eval-every") { DefaultValueFactory = _ => 250 };
         var checkpointEvery = new Option<int>("--checkpoint-every") { DefaultValueFactory = _ => 250 };
         var heldOut = new Option<double>("--held-out") { Description = "Fraction of documents held out for perplexity", DefaultValueFactory = _ => 0.05 };
         var resume = new Option<bool>("--resume") { Description = "Continue from OUT/checkpoint if it exists" };
