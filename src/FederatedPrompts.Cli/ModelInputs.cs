@@ -1,14 +1,21 @@
+using System.CommandLine;
 using FederatedPrompts.Modeling.Models;
 using FederatedPrompts.Modeling.Tokenization;
 
 namespace FederatedPrompts.Cli;
 
-/// <summary>Token ids from exactly one of --text (encoded with the model folder's tokenizer) or --ids.</summary>
-public static class ModelInputs
+/// <summary>--text / --ids: token ids from text (encoded with the model folder's tokenizer, no special tokens) or given directly.</summary>
+public sealed class ModelInputs
 {
+    public readonly Option<string?> Text = new("--text") { Description = "Text, encoded with the model folder's tokenizer without special tokens" };
+    public readonly Option<string?> Ids = new("--ids") { Description = "Comma-separated token ids, used as given" };
+
+    public IEnumerable<Option> Options => [Text, Ids];
+
     /// <summary>Reads the ids before any model is loaded, so a typo fails fast.</summary>
-    public static int[] Ids(string modelDir, string? text, string? ids)
+    public int[] Read(ParseResult parse, string modelDir)
     {
+        string? text = parse.GetValue(Text), ids = parse.GetValue(Ids);
         if ((text is null) == (ids is null)) throw new UserInputException("give exactly one of --text or --ids");
         return text is not null ? TokenizerLoader.FromFolder(modelDir).Encode(text).ToArray() : CommonOptions.ParseIds(ids!, "--ids");
     }

@@ -11,6 +11,10 @@ public static class ProgressViews
     {
         AnsiConsole.MarkupLine($"[bold]pretraining[/] {spec.Shape.Layers} layers × {spec.Shape.Hidden} hidden, context {spec.Shape.Context}, " +
                                $"{spec.Options.Steps} steps of {spec.Options.BatchSize} → [blue]{Markup.Escape(spec.OutputDir)}[/]");
+        if (spec.Resume)
+            AnsiConsole.MarkupLine(Pretrainer.TryLoadCheckpoint(spec.OutputDir) is { } saved
+                ? $"resuming from the checkpoint of step {saved.Step}"
+                : "no checkpoint to resume from: starting from step 0");
         if (Console.IsOutputRedirected)
             return PretrainJob.Run(spec, new SyncProgress<PretrainProgress>(p =>
             {

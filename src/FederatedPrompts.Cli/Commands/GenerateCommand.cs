@@ -11,17 +11,17 @@ public static class GenerateCommand
     public static Command Create()
     {
         var model = CommonOptions.Model();
-        var text = new Option<string?>("--text") { Description = "Prompt text, encoded with the model folder's tokenizer" };
-        var ids = new Option<string?>("--ids") { Description = "Comma-separated prompt token ids" };
+        var input = new ModelInputs();
         var maxNew = new Option<int>("--max-new-tokens") { Description = "How many tokens to generate", DefaultValueFactory = _ => 50 };
         var bos = new Option<bool>("--bos") { Description = "Prepend the model's BOS token (Llama models expect it)" };
         var device = CommonOptions.Device();
         var json = CommonOptions.Json();
-        var command = new Command("generate", "Greedy text generation") { model, text, ids, maxNew, bos, device, json };
+        var command = new Command("generate", "Greedy text generation") { model, maxNew, bos, device, json };
+        foreach (var option in input.Options) command.Add(option);
         command.SetAction(parse =>
         {
             string dir = parse.GetValue(model)!;
-            var prompt = ModelInputs.Ids(dir, parse.GetValue(text), parse.GetValue(ids)).ToList();
+            var prompt = input.Read(parse, dir).ToList();
             if (parse.GetValue(maxNew) < 1) throw new UserInputException("--max-new-tokens must be at least 1");
             using var lm = HfCheckpoint.Load(dir, CommonOptions.ResolveDevice(parse.GetValue(device)!));
             if (parse.GetValue(bos))

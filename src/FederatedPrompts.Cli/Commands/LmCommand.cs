@@ -13,15 +13,15 @@ public static class LmCommand
     public static Command Create()
     {
         var model = CommonOptions.Model();
-        var text = new Option<string?>("--text") { Description = "Text, encoded with the model folder's tokenizer without special tokens" };
-        var ids = new Option<string?>("--ids") { Description = "Comma-separated token ids, used as given" };
+        var input = new ModelInputs();
         var device = CommonOptions.Device();
         var json = CommonOptions.Json();
-        var score = new Command("score", "Score a token sequence with a causal language model") { model, text, ids, device, json };
+        var score = new Command("score", "Score a token sequence with a causal language model") { model, device, json };
+        foreach (var option in input.Options) score.Add(option);
         score.SetAction(parse =>
         {
             string dir = parse.GetValue(model)!;
-            int[] tokens = ModelInputs.Ids(dir, parse.GetValue(text), parse.GetValue(ids));
+            int[] tokens = input.Read(parse, dir);
             if (tokens.Length < 2) throw new UserInputException("scoring needs at least two tokens (the first one is only context)");
             using var lm = HfCheckpoint.Load(dir, CommonOptions.ResolveDevice(parse.GetValue(device)!));
             ModelInputs.RequireFits(tokens, lm);
