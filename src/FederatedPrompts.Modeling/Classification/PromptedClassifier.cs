@@ -5,7 +5,10 @@ using static TorchSharp.torch;
 
 namespace FederatedPrompts.Modeling.Classification;
 
-/// <summary>A prompt to classify with: soft vectors [k,H] and/or discrete tokens, both placed before the templated text.</summary>
+/// <summary>
+/// A prompt to classify with: soft vectors [k,H] (or [B,k,H], one copy per input) and/or discrete tokens, both
+/// placed before the templated text.
+/// </summary>
 public sealed record PromptInput(Tensor? Soft = null, IReadOnlyList<int>? Discrete = null)
 {
     public static readonly PromptInput None = new();
@@ -88,10 +91,12 @@ public sealed class PromptedClassifier
         int softLength = 0;
         if (prompt.Soft is { } soft)
         {
-            if (soft.dim() != 2 || soft.shape[1] != _model.HiddenSize)
-                throw new ArgumentException($"soft prompt has shape [{string.Join(",", soft.shape)}], the model needs [k,{_model.HiddenSize}]");
-            softLength = (int)soft.shape[0];
-            parts.Add(soft.to(device).unsqueeze(0).expand(batch, -1, -1));
+            // [k,H] is shared by the batch; [B,k,H] gives each row its own copy (per-example gradients for DP-SGD).
+            bool perRow = soft.dim() == 3 && soft.shape[0] == batch;
+            if (!(soft.dim() == 2 || perRow) || soft.shape[^1] != _model.HiddenSize)
+                throw new ArgumentException($"soft prompt has shape [{string.Join(",", soft.shape)}], the model needs [k,{_model.HiddenSize}] or [{batch},k,{_model.HiddenSize}]");
+            softLength = (int)soft.shape[^2];
+            parts.Add(perRow ? soft.to(device) : soft.to(device).unsqueeze(0).expand(batch, -1, -1));
         }
         parts.Add(_model.EmbedTokens(tensor(ids, device: device).reshape(batch, width)));
 

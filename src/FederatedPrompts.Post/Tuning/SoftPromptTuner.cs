@@ -1,0 +1,133 @@
+using FederatedPrompts.Modeling.Classification;
+using FederatedPrompts.Modeling.Models;
+using FederatedPrompts.Modeling.Tokenization;
+using TorchSharp;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace FederatedPrompts.Post.Tuning;
+
+public sealed record TuneOptions
+{
+    public int PromptLength { get; init; } = 100;
+    public double LearningRate { get; init; } = 1e-3;
+    public int Epochs { get; init; } = 5;
+    /// <summary>Minibatch size; under DP the expected Poisson batch size, so q = BatchSize / N.</summary>
+    public int BatchSize { get; init; } = 16;
+    public int Seed { get; init; } = 1;
+    /// <summary>Initialise the prompt from this text's token embeddings (repeated to the length); null: random vocabulary tokens.</summary>
+    public string? InitText { get; init; }
+    /// <summary>DP-SGD clip norm and noise multiplier; the sample rate is derived from BatchSize / N.</summary>
+    public double? ClipNorm { get; init; }
+    public double? NoiseMultiplier { get; init; }
+}
+
+public sealed record TuneProgress(int Step, int TotalSteps, double Loss);
+
+public sealed record TuneResult(Tensor Prompt, int Steps, IReadOnlyList<double> Losses, DpSettings? Dp);
+
+/// <summary>
+/// Prompt tuning (Lester et al. 2021) on a frozen causal LM: only k prompt vectors are trained, with Adam, on the
+/// cross-entropy of the verbalizer's class scores. With DP settings every step is one DP-SGD step on the prompt
+/// (see <see cref="DpSgd"/>): per-example gradients come from one backward pass over per-example copies of the
+/// prompt, since example b's loss depends only on copy b.
+/// </summary>
+public sealed class SoftPromptTuner(CausalLM model, ITextTokenizer tokenizer, PromptedClassifier classifier, TuneOptions options)
+{
+    public const int RandomInitSeedOffset = 17;
+
+    public TuneResult Tune(IReadOnlyList<(string Text, int Label)> examples, IProgress<TuneProgress>? progress = null, CancellationToken cancel = default)
+    {
+        if (examples.Count == 0) throw new ArgumentException("no training examples");
+        if (options.PromptLength < 1) throw new ArgumentException($"prompt length must be at least 1, got {options.PromptLength}");
+        if (options.BatchSize < 1 || options.Epochs < 1) throw new ArgumentException("batch size and epochs must be at least 1");
+        foreach (var p in model.parameters()) p.requires_grad_(false);   // the model stays frozen: only the prompt learns
+        model.eval();
+
+        var prompt = new TorchSharp.Modules.Parameter(InitialPrompt());
+        using var optimizer = optim.Adam([prompt], options.LearningRate);
+        var random = new Random(options.Seed);
+        DpSettings? dp = options.ClipNorm is double clip
+            ? new DpSettings(clip, options.NoiseMultiplier ?? throw new ArgumentException("DP tuning needs a noise multiplier"),
+                             Math.Min(1.0, (double)options.BatchSize / examples.Count))
+            : null;
+        dp?.Validate();
+        var batches = dp is null ? ShuffledBatches(examples.Count, random) : PoissonBatches(examples.Count, dp, random);
+        int totalSteps = dp is null ? options.Epochs * (int)Math.Ceiling((double)examples.Count / options.BatchSize) : DpSteps(examples.Count);
+        using var noise = new Generator((ulong)options.Seed + 1);
+
+        var losses = new List<double>();
+        int step = 0;
+        foreach (var batch in batches.Take(totalSteps))
+        {
+            cancel.ThrowIfCancellationRequested();
+            using var scope = NewDisposeScope();
+            optimizer.zero_grad();
+            var texts = batch.Select(i => examples[i].Text).ToList();
+            var labels = tensor(batch.Select(i => (long)examples[i].Label).ToArray(), device: prompt.device);
+            double loss = double.NaN;
+            if (dp is null)
+            {
+                var lossTensor = F.cross_entropy(classifier.ClassScores(texts, new PromptInput(prompt)), labels);
+                lossTensor.backward();
+                loss = lossTensor.item<float>();
+            }
+            else
+            {
+                Tensor? perExample = null;
+                if (batch.Length > 0)
+                {
+                    var copies = prompt.detach().unsqueeze(0).repeat(batch.Length, 1, 1).requires_grad_();
+                    var lossSum = F.cross_entropy(classifier.ClassScores(texts, new PromptInput(copies)), labels, reduction: nn.Reduction.Sum);
+                    lossSum.backward();
+                    perExample = copies.grad;
+                    loss = lossSum.item<float>() / batch.Length;
+                }
+                prompt.grad = DpSgd.PrivatizedGradient(perExample, prompt, dp, dp.SampleRate * examples.Count, noise).MoveToOuterDisposeScope();
+            }
+            optimizer.step();
+            losses.Add(loss);
+            step++;
+            progress?.Report(new TuneProgress(step, totalSteps, loss));
+        }
+        return new TuneResult(prompt.detach(), step, losses, dp);
+    }
+
+    /// <summary>DP steps: Epochs passes in expectation, i.e. Epochs / q steps.</summary>
+    public int DpSteps(int exampleCount) => (int)Math.Ceiling(options.Epochs * (double)exampleCount / Math.Min(options.BatchSize, exampleCount));
+
+    Tensor InitialPrompt()
+    {
+        using var noGrad = no_grad();
+        var device = model.parameters().First().device;
+        long[] ids;
+        if (options.InitText is { } text)
+        {
+            var encoded = tokenizer.Encode(text);
+            if (encoded.Count == 0) throw new ArgumentException($"init text \"{text}\" encodes to no tokens");
+            ids = Enumerable.Range(0, options.PromptLength).Select(i => (long)encoded[i % encoded.Count]).ToArray();
+        }
+        else
+        {
+            var random = new Random(options.Seed + RandomInitSeedOffset);
+            ids = Enumerable.Range(0, options.PromptLength).Select(_ => (long)random.Next(model.VocabSize)).ToArray();
+        }
+        return model.EmbedTokens(tensor(ids, device: device)).detach().clone();
+    }
+
+    IEnumerable<int[]> ShuffledBatches(int n, Random random)
+    {
+        while (true)
+        {
+            var order = Enumerable.Range(0, n).ToArray();
+            random.Shuffle(order);
+            for (int start = 0; start < n; start += options.BatchSize)
+                yield return order[start..Math.Min(n, start + options.BatchSize)];
+        }
+    }
+
+    static IEnumerable<int[]> PoissonBatches(int n, DpSettings dp, Random random)
+    {
+        while (true) yield return DpSgd.PoissonSample(n, dp.SampleRate, random);
+    }
+}
