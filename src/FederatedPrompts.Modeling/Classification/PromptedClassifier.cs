@@ -31,6 +31,7 @@ public sealed class PromptedClassifier
     readonly int _maxTextTokens;
 
     public IReadOnlyList<string> Labels { get; }
+    public CausalLM Model => _model;
 
     /// <param name="labelWords">For each label (same order as <paramref name="labels"/>), its words, e.g. [" great", " good"].</param>
     /// <param name="maxTextTokens">Longer templated texts keep their last tokens (where the template's cue is).</param>
@@ -52,15 +53,21 @@ public sealed class PromptedClassifier
         }).Distinct().ToArray()).ToArray();
     }
 
-    /// <summary>Class scores [B,C]; differentiable with respect to a soft prompt, for tuning.</summary>
-    public Tensor ClassScores(IReadOnlyList<string> texts, PromptInput prompt)
+    /// <summary>Full-vocabulary next-token logits [B,V] at each input's prediction position (what POST transfer matches).</summary>
+    public Tensor PredictionLogits(IReadOnlyList<string> texts, PromptInput prompt)
     {
         var device = _model.parameters().First().device;
         var (embeds, mask, lastIndex) = BuildInputs(texts, prompt, device);
         var hidden = _model.HiddenStates(embeds, mask);
         var last = hidden.gather(1, lastIndex.view(-1, 1, 1).expand(-1, 1, hidden.shape[2])).squeeze(1);   // [B,H]
-        var logits = _model.LmHead(last);                                                                   // [B,V]
-        var perClass = _labelTokenIds.Select(ids => logits.index_select(1, tensor(ids, device: device)).mean([1])).ToArray();
+        return _model.LmHead(last);
+    }
+
+    /// <summary>Class scores [B,C]; differentiable with respect to a soft prompt, for tuning.</summary>
+    public Tensor ClassScores(IReadOnlyList<string> texts, PromptInput prompt)
+    {
+        var logits = PredictionLogits(texts, prompt);
+        var perClass = _labelTokenIds.Select(ids => logits.index_select(1, tensor(ids, device: logits.device)).mean([1])).ToArray();
         return stack(perClass, 1);
     }
 

@@ -30,6 +30,13 @@ public abstract class CausalLM : nn.Module
     /// <summary>Hidden states [..,H] → next-token logits [..,V].</summary>
     public abstract Tensor LmHead(Tensor hidden);
 
+    /// <summary>Stops gradients to every weight and switches to eval mode: prompt methods train inputs, not the model.</summary>
+    public void Freeze()
+    {
+        foreach (var parameter in parameters()) parameter.requires_grad_(false);
+        eval();
+    }
+
     /// <summary>Convenience: logits [B,T,V] for token ids [B,T].</summary>
     public Tensor Logits(Tensor ids, Tensor? attentionMask = null) => LmHead(HiddenStates(EmbedTokens(ids), attentionMask));
 

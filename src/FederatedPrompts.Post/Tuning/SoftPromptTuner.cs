@@ -34,17 +34,13 @@ public sealed record TuneResult(Tensor Prompt, int Steps, IReadOnlyList<double> 
 /// </summary>
 public sealed class SoftPromptTuner(CausalLM model, ITextTokenizer tokenizer, PromptedClassifier classifier, TuneOptions options)
 {
-    public const int RandomInitSeedOffset = 17;
-
     public TuneResult Tune(IReadOnlyList<(string Text, int Label)> examples, IProgress<TuneProgress>? progress = null, CancellationToken cancel = default)
     {
         if (examples.Count == 0) throw new ArgumentException("no training examples");
-        if (options.PromptLength < 1) throw new ArgumentException($"prompt length must be at least 1, got {options.PromptLength}");
         if (options.BatchSize < 1 || options.Epochs < 1) throw new ArgumentException("batch size and epochs must be at least 1");
-        foreach (var p in model.parameters()) p.requires_grad_(false);   // the model stays frozen: only the prompt learns
-        model.eval();
+        model.Freeze();   // only the prompt learns
 
-        var prompt = new TorchSharp.Modules.Parameter(InitialPrompt());
+        var prompt = new TorchSharp.Modules.Parameter(SoftPromptInit.Embed(model, tokenizer, options.PromptLength, options.InitText, options.Seed));
         using var optimizer = optim.Adam([prompt], options.LearningRate);
         var random = new Random(options.Seed);
         DpSettings? dp = options.ClipNorm is double clip
@@ -95,25 +91,6 @@ public sealed class SoftPromptTuner(CausalLM model, ITextTokenizer tokenizer, Pr
 
     /// <summary>DP steps: Epochs passes in expectation, i.e. Epochs / q steps.</summary>
     public int DpSteps(int exampleCount) => (int)Math.Ceiling(options.Epochs * (double)exampleCount / Math.Min(options.BatchSize, exampleCount));
-
-    Tensor InitialPrompt()
-    {
-        using var noGrad = no_grad();
-        var device = model.parameters().First().device;
-        long[] ids;
-        if (options.InitText is { } text)
-        {
-            var encoded = tokenizer.Encode(text);
-            if (encoded.Count == 0) throw new ArgumentException($"init text \"{text}\" encodes to no tokens");
-            ids = Enumerable.Range(0, options.PromptLength).Select(i => (long)encoded[i % encoded.Count]).ToArray();
-        }
-        else
-        {
-            var random = new Random(options.Seed + RandomInitSeedOffset);
-            ids = Enumerable.Range(0, options.PromptLength).Select(_ => (long)random.Next(model.VocabSize)).ToArray();
-        }
-        return model.EmbedTokens(tensor(ids, device: device)).detach().clone();
-    }
 
     IEnumerable<int[]> ShuffledBatches(int n, Random random)
     {
