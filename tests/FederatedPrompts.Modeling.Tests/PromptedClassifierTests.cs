@@ -85,6 +85,19 @@ public class PromptedClassifierTests
     }
 
     [Fact]
+    public void Texts_longer_than_the_model_keep_their_end_and_fit_its_positions()
+    {
+        var (model, tokenizer) = SmallModel();                       // 64 positions
+        var classifier = Classifier(model, tokenizer);
+        string longText = string.Join(" ", Enumerable.Repeat("the film was a joy", 40));
+        var soft = zeros(5, model.HiddenSize);
+        using var noGrad = no_grad();
+        var scores = classifier.ClassScores([longText, "a joy"], new PromptInput(soft, tokenizer.Encode(" the film")));
+        Assert.Equal([2L, 2L], scores.shape);
+        Assert.Throws<ArgumentException>(() => classifier.ClassScores(["a joy"], new PromptInput(zeros(70, model.HiddenSize))));
+    }
+
+    [Fact]
     public void Evaluate_counts_agree_with_predictions()
     {
         var (model, tokenizer) = SmallModel();

@@ -34,7 +34,8 @@ public sealed class PromptedClassifier
     public CausalLM Model => _model;
 
     /// <param name="labelWords">For each label (same order as <paramref name="labels"/>), its words, e.g. [" great", " good"].</param>
-    /// <param name="maxTextTokens">Longer templated texts keep their last tokens (where the template's cue is).</param>
+    /// <param name="maxTextTokens">Longer templated texts keep their last tokens (where the template's cue is); the model's
+    /// positions cap it further.</param>
     public PromptedClassifier(CausalLM model, ITextTokenizer tokenizer, IReadOnlyList<string> labels,
         IReadOnlyList<IReadOnlyList<string>> labelWords, Func<string, string> render, int maxTextTokens = 256)
     {
@@ -78,10 +79,15 @@ public sealed class PromptedClassifier
         var discrete = prompt.Discrete?.Select(i => (long)i).ToArray() ?? [];
         if (discrete.Any(id => id < 0 || id >= _model.VocabSize))
             throw new ArgumentException($"discrete prompt has token ids outside the model's vocabulary of {_model.VocabSize}");
+        int softLength = prompt.Soft is { } s ? (int)s.shape[^2] : 0;
+        // The templated text gets what the model's positions leave after BOS and the prompts.
+        int textBudget = Math.Min(_maxTextTokens, _model.Config.MaxPositions - prefix.Count - softLength - discrete.Length);
+        if (textBudget < 1)
+            throw new ArgumentException($"a prompt of {softLength} soft and {discrete.Length} discrete tokens leaves no room for text in the model's {_model.Config.MaxPositions} positions");
         var rows = texts.Select(text =>
         {
             var ids = _tokenizer.Encode(_render(text));
-            var kept = ids.Skip(Math.Max(0, ids.Count - _maxTextTokens)).Select(i => (long)i);
+            var kept = ids.Skip(Math.Max(0, ids.Count - textBudget)).Select(i => (long)i);
             return discrete.Concat(kept).ToArray();
         }).ToArray();
         if (rows.Any(r => r.Length == 0)) throw new ArgumentException("an input encodes to no tokens");
@@ -95,14 +101,12 @@ public sealed class PromptedClassifier
         var parts = new List<Tensor>();
         if (prefix.Count > 0)
             parts.Add(_model.EmbedTokens(tensor(prefix.ToArray(), device: device).unsqueeze(0).expand(batch, -1)));
-        int softLength = 0;
         if (prompt.Soft is { } soft)
         {
             // [k,H] is shared by the batch; [B,k,H] gives each row its own copy (per-example gradients for DP-SGD).
             bool perRow = soft.dim() == 3 && soft.shape[0] == batch;
             if (!(soft.dim() == 2 || perRow) || soft.shape[^1] != _model.HiddenSize)
                 throw new ArgumentException($"soft prompt has shape [{string.Join(",", soft.shape)}], the model needs [k,{_model.HiddenSize}] or [{batch},k,{_model.HiddenSize}]");
-            softLength = (int)soft.shape[^2];
             parts.Add(perRow ? soft.to(device) : soft.to(device).unsqueeze(0).expand(batch, -1, -1));
         }
         parts.Add(_model.EmbedTokens(tensor(ids, device: device).reshape(batch, width)));

@@ -1,0 +1,94 @@
+using System.CommandLine;
+using System.Text.Json;
+using FederatedPrompts.Core;
+using FederatedPrompts.Core.Prompts;
+using FederatedPrompts.Modeling.Classification;
+using FederatedPrompts.Modeling.Models;
+using FederatedPrompts.Modeling.Tokenization;
+using FederatedPrompts.Post.Tuning;
+using Spectre.Console;
+
+namespace FederatedPrompts.Cli.Commands;
+
+/// <summary>
+/// <c>fedprompt tune --model DIR --task train.jsonl --out prompt.json</c>: soft-prompt tuning on a (small) model,
+/// optionally with DP-SGD (--clip C --noise σ); writes the prompt as JSON and reports accuracy on --eval-task.
+/// </summary>
+public static class TuneCommand
+{
+    public static Command Create()
+    {
+        var model = CommonOptions.Model("Model to tune on (the distilled small model in POST)");
+        var task = new TaskSetup();
+        var output = new Option<string>("--out") { Description = "Soft prompt JSON to write", Required = true };
+        var length = new Option<int>("--length") { Description = "Prompt length (vectors)", DefaultValueFactory = _ => 100 };
+        var epochs = new Option<int>("--epochs") { DefaultValueFactory = _ => 5 };
+        var batch = new Option<int>("--batch-size") { Description = "Batch size (expected size under DP: q = batch/N)", DefaultValueFactory = _ => 16 };
+        var lr = new Option<double>("--lr") { Description = "Adam learning rate", DefaultValueFactory = _ => 1e-3 };
+        var initText = new Option<string?>("--init-text") { Description = "Initialise from this text's token embeddings (default: random vocabulary tokens)" };
+        var clip = new Option<double?>("--clip") { Description = "DP-SGD: per-example gradient clip norm C (enables DP)" };
+        var noise = new Option<double?>("--noise") { Description = "DP-SGD: noise multiplier σ (noise N(0, σ²C²) on the clipped sum)" };
+        var evalTask = new Option<string?>("--eval-task") { Description = "Labeled file to report accuracy on after tuning (same template and label words)" };
+        var seed = CommonOptions.Seed();
+        var device = CommonOptions.Device();
+        var json = CommonOptions.Json();
+        var command = new Command("tune", "Tune a soft prompt on a model (optionally with DP-SGD)")
+            { model, output, length, epochs, batch, lr, initText, clip, noise, evalTask, seed, device, json };
+        foreach (var option in task.Options) command.Add(option);
+        command.SetAction(parse =>
+        {
+            var (data, template, verbalizer) = task.Resolve(parse);
+            data.RequireAtLeastTwoClasses();
+            if ((parse.GetValue(clip) is null) != (parse.GetValue(noise) is null))
+                throw new UserInputException("DP-SGD needs both --clip and --noise");
+            string dir = parse.GetValue(model)!;
+            using var lm = HfCheckpoint.Load(dir, CommonOptions.ResolveDevice(parse.GetValue(device)!));
+            var tokenizer = TokenizerLoader.FromFolder(dir);
+            var classifier = new PromptedClassifier(lm, tokenizer, data.Labels, data.Labels.Select(verbalizer.WordsFor).ToList(), template.Render);
+            var options = new TuneOptions
+            {
+                PromptLength = parse.GetValue(length), Epochs = parse.GetValue(epochs), BatchSize = parse.GetValue(batch),
+                LearningRate = parse.GetValue(lr), InitText = parse.GetValue(initText), Seed = parse.GetValue(seed),
+                ClipNorm = parse.GetValue(clip), NoiseMultiplier = parse.GetValue(noise),
+            };
+            var labelIndex = data.Labels.Select((l, i) => (l, i)).ToDictionary(p => p.l, p => p.i);
+            var examples = data.Examples.Select(e => (e.Text, labelIndex[e.Label])).ToList();
+            var tuner = new SoftPromptTuner(lm, tokenizer, classifier, options);
+
+            TuneResult result = null!;
+            AnsiConsole.Progress().Start(context =>
+            {
+                var bar = context.AddTask("tuning", maxValue: 1);
+                result = tuner.Tune(examples, new SyncProgress<TuneProgress>(p =>
+                {
+                    bar.MaxValue = p.TotalSteps;
+                    bar.Value = p.Step;
+                    bar.Description = $"tuning, loss {p.Loss:F3}";
+                }));
+            });
+            var values = result.Prompt.cpu().contiguous().data<float>().ToArray();
+            new SoftPrompt(values, (int)result.Prompt.shape[0], (int)result.Prompt.shape[1], ModelIdentity.Of(lm)).Save(parse.GetValue(output)!);
+
+            double? accuracy = null;
+            if (parse.GetValue(evalTask) is { } evalPath)
+            {
+                var test = Core.Tasks.TaskFile.Load(evalPath);
+                accuracy = classifier.Evaluate(test.Examples.Select(e => (e.Text, e.Label)).ToList(), new PromptInput(result.Prompt)).Accuracy;
+            }
+            var summary = new
+            {
+                prompt = parse.GetValue(output), steps = result.Steps, final_loss = result.Losses.TakeLast(10).Average(),
+                dp = result.Dp is { } dp ? new { clip = dp.ClipNorm, noise_multiplier = dp.NoiseMultiplier, sample_rate = dp.SampleRate, steps = result.Steps } : null,
+                eval_accuracy = accuracy,
+            };
+            if (parse.GetValue(json)) Console.WriteLine(JsonSerializer.Serialize(summary));
+            else
+            {
+                AnsiConsole.MarkupLine($"wrote [blue]{Markup.Escape(summary.prompt!)}[/] after {result.Steps} steps (loss {summary.final_loss:F3})");
+                if (accuracy is double a) AnsiConsole.MarkupLine($"accuracy on {Markup.Escape(parse.GetValue(evalTask)!)}: [bold]{a:P2}[/]");
+            }
+            return 0;
+        });
+        return command;
+    }
+}
