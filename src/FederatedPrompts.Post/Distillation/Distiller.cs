@@ -55,7 +55,7 @@ public sealed class Distiller
         string head = StudentBuilder.HeadParameterName(student.Config);
         foreach (var (name, parameter) in student.named_parameters())
             parameter.requires_grad = !(options.FreezeHead && name == head);
-        foreach (var parameter in teacher.parameters()) parameter.requires_grad = false;
+        teacher.eval();
         _trainable = student.parameters().Where(p => p.requires_grad).ToArray();
     }
 
@@ -71,7 +71,6 @@ public sealed class Distiller
         var device = _student.parameters().First().device;
         using var optimizer = optim.AdamW(_trainable, options.LearningRate, weight_decay: options.WeightDecay);
         TrainingCheckpoint.RestoreOptimizer(outputDir, state.Step, optimizer);
-        _teacher.eval();
 
         var curve = new List<DistillEvalPoint>(state.HeldOutCurve);
         var losses = new List<double>(state.TrainLosses);
