@@ -38,8 +38,7 @@ public static class DistillJob
     public static DistillJobResult Run(DistillJobSpec spec, IProgress<DistillProgress>? progress = null, CancellationToken cancel = default)
     {
         if (spec.Documents.Count < 2) throw new ArgumentException("distillation needs at least two documents (one is held out)");
-        var seed = spec.Options.Training.Seed;
-        var (trainDocs, heldOutDocs) = PretrainJob.Split(spec.Documents, spec.HeldOutFraction, seed);
+        var (trainDocs, heldOutDocs) = PretrainJob.Split(spec.Documents, spec.HeldOutFraction, spec.Options.Training.Seed);
         using var teacher = HfCheckpoint.Load(spec.TeacherDir, spec.Device);
         var tokenizer = TokenizerLoader.FromFolder(spec.TeacherDir);
         int[] layers = LayerSelection.Parse(spec.Layers, teacher.Config.NumLayers);

@@ -18,7 +18,7 @@ public static partial class StudentBuilder
     {
         if (layers.Count == 0) throw new ArgumentException("a student needs at least one layer");
         var config = teacher.Config with { NumLayers = layers.Count };
-        var student = HfCheckpoint.Create(config, seed: 0);
+        var student = HfCheckpoint.Create(config, seed: 0);   // every parameter is overwritten from the teacher below
         var teacherParameters = teacher.named_parameters().ToDictionary(p => p.name, p => p.parameter);
         using (no_grad())
         {
