@@ -9,6 +9,7 @@ var root = new RootCommand("fedprompt: federated prompt tuning of language model
     GenerateCommand.Create(),
     EvalCommand.Create(),
     PretrainCommand.Create(),
+    DistillCommand.Create(),
     TuneCommand.Create(),
     DataCommand.Create(),
     BenchCommand.Create(),

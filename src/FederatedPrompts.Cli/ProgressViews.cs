@@ -1,5 +1,6 @@
 using FederatedPrompts.Core;
 using FederatedPrompts.Modeling.Training;
+using FederatedPrompts.Post.Distillation;
 using Spectre.Console;
 
 namespace FederatedPrompts.Cli;
@@ -11,30 +12,55 @@ public static class ProgressViews
     {
         AnsiConsole.MarkupLine($"[bold]pretraining[/] {spec.Shape.Layers} layers × {spec.Shape.Hidden} hidden, context {spec.Shape.Context}, " +
                                $"{spec.Options.Steps} steps of {spec.Options.BatchSize} → [blue]{Markup.Escape(spec.OutputDir)}[/]");
-        if (spec.Resume)
-            AnsiConsole.MarkupLine(Pretrainer.TryLoadCheckpoint(spec.OutputDir) is { } saved
-                ? $"resuming from the checkpoint of step {saved.Step}"
-                : "no checkpoint to resume from: starting from step 0");
+        if (spec.Resume) ResumeLine(Pretrainer.TryLoadCheckpoint(spec.OutputDir)?.Step);
+        return TrainingSteps<PretrainProgress, PretrainJobResult>("pretrain", spec.Options.Steps, progress => PretrainJob.Run(spec, progress),
+            p => new StepView(p.Step, $"loss {p.TrainLoss:F3}", p.HeldOut is { } point ? $"held-out ppl {point.Perplexity:F2}" : null, p.TokensPerSecond));
+    }
+
+    public static DistillJobResult Distill(DistillJobSpec spec)
+    {
+        var options = spec.Options;
+        AnsiConsole.MarkupLine($"[bold]distilling[/] [blue]{Markup.Escape(spec.TeacherDir)}[/] layers {spec.Layers}, context {options.Training.ContextLength}, " +
+                               $"{options.Training.Steps} steps of {options.Training.BatchSize}, α_ce {options.Weights.Ce} α_lm {options.Weights.Lm} " +
+                               $"α_cos {options.Weights.Cos}{(options.FreezeHead ? ", head frozen" : "")} → [blue]{Markup.Escape(spec.OutputDir)}[/]");
+        if (spec.Resume) ResumeLine(Distiller.TryLoadCheckpoint(spec.OutputDir)?.Step);
+        return TrainingSteps<DistillProgress, DistillJobResult>("distill", options.Training.Steps, progress => DistillJob.Run(spec, progress),
+            p => new StepView(p.Step, $"loss {p.TrainLoss:F3}",
+                p.HeldOut is { } point ? $"held-out ppl {point.StudentPerplexity:F2} kd {point.KdLoss:F4}" : null, p.TokensPerSecond));
+    }
+
+    /// <summary>One progress report as shown: the step, the training loss, the held-out measurement when one was taken, throughput.</summary>
+    readonly record struct StepView(int Step, string Loss, string? HeldOut, double TokensPerSecond);
+
+    static void ResumeLine(int? savedStep) => AnsiConsole.MarkupLine(savedStep is int step
+        ? $"resuming from the checkpoint of step {step}"
+        : "no checkpoint to resume from: starting from step 0");
+
+    /// <summary>Runs a step-counted job with a progress bar, or with a plain line per held-out measurement when output is redirected.</summary>
+    static TResult TrainingSteps<TProgress, TResult>(string name, int totalSteps, Func<IProgress<TProgress>, TResult> job, Func<TProgress, StepView> view)
+    {
         if (Console.IsOutputRedirected)
-            return PretrainJob.Run(spec, new SyncProgress<PretrainProgress>(p =>
+            return job(new SyncProgress<TProgress>(p =>
             {
-                if (p.HeldOut is { } point)
-                    Console.WriteLine($"step {p.Step}/{p.TotalSteps}  loss {p.TrainLoss:F3}  held-out ppl {point.Perplexity:F2}  {p.TokensPerSecond:F0} tok/s");
+                var v = view(p);
+                if (v.HeldOut is { } heldOut)
+                    Console.WriteLine($"step {v.Step}/{totalSteps}  {v.Loss}  {heldOut}  {v.TokensPerSecond:F0} tok/s");
             }));
 
-        PretrainJobResult? result = null;
+        TResult? result = default;
         AnsiConsole.Progress()
             .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
             .Start(context =>
             {
-                var task = context.AddTask("pretrain", maxValue: spec.Options.Steps);
-                string lastPerplexity = "";
+                var task = context.AddTask(name, maxValue: totalSteps);
+                string lastHeldOut = "";
                 // Synchronous reporter: the job runs on this thread, so updates land in order.
-                result = PretrainJob.Run(spec, new SyncProgress<PretrainProgress>(p =>
+                result = job(new SyncProgress<TProgress>(p =>
                 {
-                    if (p.HeldOut is { } point) lastPerplexity = $" ppl {point.Perplexity:F1}";
-                    task.Description = $"loss {p.TrainLoss:F3}{lastPerplexity} {p.TokensPerSecond:F0} tok/s";
-                    task.Value = p.Step;
+                    var v = view(p);
+                    if (v.HeldOut is { } heldOut) lastHeldOut = " " + heldOut;
+                    task.Description = Markup.Escape($"{v.Loss}{lastHeldOut} {v.TokensPerSecond:F0} tok/s");
+                    task.Value = v.Step;
                 }));
             });
         return result!;
