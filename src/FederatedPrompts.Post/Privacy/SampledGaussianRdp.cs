@@ -19,7 +19,8 @@ public static class SampledGaussianRdp
         double logA = order == Math.Floor(order)
             ? LogAOfIntegerOrder(sampleRate, noiseMultiplier, order)
             : LogAOfFractionalOrder(sampleRate, noiseMultiplier, order);
-        return logA / (order - 1);
+        // A_α ≥ 1, but for q ≲ 1e-6 log A_α is below double resolution and rounding can leave it at −1e-16.
+        return Math.Max(0, logA) / (order - 1);
     }
 
     /// <summary>

@@ -71,8 +71,17 @@ public class SampledGaussianRdpTests
     [InlineData(0.9, 1.0, 4.5, 2.1188874078319118, 1e-9)]
     [InlineData(0.3, 2.0, 12.7, 0.4443751567706488, 1e-9)]
     [InlineData(1e-3, 1.0, 2, 1.7182803522145153e-06, 1e-9)]
+    [InlineData(0.5, 0.5, 1.1, 0.79263177957152, 1e-9)]
+    [InlineData(0.9, 0.3, 7.5, 41.54509684090765, 1e-9)]
     public void Matches_direct_numerical_integration(double q, double sigma, double order, double expected, double tolerance) =>
         AssertRelative(expected, SampledGaussianRdp.Rdp(q, sigma, order), tolerance);
+
+    [Fact]
+    public void Is_never_negative_even_below_double_resolution()
+    {
+        foreach (double order in RdpAccountant.DefaultOrders)
+            Assert.True(SampledGaussianRdp.Rdp(1e-9, 1.0, order) >= 0, $"order {order}");
+    }
 
     [Theory]
     [InlineData(0.0, 1.0, 2.0, "sampleRate", "0")]
