@@ -15,7 +15,7 @@ public static class SampledGaussianRdp
         PrivacyParameters.RequireSampleRate(sampleRate);
         PrivacyParameters.RequireNoiseMultiplier(noiseMultiplier);
         PrivacyParameters.RequireOrder(order);
-        if (sampleRate == 1) return order / (2 * noiseMultiplier * noiseMultiplier);  // the Gaussian mechanism (Mironov 2017, Prop. 7)
+        if (sampleRate == 1) return order / (2 * noiseMultiplier * noiseMultiplier);  // the Gaussian mechanism (Mironov 2017)
         double logA = order == Math.Floor(order)
             ? LogAOfIntegerOrder(sampleRate, noiseMultiplier, order)
             : LogAOfFractionalOrder(sampleRate, noiseMultiplier, order);
@@ -38,7 +38,8 @@ public static class SampledGaussianRdp
     }
 
     /// <summary>
-    /// Fractional α: A_α = A₀ + A₁, split at z₀ = σ² log(1/q − 1) + 1/2 where μ₀ = μ (paper, Section 3.3):
+    /// Fractional α: A_α = A₀ + A₁, the integral split at z₀ = σ² log(1/q − 1) + 1/2, where the mixture's two
+    /// parts are equal, q·μ₁(z₀) = (1 − q)·μ₀(z₀) (paper, Section 3.3):
     /// A₀ = Σₖ C(α,k) q^k (1−q)^(α−k) e^((k²−k)/(2σ²)) · ½ erfc((k − z₀)/(√2 σ)),
     /// A₁ = Σₖ C(α,k) q^(α−k) (1−q)^k e^((j²−j)/(2σ²)) · ½ erfc((z₀ − j)/(√2 σ)) with j = α − k.
     /// The generalised binomial coefficients change sign past k = α + 1, so terms are added or subtracted.
@@ -59,8 +60,8 @@ public static class SampledGaussianRdp
                 + Math.Log(0.5) + LogSpace.LogErfc((z0 - j) / sqrt2Sigma);
             if (coefficient.IsPositive) { logA0 = LogSpace.Add(logA0, logS0); logA1 = LogSpace.Add(logA1, logS1); }
             else { logA0 = LogSpace.Subtract(logA0, logS0); logA1 = LogSpace.Subtract(logA1, logS1); }
-            // Past k = α the terms only shrink; stop once they cannot move A_α ≥ 1 (Jensen) by more than e^−30,
-            // Opacus' rule. Stopping before k > α could end on a small first term when q is near ½ and α is large.
+            // Past k = α the terms decay; stop once they cannot move A_α ≥ 1 (Jensen) by more than e^−30, Opacus'
+            // rule. Opacus applies it from k = 0, which can stop on a tiny first term when q is near ½ and α is large.
             if (k > alpha && Math.Max(logS0, logS1) < -30) break;
         }
         return LogSpace.Add(logA0, logA1);

@@ -73,6 +73,7 @@ public class SampledGaussianRdpTests
     [InlineData(1e-3, 1.0, 2, 1.7182803522145153e-06, 1e-9)]
     [InlineData(0.5, 0.5, 1.1, 0.79263177957152, 1e-9)]
     [InlineData(0.9, 0.3, 7.5, 41.54509684090765, 1e-9)]
+    [InlineData(0.5, 100.0, 50.5, 0.0006320400365572967, 1e-8)]  // both first terms are below e^−30 here
     public void Matches_direct_numerical_integration(double q, double sigma, double order, double expected, double tolerance) =>
         AssertRelative(expected, SampledGaussianRdp.Rdp(q, sigma, order), tolerance);
 
