@@ -5,6 +5,7 @@ using FederatedPrompts.Core.Prompts;
 using FederatedPrompts.Modeling.Classification;
 using FederatedPrompts.Modeling.Models;
 using FederatedPrompts.Modeling.Tokenization;
+using FederatedPrompts.Post.Privacy;
 using FederatedPrompts.Post.Tuning;
 using Spectre.Console;
 
@@ -27,20 +28,24 @@ public static class TuneCommand
         var lr = new Option<double>("--lr") { Description = "Adam learning rate", DefaultValueFactory = _ => 1e-3 };
         var initText = new Option<string?>("--init-text") { Description = "Initialise from this text's token embeddings (default: random vocabulary tokens)" };
         var clip = new Option<double?>("--clip") { Description = "DP-SGD: per-example gradient clip norm C (enables DP)" };
-        var noise = new Option<double?>("--noise") { Description = "DP-SGD: noise multiplier σ (noise N(0, σ²C²) on the clipped sum)" };
+        var noise = new Option<double?>("--noise") { Description = "DP-SGD: noise multiplier σ (noise N(0, σ²C²) on the clipped sum); or give --epsilon" };
+        var epsilon = new Option<double?>("--epsilon") { Description = "DP-SGD: target ε; σ is calibrated by the RDP accountant for this run's sample rate and steps" };
+        var delta = new Option<double?>("--delta") { Description = "DP-SGD: δ (default 1/N, N = training examples)" };
         var evalTask = new Option<string?>("--eval-task") { Description = "Labeled file to report accuracy on after tuning (same template and label words)" };
         var seed = CommonOptions.Seed();
         var device = CommonOptions.Device();
         var json = CommonOptions.Json();
         var command = new Command("tune", "Tune a soft prompt on a model (optionally with DP-SGD)")
-            { model, output, length, epochs, batch, lr, initText, clip, noise, evalTask, seed, device, json };
+            { model, output, length, epochs, batch, lr, initText, clip, noise, epsilon, delta, evalTask, seed, device, json };
         foreach (var option in task.Options) command.Add(option);
         command.SetAction(parse =>
         {
             var (data, template, verbalizer) = task.Resolve(parse);
             data.RequireAtLeastTwoClasses();
-            if ((parse.GetValue(clip) is null) != (parse.GetValue(noise) is null))
-                throw new UserInputException("DP-SGD needs both --clip and --noise");
+            bool dp = parse.GetValue(clip) is not null;
+            if (dp == (parse.GetValue(noise) is null && parse.GetValue(epsilon) is null) || (parse.GetValue(noise) is not null && parse.GetValue(epsilon) is not null))
+                throw new UserInputException("DP-SGD needs --clip and exactly one of --noise or --epsilon; without --clip neither is used");
+            double dpDelta = parse.GetValue(delta) ?? 1.0 / data.Examples.Count;
             string dir = parse.GetValue(model)!;
             using var lm = HfCheckpoint.Load(dir, CommonOptions.ResolveDevice(parse.GetValue(device)!));
             var tokenizer = TokenizerLoader.FromFolder(dir);
@@ -51,6 +56,14 @@ public static class TuneCommand
                 LearningRate = parse.GetValue(lr), InitText = parse.GetValue(initText), Seed = parse.GetValue(seed),
                 ClipNorm = parse.GetValue(clip), NoiseMultiplier = parse.GetValue(noise),
             };
+            if (dp)
+            {
+                PrivacyParameters.RequireDelta(dpDelta, "--delta");
+                int steps = new SoftPromptTuner(lm, tokenizer, classifier, options).DpSteps(data.Examples.Count);
+                double sampleRate = Math.Min(1.0, (double)options.BatchSize / data.Examples.Count);
+                if (parse.GetValue(epsilon) is double target)
+                    options = options with { NoiseMultiplier = RdpAccountant.NoiseForEpsilon(target, dpDelta, sampleRate, steps) };
+            }
             var labelIndex = data.Labels.Select((l, i) => (l, i)).ToDictionary(p => p.l, p => p.i);
             var examples = data.Examples.Select(e => (e.Text, labelIndex[e.Label])).ToList();
             var tuner = new SoftPromptTuner(lm, tokenizer, classifier, options);
@@ -78,13 +91,19 @@ public static class TuneCommand
             var summary = new
             {
                 prompt = parse.GetValue(output), steps = result.Steps, final_loss = result.Losses.TakeLast(10).Average(),
-                dp = result.Dp is { } dp ? new { clip = dp.ClipNorm, noise_multiplier = dp.NoiseMultiplier, sample_rate = dp.SampleRate, steps = result.Steps } : null,
+                dp = result.Dp is { } settings ? new
+                {
+                    clip = settings.ClipNorm, noise_multiplier = settings.NoiseMultiplier, sample_rate = settings.SampleRate, steps = result.Steps,
+                    delta = dpDelta, epsilon = RdpAccountant.Epsilon(settings.SampleRate, settings.NoiseMultiplier, result.Steps, dpDelta).Epsilon,
+                } : null,
                 eval_accuracy = accuracy,
             };
             if (parse.GetValue(json)) Console.WriteLine(JsonSerializer.Serialize(summary));
             else
             {
                 AnsiConsole.MarkupLine($"wrote [blue]{Markup.Escape(summary.prompt!)}[/] after {result.Steps} steps (loss {summary.final_loss:F3})");
+                if (summary.dp is { } spent)
+                    AnsiConsole.MarkupLine($"DP-SGD: C = {spent.clip}, σ = {spent.noise_multiplier:F3}, q = {spent.sample_rate:F4}, {spent.steps} steps → (ε = {spent.epsilon:F2}, δ = {spent.delta:G3})");
                 if (accuracy is double a) AnsiConsole.MarkupLine($"accuracy on {Markup.Escape(parse.GetValue(evalTask)!)}: [bold]{a:P2}[/]");
             }
             return 0;
