@@ -11,6 +11,7 @@ var root = new RootCommand("fedprompt: federated prompt tuning of language model
     PretrainCommand.Create(),
     DistillCommand.Create(),
     TuneCommand.Create(),
+    TransferCommand.Create(),
     DataCommand.Create(),
     BenchCommand.Create(),
     PrivacyCommand.Create(),

@@ -33,7 +33,8 @@ public static class EvalCommand
         command.SetAction(parse =>
         {
             string dir = parse.GetValue(model)!;
-            var (data, template, verbalizer) = task.Resolve(parse);
+            var (taskData, template, verbalizer) = task.Resolve(parse);
+            var data = taskData!;   // --task is required here
             if (parse.GetValue(limit) is int n && n < data.Examples.Count) data = data.Sample(n, parse.GetValue(seed));
             var computeDevice = CommonOptions.ResolveDevice(parse.GetValue(device)!);
             using var lm = HfCheckpoint.Load(dir, computeDevice);

@@ -40,7 +40,8 @@ public static class TuneCommand
         foreach (var option in task.Options) command.Add(option);
         command.SetAction(parse =>
         {
-            var (data, template, verbalizer) = task.Resolve(parse);
+            var (taskData, template, verbalizer) = task.Resolve(parse);
+            var data = taskData!;   // --task is required here
             data.RequireAtLeastTwoClasses();
             bool dp = parse.GetValue(clip) is not null;
             if (dp == (parse.GetValue(noise) is null && parse.GetValue(epsilon) is null) || (parse.GetValue(noise) is not null && parse.GetValue(epsilon) is not null))

@@ -1,0 +1,104 @@
+using System.CommandLine;
+using System.Text.Json;
+using FederatedPrompts.Core;
+using FederatedPrompts.Core.Corpora;
+using FederatedPrompts.Core.Prompts;
+using FederatedPrompts.Modeling.Classification;
+using FederatedPrompts.Modeling.Models;
+using FederatedPrompts.Modeling.Tokenization;
+using FederatedPrompts.Post.Transfer;
+using FederatedPrompts.Post.Tuning;
+using Spectre.Console;
+using static TorchSharp.torch;
+
+namespace FederatedPrompts.Cli.Commands;
+
+/// <summary>
+/// <c>fedprompt transfer --large DIR --small DIR --prompt p_s.json --public FILE --out p_t.json</c>: POST transfer of a
+/// soft prompt from the small model to the large one on public texts. α is given, or computed by the heuristic from
+/// accuracies on a public labeled file (--alpha-task); private data has no way in.
+/// </summary>
+public static class TransferCommand
+{
+    public static Command Create()
+    {
+        var large = new Option<string>("--large") { Description = "Large model folder (the prompt's destination)", Required = true };
+        var small = new Option<string>("--small") { Description = "Small model folder the prompt was tuned on", Required = true };
+        var promptFile = new Option<string>("--prompt") { Description = "Soft prompt p_s tuned on the small model (JSON)", Required = true };
+        var publicFile = new Option<string>("--public") { Description = "Public texts (JSONL \"text\" or .txt) to transfer on", Required = true };
+        var publicLimit = new Option<int?>("--public-limit") { Description = "Use a seeded sample of at most this many public texts" };
+        var output = new Option<string>("--out") { Description = "Transferred prompt p_t to write (JSON)", Required = true };
+        var alpha = new Option<double?>("--alpha") { Description = "Weight of the prompt-change term; default: heuristic from --alpha-task" };
+        var initText = new Option<string?>("--init-text") { Description = "The text p_s was initialised from (p_t starts the same way); default: the seeded random tokens" };
+        var steps = new Option<int>("--steps") { DefaultValueFactory = _ => 300 };
+        var lr = new Option<double>("--lr") { DefaultValueFactory = _ => 1e-3 };
+        var batch = new Option<int>("--batch-size") { DefaultValueFactory = _ => 16 };
+        var temperature = new Option<double>("--temperature") { DefaultValueFactory = _ => 2.0 };
+        var task = new TaskSetup("--alpha-task", taskRequired: false,
+            "Public labeled file for the α heuristic (large model zero-shot vs small model with p_s); its template and label words are the transfer's");
+        var seed = CommonOptions.Seed();
+        var device = CommonOptions.Device();
+        var json = CommonOptions.Json();
+        var command = new Command("transfer", "Transfer a soft prompt from the small model to the large model (POST)")
+            { large, small, promptFile, publicFile, publicLimit, output, alpha, initText, steps, lr, batch, temperature, seed, device, json };
+        foreach (var option in task.Options) command.Add(option);
+        command.SetAction(parse =>
+        {
+            var (alphaTask, template, verbalizer) = task.Resolve(parse);
+            if (parse.GetValue(alpha) is null && alphaTask is null) throw new UserInputException("give --alpha, or --alpha-task to compute it");
+            var computeDevice = CommonOptions.ResolveDevice(parse.GetValue(device)!);
+            string largeDir = parse.GetValue(large)!, smallDir = parse.GetValue(small)!;
+            using var largeModel = HfCheckpoint.Load(largeDir, computeDevice);
+            using var smallModel = HfCheckpoint.Load(smallDir, computeDevice);
+            var tokenizer = TokenizerLoader.FromFolder(smallDir);
+            if (TokenizerLoader.FromFolder(largeDir).Identity != tokenizer.Identity)
+                throw new UserInputException($"{largeDir} and {smallDir} use different tokenizers; POST transfer needs the distilled pair");
+            var smallPrompt = SoftPrompt.Load(parse.GetValue(promptFile)!);
+            if (smallPrompt.HiddenSize != smallModel.HiddenSize || smallModel.HiddenSize != largeModel.HiddenSize)
+                throw new UserInputException($"hidden sizes differ: prompt {smallPrompt.HiddenSize}, small model {smallModel.HiddenSize}, large model {largeModel.HiddenSize}");
+
+            var labels = alphaTask?.Labels ?? verbalizer.Labels;
+            PromptedClassifier Classifier(CausalLM m) => new(m, tokenizer, labels, labels.Select(verbalizer.WordsFor).ToList(), template.Render);
+            var largeClassifier = Classifier(largeModel);
+            var smallClassifier = Classifier(smallModel);
+            var ps = tensor(smallPrompt.Values.ToArray(), device: computeDevice).reshape(smallPrompt.Length, smallPrompt.HiddenSize);
+
+            double chosenAlpha;
+            object? heuristic = null;
+            if (parse.GetValue(alpha) is double given) chosenAlpha = given;
+            else
+            {
+                var examples = alphaTask!.Examples.Select(e => (e.Text, e.Label)).ToList();
+                double zeroShot = largeClassifier.Evaluate(examples, PromptInput.None).Accuracy;
+                double compressed = smallClassifier.Evaluate(examples, new PromptInput(ps)).Accuracy;
+                double random = 1.0 / labels.Count;
+                chosenAlpha = PromptTransfer.AlphaHeuristic(zeroShot, compressed, random);
+                heuristic = new { zero_shot_large = zeroShot, compressed_small = compressed, random_guess = random };
+                AnsiConsole.MarkupLine($"α = {chosenAlpha:F3} from zero-shot {zeroShot:P1}, compressed {compressed:P1}, random {random:P1}");
+            }
+
+            var texts = PublicTexts.Load(parse.GetValue(publicFile)!, parse.GetValue(publicLimit), parse.GetValue(seed));
+            var options = new TransferOptions
+            {
+                Steps = parse.GetValue(steps), LearningRate = parse.GetValue(lr), BatchSize = parse.GetValue(batch),
+                Temperature = parse.GetValue(temperature), Alpha = chosenAlpha, Seed = parse.GetValue(seed),
+            };
+            var init = SoftPromptInit.Embed(largeModel, tokenizer, smallPrompt.Length, parse.GetValue(initText), parse.GetValue(seed));
+            TransferResult result = null!;
+            AnsiConsole.Progress().Start(context =>
+            {
+                var bar = context.AddTask("transfer", maxValue: options.Steps);
+                result = new PromptTransfer(largeClassifier, smallClassifier, options).Run(texts, ps, init,
+                    new SyncProgress<TransferProgress>(p => { bar.Value = p.Step; bar.Description = $"transfer, loss {p.Loss:F4}"; }));
+            });
+            var values = result.Prompt.cpu().contiguous().data<float>().ToArray();
+            new SoftPrompt(values, smallPrompt.Length, smallPrompt.HiddenSize, ModelIdentity.Of(largeModel)).Save(parse.GetValue(output)!);
+            var summary = new { prompt = parse.GetValue(output), alpha = chosenAlpha, heuristic, steps = options.Steps,
+                                first_loss = result.Losses[0], final_loss = result.Losses.TakeLast(10).Average(), public_texts = texts.Texts.Count };
+            if (parse.GetValue(json)) Console.WriteLine(JsonSerializer.Serialize(summary));
+            else AnsiConsole.MarkupLine($"wrote [blue]{Markup.Escape(summary.prompt!)}[/]: loss {summary.first_loss:F4} → {summary.final_loss:F4} over {options.Steps} steps on {texts.Texts.Count} public texts");
+            return 0;
+        });
+        return command;
+    }
+}
