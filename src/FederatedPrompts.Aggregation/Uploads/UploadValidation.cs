@@ -1,3 +1,5 @@
+using System.Globalization;
+
 namespace FederatedPrompts.Aggregation.Uploads;
 
 /// <summary>
@@ -47,7 +49,7 @@ public static class UploadValidation
                         $"client '{clientId}' position {n}: vector has {vector.Length} dimensions, expected {expected.Value.Dimension} (as client '{expected.Value.ClientId}')");
                 var bad = Array.FindIndex(vector, value => !float.IsFinite(value));
                 if (bad >= 0)
-                    throw new ArgumentException($"client '{clientId}' position {n}: value {vector[bad]} at dimension {bad} is not finite");
+                    throw new ArgumentException($"client '{clientId}' position {n}: value {vector[bad].ToString(CultureInfo.InvariantCulture)} at dimension {bad} is not finite");
             }
         }
     }
