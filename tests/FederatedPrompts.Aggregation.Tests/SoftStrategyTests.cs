@@ -1,4 +1,5 @@
 using FederatedPrompts.Aggregation.Soft;
+using FederatedPrompts.Aggregation.Uploads;
 using static FederatedPrompts.Aggregation.Tests.Build;
 
 namespace FederatedPrompts.Aggregation.Tests;
@@ -13,7 +14,7 @@ public sealed class SoftStrategyTests
     /// Centroids: {A0, B0} = (a'·1 + a'·3)/(2a') on x = (2, 0); {A1, B1, C0} = (0, (a·1 + a·3 + 1·5)/(2a + 1)).
     /// Order: mean positions 0 and (1 + 1 + 0)/3.
     /// </summary>
-    static readonly Uploads.SoftPromptUpload[] ThreeClients =
+    static readonly SoftPromptUpload[] ThreeClients =
         [SoftUpload("A", V(1, 0), V(0, 1)), SoftUpload("B", V(3, 0), V(0, 3)), SoftUpload("C", V(0, 5))];
 
     static readonly double A = Math.E / (1 + Math.E);
@@ -40,7 +41,7 @@ public sealed class SoftStrategyTests
     [Fact]
     public void FedAvg_is_the_example_weighted_positionwise_mean()
     {
-        Uploads.SoftPromptUpload[] uploads = [ThreeClients[0], ThreeClients[1] with { ExampleCount = 3 }, ThreeClients[2]];
+        SoftPromptUpload[] uploads = [ThreeClients[0], ThreeClients[1] with { ExampleCount = 3 }, ThreeClients[2]];
         var prompt = SoftPromptAggregationStrategies.Create("fedavg").Aggregate(uploads);
         Assert.Equal(2, prompt.Vectors.Count);
         AssertVector([2, 1], prompt.Vectors[0]);

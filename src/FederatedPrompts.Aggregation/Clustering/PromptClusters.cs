@@ -44,6 +44,3 @@ public sealed class PromptClusters
         return kept.Select(g => Groups[g]).ToArray();
     }
 }
-
-/// <summary>What an aggregation did, for reports: DBSCAN's eps (null when no DBSCAN ran), group count, noise kept and dropped.</summary>
-public sealed record AggregationNotes(double? Eps, int Clusters, int NoiseKept = 0, int NoiseDropped = 0);

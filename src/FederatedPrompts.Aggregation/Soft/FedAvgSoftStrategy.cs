@@ -12,6 +12,6 @@ public sealed class FedAvgSoftStrategy : ISoftPromptAggregationStrategy
     public GlobalSoftPrompt Aggregate(IReadOnlyList<SoftPromptUpload> uploads)
     {
         var means = PositionwiseMean.Compute(PooledVectors.From(uploads));
-        return new GlobalSoftPrompt(means, new AggregationNotes(null, means.Length));
+        return new GlobalSoftPrompt(means, AggregationNotes.NoClustering);
     }
 }

@@ -28,6 +28,6 @@ public sealed class FedAvgTokenStrategy : ITokenAggregationStrategy
         if (pooled.Dimension != _vocabulary.Dimension)
             throw new ArgumentException($"uploaded embeddings have {pooled.Dimension} dimensions, the vocabulary embeddings {_vocabulary.Dimension}");
         var means = PositionwiseMean.Compute(pooled);
-        return new GlobalTokenPrompt(means.Select(mean => _vocabulary.Nearest(mean, _options.Metric)).ToArray(), new AggregationNotes(null, means.Length));
+        return new GlobalTokenPrompt(means.Select(mean => _vocabulary.Nearest(mean, _options.Metric)).ToArray(), AggregationNotes.NoClustering);
     }
 }
