@@ -35,6 +35,7 @@ public sealed class KneeTests
     [InlineData(new double[] { 3 })]
     [InlineData(new double[] { 1, 5 })]
     [InlineData(new double[] { 2, 2, 2, 2 })]
+    [InlineData(new double[] { 2, 2, 2, 2 + 1e-14 })]
     [InlineData(new double[] { 0, 1, 2, 3 })]
     [InlineData(new double[] { 0, 3, 4, 4.5 })]
     public void Degenerate_straight_and_concave_curves_have_no_knee(double[] curve)

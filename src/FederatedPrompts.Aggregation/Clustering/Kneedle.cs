@@ -9,9 +9,12 @@ namespace FederatedPrompts.Aggregation.Clustering;
 /// </summary>
 public static class Kneedle
 {
+    /// <summary>Spreads this small (relative) are rounding noise of equal distances, not a curve.</summary>
+    const double FlatTolerance = 1e-12;
+
     /// <summary>
     /// The knee's index in <paramref name="ascending"/>, or null when the curve has none: fewer than 3 points, all
-    /// values equal, or no point strictly below the chord (a straight or concave curve).
+    /// values equal (within rounding), or no point strictly below the chord (a straight or concave curve).
     /// </summary>
     public static int? KneeIndex(IReadOnlyList<double> ascending)
     {
@@ -20,7 +23,7 @@ public static class Kneedle
         for (var i = 1; i < n; i++)
             if (ascending[i] < ascending[i - 1]) throw new ArgumentException($"curve must be sorted ascending; value {i} is below value {i - 1}");
         double min = ascending[0], max = ascending[n - 1];
-        if (max == min) return null;
+        if (max - min <= FlatTolerance * Math.Max(1, Math.Abs(max))) return null;
         int? knee = null;
         var best = 0.0;
         for (var i = 0; i < n; i++)
