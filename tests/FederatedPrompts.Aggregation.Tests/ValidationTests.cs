@@ -71,4 +71,13 @@ public sealed class ValidationTests
         Assert.Throws<ArgumentException>(() => new VocabularyEmbeddings([1, 0, 0], 2, 2));
         Assert.Throws<ArgumentException>(() => new VocabularyEmbeddings([1, float.NaN], 1, 2));
     }
+
+    [Fact]
+    public void Options_out_of_range_are_rejected_where_they_are_made()
+    {
+        Assert.Throws<ArgumentOutOfRangeException>(() => new TokenAggregationOptions(MinSamples: 0));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new TokenAggregationOptions() with { PromptLength = 0 });
+        Assert.Throws<ArgumentOutOfRangeException>(() => new SoftAggregationOptions(MaxLength: -1));
+        Assert.Null(new SoftAggregationOptions().MaxLength);
+    }
 }

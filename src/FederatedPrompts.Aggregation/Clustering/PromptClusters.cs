@@ -11,7 +11,6 @@ public sealed class PromptClusters
 {
     public PromptClusters(PooledVectors pooled, IReadOnlyList<double> attention, IEnumerable<int[]> groups, AggregationNotes notes)
     {
-        Pooled = pooled;
         Attention = attention;
         Groups = groups
             .Select(members => (Members: members, MeanPosition: members.Average(i => pooled.Position[i]), First: members.Min()))
@@ -21,7 +20,6 @@ public sealed class PromptClusters
         Notes = notes;
     }
 
-    public PooledVectors Pooled { get; }
     public IReadOnlyList<double> Attention { get; }
     public IReadOnlyList<int[]> Groups { get; }
     public AggregationNotes Notes { get; }

@@ -9,4 +9,8 @@ namespace FederatedPrompts.Aggregation.Soft;
 /// attention). Shorter results are not padded: a soft prompt of any length fits the model. "fedavg" ignores both and
 /// gives the longest upload's length.
 /// </summary>
-public sealed record SoftAggregationOptions(int MinSamples = 2, DistanceMetric Metric = DistanceMetric.Cosine, int? MaxLength = null);
+public sealed record SoftAggregationOptions(int MinSamples = 2, DistanceMetric Metric = DistanceMetric.Cosine, int? MaxLength = null)
+{
+    public int MinSamples { get; init => field = OptionChecks.AtLeastOne(value, nameof(MinSamples)); } = OptionChecks.AtLeastOne(MinSamples, nameof(MinSamples));
+    public int? MaxLength { get; init => field = OptionChecks.AtLeastOne(value, nameof(MaxLength)); } = OptionChecks.AtLeastOne(MaxLength, nameof(MaxLength));
+}

@@ -18,4 +18,8 @@ public sealed record TokenAggregationOptions(
     DistanceMetric Metric = DistanceMetric.Cosine,
     int? PromptLength = null,
     int Seed = 0,
-    VocabularyEmbeddings? Vocabulary = null);
+    VocabularyEmbeddings? Vocabulary = null)
+{
+    public int MinSamples { get; init => field = OptionChecks.AtLeastOne(value, nameof(MinSamples)); } = OptionChecks.AtLeastOne(MinSamples, nameof(MinSamples));
+    public int? PromptLength { get; init => field = OptionChecks.AtLeastOne(value, nameof(PromptLength)); } = OptionChecks.AtLeastOne(PromptLength, nameof(PromptLength));
+}
