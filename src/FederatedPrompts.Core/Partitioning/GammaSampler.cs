@@ -33,8 +33,12 @@ public static class GammaSampler
     {
         var draws = Enumerable.Range(0, count).Select(_ => Sample(random, alpha)).ToArray();
         var total = draws.Sum();
-        // Tiny α can underflow every draw to 0; the limit of Dirichlet(α → 0) puts all mass on one component.
-        if (total == 0) return Enumerable.Range(0, count).Select(i => i == Array.IndexOf(draws, draws.Max()) ? 1.0 : 0.0).ToArray();
+        // Tiny α can underflow every draw to 0; the limit of Dirichlet(α → 0) puts all mass on one component, chosen uniformly.
+        if (total == 0)
+        {
+            var winner = random.Next(count);
+            return Enumerable.Range(0, count).Select(i => i == winner ? 1.0 : 0.0).ToArray();
+        }
         return draws.Select(draw => draw / total).ToArray();
     }
 

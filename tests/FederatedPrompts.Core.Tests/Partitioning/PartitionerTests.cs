@@ -103,4 +103,16 @@ public sealed class PartitionerTests
             Assert.InRange(variance, shape * 0.9, shape * 1.1);
         }
     }
+
+    [Fact]
+    public void Dirichlet_draws_are_proportions_even_when_alpha_underflows()
+    {
+        var random = new Random(2);
+        foreach (var alpha in new[] { 1e-4, 0.5, 50 })
+        {
+            var p = GammaSampler.SymmetricDirichlet(random, alpha, 6);
+            Assert.Equal(1.0, p.Sum(), 9);
+            Assert.All(p, x => Assert.InRange(x, 0, 1));
+        }
+    }
 }
