@@ -15,11 +15,12 @@ public static class SemanticAttention
     public static double[] Scores(PooledVectors pooled)
     {
         var scores = new double[pooled.Count];
+        var norms = pooled.Vectors.Select(vector => VectorMath.Norm(vector)).ToArray();
         for (var i = 0; i < pooled.Count; i++)
             for (var j = i + 1; j < pooled.Count; j++)
             {
                 if (pooled.Client[i] == pooled.Client[j]) continue;
-                var similarity = VectorMath.CosineSimilarity(pooled.Vectors[i], pooled.Vectors[j]);
+                var similarity = VectorMath.CosineSimilarity(pooled.Vectors[i], pooled.Vectors[j], norms[i], norms[j]);
                 scores[i] += similarity;
                 scores[j] += similarity;
             }

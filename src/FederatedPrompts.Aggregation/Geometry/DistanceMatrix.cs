@@ -9,9 +9,15 @@ public sealed class DistanceMatrix
     {
         Count = points.Count;
         _distances = new double[Count, Count];
+        var norms = points.Select(point => VectorMath.Norm(point)).ToArray();
         for (var i = 0; i < Count; i++)
             for (var j = i + 1; j < Count; j++)
-                _distances[i, j] = _distances[j, i] = Math.Max(0, VectorMath.Distance(points[i], points[j], metric));
+                _distances[i, j] = _distances[j, i] = metric switch
+                {
+                    DistanceMetric.Cosine => Math.Max(0, 1 - VectorMath.CosineSimilarity(points[i], points[j], norms[i], norms[j])),
+                    DistanceMetric.Euclidean => VectorMath.EuclideanDistance(points[i], points[j]),
+                    _ => throw new ArgumentOutOfRangeException(nameof(metric), metric, null),
+                };
     }
 
     public int Count { get; }
