@@ -29,6 +29,27 @@ public static class ProgressViews
                 p.HeldOut is { } point ? $"held-out ppl {point.StudentPerplexity:F2} kd {point.KdLoss:F4}" : null, p.TokensPerSecond));
     }
 
+    /// <summary>
+    /// A progress bar for a shorter job, which reports (done, total, description); nothing is drawn when
+    /// <paramref name="quiet"/> (--json wants clean output) or output is redirected.
+    /// </summary>
+    public static T Bar<T>(string name, bool quiet, Func<Action<int, int, string>, T> job)
+    {
+        if (quiet || Console.IsOutputRedirected) return job((_, _, _) => { });
+        T result = default!;
+        AnsiConsole.Progress().Start(context =>
+        {
+            var task = context.AddTask(Markup.Escape(name), maxValue: 1);
+            result = job((done, total, description) =>
+            {
+                task.MaxValue = Math.Max(1, total);
+                task.Value = done;
+                task.Description = Markup.Escape(description);
+            });
+        });
+        return result;
+    }
+
     /// <summary>One progress report as shown: the step, the training loss, the held-out measurement when one was taken, throughput.</summary>
     readonly record struct StepView(int Step, string Loss, string? HeldOut, double TokensPerSecond);
 

@@ -43,15 +43,8 @@ public static class EvalCommand
             var classifier = new PromptedClassifier(lm, tokenizer, data.Labels, data.Labels.Select(verbalizer.WordsFor).ToList(), template.Render);
             var examples = data.Examples.Select(e => (e.Text, e.Label)).ToList();
 
-            ClassificationResult result = null!;
-            if (parse.GetValue(json) || Console.IsOutputRedirected)
-                result = classifier.Evaluate(examples, prompt, parse.GetValue(batch));
-            else
-                AnsiConsole.Progress().Start(context =>
-                {
-                    var bar = context.AddTask($"evaluating {examples.Count} examples", maxValue: examples.Count);
-                    result = classifier.Evaluate(examples, prompt, parse.GetValue(batch), new SyncProgress<int>(done => bar.Value = done));
-                });
+            var result = ProgressViews.Bar($"evaluating {examples.Count} examples", parse.GetValue(json), report =>
+                classifier.Evaluate(examples, prompt, parse.GetValue(batch), new SyncProgress<int>(done => report(done, examples.Count, $"evaluated {done}/{examples.Count}"))));
 
             if (parse.GetValue(json))
             {

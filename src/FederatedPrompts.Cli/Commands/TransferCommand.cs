@@ -74,7 +74,8 @@ public static class TransferCommand
                 double random = 1.0 / labels.Count;
                 chosenAlpha = PromptTransfer.AlphaHeuristic(zeroShot, compressed, random);
                 heuristic = new { zero_shot_large = zeroShot, compressed_small = compressed, random_guess = random };
-                AnsiConsole.MarkupLine($"α = {chosenAlpha:F3} from zero-shot {zeroShot:P1}, compressed {compressed:P1}, random {random:P1}");
+                if (!parse.GetValue(json))
+                    AnsiConsole.MarkupLine($"α = {chosenAlpha:F3} from zero-shot {zeroShot:P1}, compressed {compressed:P1}, random {random:P1}");
             }
 
             var texts = PublicTexts.Load(parse.GetValue(publicFile)!, parse.GetValue(publicLimit), parse.GetValue(seed));
@@ -84,13 +85,9 @@ public static class TransferCommand
                 Temperature = parse.GetValue(temperature), Alpha = chosenAlpha, Seed = parse.GetValue(seed),
             };
             var init = SoftPromptInit.Embed(largeModel, tokenizer, smallPrompt.Length, parse.GetValue(initText), parse.GetValue(seed));
-            TransferResult result = null!;
-            AnsiConsole.Progress().Start(context =>
-            {
-                var bar = context.AddTask("transfer", maxValue: options.Steps);
-                result = new PromptTransfer(largeClassifier, smallClassifier, options).Run(texts, ps, init,
-                    new SyncProgress<TransferProgress>(p => { bar.Value = p.Step; bar.Description = $"transfer, loss {p.Loss:F4}"; }));
-            });
+            var result = ProgressViews.Bar("transfer", parse.GetValue(json), report =>
+                new PromptTransfer(largeClassifier, smallClassifier, options).Run(texts, ps, init,
+                    new SyncProgress<TransferProgress>(p => report(p.Step, p.TotalSteps, $"transfer, loss {p.Loss:F4}"))));
             var values = result.Prompt.cpu().contiguous().data<float>().ToArray();
             new SoftPrompt(values, smallPrompt.Length, smallPrompt.HiddenSize, ModelIdentity.Of(largeModel)).Save(parse.GetValue(output)!);
             var summary = new { prompt = parse.GetValue(output), alpha = chosenAlpha, heuristic, steps = options.Steps,

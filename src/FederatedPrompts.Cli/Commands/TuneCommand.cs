@@ -63,23 +63,17 @@ public static class TuneCommand
                 int steps = new SoftPromptTuner(lm, tokenizer, classifier, options).DpSteps(data.Examples.Count);
                 double sampleRate = Math.Min(1.0, (double)options.BatchSize / data.Examples.Count);
                 if (parse.GetValue(epsilon) is double target)
-                    options = options with { NoiseMultiplier = RdpAccountant.NoiseForEpsilon(target, dpDelta, sampleRate, steps) };
+                    options = options with
+                    {
+                        NoiseMultiplier = RdpAccountant.NoiseForEpsilon(PrivacyParameters.RequireEpsilon(target, "--epsilon"), dpDelta, sampleRate, steps),
+                    };
             }
             var labelIndex = data.Labels.Select((l, i) => (l, i)).ToDictionary(p => p.l, p => p.i);
             var examples = data.Examples.Select(e => (e.Text, labelIndex[e.Label])).ToList();
             var tuner = new SoftPromptTuner(lm, tokenizer, classifier, options);
 
-            TuneResult result = null!;
-            AnsiConsole.Progress().Start(context =>
-            {
-                var bar = context.AddTask("tuning", maxValue: 1);
-                result = tuner.Tune(examples, new SyncProgress<TuneProgress>(p =>
-                {
-                    bar.MaxValue = p.TotalSteps;
-                    bar.Value = p.Step;
-                    bar.Description = $"tuning, loss {p.Loss:F3}";
-                }));
-            });
+            var result = ProgressViews.Bar("tuning", parse.GetValue(json), report =>
+                tuner.Tune(examples, new SyncProgress<TuneProgress>(p => report(p.Step, p.TotalSteps, $"tuning, loss {p.Loss:F3}"))));
             var values = result.Prompt.cpu().contiguous().data<float>().ToArray();
             new SoftPrompt(values, (int)result.Prompt.shape[0], (int)result.Prompt.shape[1], ModelIdentity.Of(lm)).Save(parse.GetValue(output)!);
 

@@ -28,7 +28,7 @@ public sealed class TaskDataset
     public TaskDataset RequireAtLeastTwoClasses()
     {
         if (Labels.Count < 2)
-            throw new InvalidOperationException(
+            throw new InvalidDataException(
                 $"{Source}: need at least two labels to train, found {Labels.Count} ({string.Join(", ", Labels)})");
         return this;
     }
@@ -52,7 +52,7 @@ public sealed class TaskDataset
         ArgumentOutOfRangeException.ThrowIfNegative(perLabel);
         var tooFew = Labels.Where(label => LabelCounts[label] < perLabel).ToArray();
         if (tooFew.Length > 0)
-            throw new InvalidOperationException(
+            throw new InvalidDataException(
                 $"{Source}: {perLabel} examples per label requested, but " +
                 string.Join(", ", tooFew.Select(label => $"'{label}' has {LabelCounts[label]}")));
         var random = new Random(seed);

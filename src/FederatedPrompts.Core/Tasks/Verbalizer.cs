@@ -83,7 +83,7 @@ public sealed class Verbalizer
     {
         var missing = labels.Distinct().Where(label => !_wordsByLabel.ContainsKey(label)).ToArray();
         if (missing.Length > 0)
-            throw new InvalidOperationException(
+            throw new InvalidDataException(
                 $"verbalizer has no words for label(s) {string.Join(", ", missing.Select(l => $"'{l}'"))}" +
                 $" (it covers {string.Join(", ", Labels.Select(l => $"'{l}'"))})");
     }

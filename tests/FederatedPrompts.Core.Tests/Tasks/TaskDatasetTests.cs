@@ -21,7 +21,7 @@ public sealed class TaskDatasetTests
     [Fact]
     public void RequireAtLeastTwoClasses_names_the_source_and_the_only_label()
     {
-        var error = Assert.Throws<InvalidOperationException>(() => Make(("pos", 3)).RequireAtLeastTwoClasses());
+        var error = Assert.Throws<InvalidDataException>(() => Make(("pos", 3)).RequireAtLeastTwoClasses());
         Assert.Contains("test set", error.Message);
         Assert.Contains("found 1 (pos)", error.Message);
         var two = Make(("pos", 1), ("neg", 1));
@@ -65,7 +65,7 @@ public sealed class TaskDatasetTests
     [Fact]
     public void Balanced_names_the_labels_that_are_too_small()
     {
-        var error = Assert.Throws<InvalidOperationException>(() => Make(("a", 40), ("b", 9), ("c", 5)).Balanced(10, seed: 1));
+        var error = Assert.Throws<InvalidDataException>(() => Make(("a", 40), ("b", 9), ("c", 5)).Balanced(10, seed: 1));
         Assert.Contains("'b' has 9, 'c' has 5", error.Message);
         Assert.DoesNotContain("'a'", error.Message);
     }

@@ -61,7 +61,7 @@ public sealed class VerbalizerTests : IDisposable
     {
         var verbalizer = Verbalizer.Parse("positive=great");
         verbalizer.RequireCovers(["positive", "positive"]);
-        var error = Assert.Throws<InvalidOperationException>(() => verbalizer.RequireCovers(["negative", "positive", "neutral"]));
+        var error = Assert.Throws<InvalidDataException>(() => verbalizer.RequireCovers(["negative", "positive", "neutral"]));
         Assert.Contains("'negative', 'neutral'", error.Message);
     }
 
