@@ -59,9 +59,7 @@ public class PretrainerTests : IDisposable
 
         using var a = HfCheckpoint.Load(straight);
         using var b = HfCheckpoint.Load(resumed);
-        var bParameters = b.named_parameters().ToDictionary(p => p.name, p => p.parameter);
-        foreach (var (name, parameter) in a.named_parameters())
-            Assert.True(allclose(parameter, bParameters[name], rtol: 1e-5, atol: 1e-6), $"{name} differs after resume by {(parameter - bParameters[name]).abs().max().item<float>()}");
+        ModelAssert.SameParameters(a, b, "after resume");
     }
 
     [Fact]
