@@ -7,7 +7,10 @@ using static TorchSharp.torch;
 
 namespace FederatedPrompts.Discrete.Tests;
 
-/// <summary>A tiny random GPT-2 and sentiment classifier over a corpus tokenizer, built in milliseconds.</summary>
+/// <summary>
+/// A tiny random GPT-2 and sentiment classifier over a corpus tokenizer, built in milliseconds. Seed 7 is one where a
+/// single prompt token visibly changes the answers (some seeds' models barely read the prompt).
+/// </summary>
 sealed class TinyModel
 {
     public static readonly string[] Texts =
@@ -21,10 +24,10 @@ sealed class TinyModel
     public ITextTokenizer Tokenizer { get; }
     public PromptedClassifier Classifier { get; }
 
-    public TinyModel(int seed = 5)
+    public TinyModel()
     {
         Tokenizer = Cl100kSubsetTokenizer.Train(Texts.Select(t => t + " It was great terrible"), 300);
-        Model = HfCheckpoint.Create(new GptShape(Layers: 2, Hidden: 32, Heads: 4, Context: 64).ToConfig(Tokenizer.VocabSize, Tokenizer), seed: seed);
+        Model = HfCheckpoint.Create(new GptShape(Layers: 2, Hidden: 32, Heads: 4, Context: 64).ToConfig(Tokenizer.VocabSize, Tokenizer), seed: 7);
         // At the 0.02 init every logit is nearly equal and a prompt steers nothing; larger weights make the output
         // depend on the input, as a trained model's does.
         using (no_grad())

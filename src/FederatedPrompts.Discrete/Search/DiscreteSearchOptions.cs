@@ -13,7 +13,7 @@ public sealed record DiscreteSearchOptions
     public int PublicPerLabel { get; init; } = 2;
     /// <summary>Most inputs this search sends to the black box; null for no limit of its own (the service may still refuse).</summary>
     public long? QueryBudget { get; init; }
-    /// <summary>False: the ablation that draws candidates in seeded random order from the pool, ignoring the feedback memory.</summary>
+    /// <summary>False: the ablation that draws candidates in seeded random order from the pool, ignoring the feedback memory (which is still recorded, for the report).</summary>
     public bool UseFeedback { get; init; } = true;
     public int Seed { get; init; } = 1;
 
