@@ -35,6 +35,26 @@ public class TokenProposerTests
     }
 
     [Fact]
+    public void Neighbour_candidates_follow_cosine_on_a_constructed_embedding_matrix()
+    {
+        var tiny = new TinyModel();
+        // Rows 0..6 as in EmbeddingNeighboursTests (cosines to row 0: 1, 1/√2, 0, −1, 0, 3/√10); every other row is zero.
+        float[,] rows = { { 1, 0 }, { 2, 0 }, { 1, 1 }, { 0, 1 }, { -1, 0 }, { 0, 0 }, { 3, 1 } };
+        using (no_grad())
+        {
+            var wte = tiny.Model.named_parameters().Single(p => p.name == "transformer.wte.weight").parameter;
+            wte.zero_();
+            wte[TensorIndex.Slice(0, 7), TensorIndex.Slice(0, 2)].copy_(tensor(rows));
+        }
+        var proposer = new TokenProposer(tiny.Model, tiny.Tokenizer, contextualTopK: 0, neighbourTopK: 5);
+
+        var candidates = proposer.Propose([0, 3], 0);
+
+        Assert.Equal([1, 6, 2, 3, 5], candidates.Select(c => c.TokenId));   // 3 and 5 (and all zero rows) tie at 0: lower id first
+        Assert.All(candidates, c => Assert.Equal(CandidateSources.Neighbour, c.Sources));
+    }
+
+    [Fact]
     public void Proposals_are_deterministic_and_never_the_current_or_a_special_token()
     {
         var proposer = new TokenProposer(Tiny.Model, Tiny.Tokenizer, contextualTopK: 6, neighbourTopK: 6);
