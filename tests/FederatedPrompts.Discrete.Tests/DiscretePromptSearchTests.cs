@@ -75,6 +75,20 @@ public class DiscretePromptSearchTests
     }
 
     [Fact]
+    public void A_budget_stop_right_after_an_accepted_replacement_keeps_it_and_reports_its_accuracy()
+    {
+        var triggerFirst = new FixedProposer(TriggerBlackBox.Trigger, 20, 21);
+        var options = Options with { Iterations = 1, PositionsPerIteration = 1, CandidatesPerPosition = 3, QueryBudget = 2 * BatchSize };
+
+        var result = new DiscretePromptSearch(new TriggerBlackBox(), triggerFirst, options).Run(StartPrompt, Local, Public);
+
+        Assert.Equal(SearchStop.BudgetExhausted, result.StopReason);
+        Assert.Contains(TriggerBlackBox.Trigger, result.Prompt);
+        var iteration = Assert.Single(result.Trajectory);
+        Assert.Equal(1.0, iteration.AccuracyAfter);
+    }
+
+    [Fact]
     public void Same_seed_same_run()
     {
         var (first, _) = Search(Options with { LocalBatchSize = 4 });

@@ -32,11 +32,11 @@ public sealed class DiscretePromptSearch(IBlackBoxClassifier blackBox, ITokenPro
         readonly List<IterationRecord> _trajectory = [];
         readonly List<AcceptedReplacement> _accepted = [];
         long _queries;
+        double _accuracy;   // the prompt's accuracy on the current batch, raised as soon as a replacement is kept
 
         public DiscreteSearchResult Execute(EvaluationBatches batches)
         {
             var stop = SearchStop.IterationsDone;
-            double current = double.NaN;
             (int Iteration, double Before)? open = null;   // the iteration under way, for a budget stop mid-iteration
             try
             {
@@ -44,18 +44,18 @@ public sealed class DiscretePromptSearch(IBlackBoxClassifier blackBox, ITokenPro
                 {
                     var batch = batches.Next(_random);
                     // A fixed batch and an unchanged prompt give the last accuracy again: no need to pay for it.
-                    if (iteration == 0 || !batches.Fixed) current = Accuracy(prompt, batch);
-                    open = (iteration, current);
+                    if (iteration == 0 || !batches.Fixed) _accuracy = Accuracy(prompt, batch);
+                    open = (iteration, _accuracy);
                     foreach (int position in Positions())
-                        current = ImprovePosition(iteration, position, batch, current);
-                    _trajectory.Add(new IterationRecord(iteration, open.Value.Before, current, _queries));
+                        ImprovePosition(iteration, position, batch);
+                    _trajectory.Add(new IterationRecord(iteration, open.Value.Before, _accuracy, _queries));
                     open = null;
                 }
             }
             catch (QueryBudgetExceededException)
             {
                 stop = SearchStop.BudgetExhausted;
-                if (open is { } partial) _trajectory.Add(new IterationRecord(partial.Iteration, partial.Before, current, _queries));
+                if (open is { } partial) _trajectory.Add(new IterationRecord(partial.Iteration, partial.Before, _accuracy, _queries));
             }
             return new DiscreteSearchResult(prompt.ToArray(), _trajectory, _accepted, _memory, _queries, stop);
         }
@@ -67,22 +67,21 @@ public sealed class DiscretePromptSearch(IBlackBoxClassifier blackBox, ITokenPro
             return positions.Take(options.PositionsPerIteration).ToArray();
         }
 
-        /// <summary>Tries candidates at one position; returns the (possibly raised) batch accuracy of the prompt.</summary>
-        double ImprovePosition(int iteration, int position, IReadOnlyList<LabeledExample> batch, double current)
+        /// <summary>Tries candidates at one position, keeping each that beats the prompt as it stands.</summary>
+        void ImprovePosition(int iteration, int position, IReadOnlyList<LabeledExample> batch)
         {
             foreach (var candidate in Candidates(position))
             {
                 int old = prompt[position];
                 var trial = prompt.ToArray();
                 trial[position] = candidate.TokenId;
-                double accuracy = Accuracy(trial, batch), change = accuracy - current;
+                double accuracy = Accuracy(trial, batch), change = accuracy - _accuracy;
                 _memory.Record(position, candidate.TokenId, change);
                 if (change <= 0) continue;
                 prompt[position] = candidate.TokenId;
-                current = accuracy;
+                _accuracy = accuracy;
                 _accepted.Add(new AcceptedReplacement(iteration, position, old, candidate.TokenId, change));
             }
-            return current;
         }
 
         IEnumerable<TokenCandidate> Candidates(int position)
