@@ -44,7 +44,8 @@ public sealed class UploadsFile
     public IReadOnlyList<UploadedTokenIds> TokenIds { get; }
     /// <summary>The soft uploads in file order, already validated; empty for a discrete file.</summary>
     public IReadOnlyList<SoftPromptUpload> Soft { get; }
-    public int Count => Kind == UploadKind.Discrete ? TokenIds.Count : Soft.Count;
+    /// <summary>The clients in file order.</summary>
+    public IReadOnlyList<string> ClientIds => Kind == UploadKind.Discrete ? TokenIds.Select(u => u.ClientId).ToArray() : Soft.Select(u => u.ClientId).ToArray();
 
     public static UploadsFile Load(string path)
     {

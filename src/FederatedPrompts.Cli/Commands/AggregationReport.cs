@@ -44,8 +44,12 @@ sealed record AggregationReport(
         AggregationNotes notes, Func<int, (int? Id, string? Text)> token, GlobalPromptReport globalPrompt, string? outPath)
     {
         var attention = clusters?.Attention ?? SemanticAttention.Weights(pooled);
-        var clientIds = uploads.Kind == UploadKind.Discrete ? uploads.TokenIds.Select(u => u.ClientId).ToArray() : uploads.Soft.Select(u => u.ClientId).ToArray();
-        ReportedElement Element(int i) => new(clientIds[pooled.Client[i]], pooled.Position[i], attention[i], token(i).Id, token(i).Text);
+        var clientIds = uploads.ClientIds;
+        ReportedElement Element(int i)
+        {
+            var (id, text) = token(i);
+            return new(clientIds[pooled.Client[i]], pooled.Position[i], attention[i], id, text);
+        }
         var clients = Enumerable.Range(0, pooled.ClientCount).Select(k => new ClientReport(clientIds[k], pooled.ExampleCounts[k],
             Enumerable.Range(0, pooled.Count).Where(i => pooled.Client[i] == k).Select(Element).ToArray())).ToArray();
         var kDistance = notes.EpsChoice is { } eps
