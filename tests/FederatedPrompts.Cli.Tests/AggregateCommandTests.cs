@@ -42,11 +42,15 @@ public sealed class TinyAggregationModel : IDisposable
         }
         HfCheckpoint.Save(model, Dir);
         TokenizerIdentity = TokenizerLoader.FromFolder(Dir).Identity;
+        EmbeddingIdentity = ModelIdentity.Of(model);
+        HiddenSize = model.HiddenSize;
     }
 
     public string Dir { get; }
     public int VocabSize { get; }
+    public int HiddenSize { get; }
     public string TokenizerIdentity { get; }
+    public string EmbeddingIdentity { get; }
 
     public void Dispose() => _dir.Dispose();
 }
@@ -137,6 +141,18 @@ public class AggregateCommandTests(TinyAggregationModel model) : IClassFixture<T
         var written = Core.Prompts.SoftPrompt.Load(outFile);
         Assert.Equal((3, 3, "emb-test"), (written.Length, written.HiddenSize, written.ModelIdentity));
         Assert.Equal(expected.SelectMany(v => v), written.Values.ToArray());
+    }
+
+    [Fact]
+    public void Soft_uploads_are_checked_against_the_model_when_one_is_given()
+    {
+        string Soft(string identity) => Uploads(
+            JsonSerializer.Serialize(new { client = "a", vectors = new[] { Enumerable.Repeat(0.5f, model.HiddenSize) }, model = identity }),
+            JsonSerializer.Serialize(new { client = "b", vectors = new[] { Enumerable.Repeat(0.25f, model.HiddenSize) }, model = identity }));
+        var matching = Fedprompt.Run("aggregate", "--prompts", Soft(model.EmbeddingIdentity), "--model", model.Dir, "--json");
+        Assert.True(matching.ExitCode == 0, matching.Stderr);
+        BadInputTests.AssertOneLineError(Fedprompt.Run("aggregate", "--prompts", Soft("emb-other"), "--model", model.Dir),
+            "emb-other", model.EmbeddingIdentity);
     }
 
     [Fact]

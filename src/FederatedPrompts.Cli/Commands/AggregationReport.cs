@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using FederatedPrompts.Aggregation.Attention;
@@ -108,7 +109,10 @@ sealed record AggregationReport(
 
     static string Token(ReportedElement element) => Markup.Escape($"{element.TokenId} {Quoted(element.Text!)}");
 
-    static string Quoted(string text) => JsonSerializer.Serialize(text);
+    /// <summary>A decoded token in quotes, escaped as JSON so spaces, newlines and broken UTF-8 show; other characters as they are.</summary>
+    static string Quoted(string text) => JsonSerializer.Serialize(text, ReadableQuotes);
+
+    static readonly JsonSerializerOptions ReadableQuotes = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     static string Number(double value) => value.ToString("0.####", CultureInfo.InvariantCulture);
 }
