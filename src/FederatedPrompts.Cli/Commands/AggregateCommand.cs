@@ -24,7 +24,7 @@ public static class AggregateCommand
             Description = "Uploads, one JSON object a line: {\"client\", \"token_ids\", \"tokenizer\", \"examples\"} or {\"client\", \"vectors\", \"model\", \"examples\"}",
             Required = true,
         };
-        var model = new Option<string?>("--model") { Description = "Model folder whose input embeddings and tokenizer the discrete uploads use (required for them)" };
+        var model = new Option<string?>("--model") { Description = "Model folder: discrete uploads are embedded with its input embeddings and decoded with its tokenizer (required for them); soft uploads are checked against its embedding identity" };
         var strategy = new Option<string>("--strategy")
         {
             Description = $"Token strategy ({string.Join(", ", TokenAggregationStrategies.Names)}); soft prompts: {string.Join(", ", SoftPromptAggregationStrategies.Names)}",
