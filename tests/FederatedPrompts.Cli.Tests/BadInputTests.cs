@@ -6,7 +6,7 @@ public class BadInputTests : IDisposable
     readonly TempFolder _dir = new();
     public void Dispose() => _dir.Dispose();
 
-    static void AssertOneLineError(CliRun run, params string[] mentions)
+    internal static void AssertOneLineError(CliRun run, params string[] mentions)
     {
         Assert.Equal(2, run.ExitCode);
         Assert.Equal("", run.Stdout);

@@ -21,6 +21,6 @@ public static class FedDtptClustering
         var keptNoise = noise.Where(i => NoisePolicy.Keep(i, pooled.Client, attention)).ToArray();
         var clusters = PromptClusters.GroupsOf(labels).ToArray();
         return new PromptClusters(pooled, attention, clusters.Concat(keptNoise.Select(i => new[] { i })),
-            new AggregationNotes(eps.Eps, clusters.Length, keptNoise.Length, noise.Length - keptNoise.Length));
+            new AggregationNotes(eps, clusters.Length, keptNoise.Length, noise.Length - keptNoise.Length));
     }
 }

@@ -11,6 +11,7 @@ public sealed class PromptClusters
 {
     public PromptClusters(PooledVectors pooled, IReadOnlyList<double> attention, IEnumerable<int[]> groups, AggregationNotes notes)
     {
+        Pooled = pooled;
         Attention = attention;
         Groups = groups
             .Select(members => (Members: members, MeanPosition: members.Average(i => pooled.Position[i]), First: members.Min()))
@@ -20,6 +21,8 @@ public sealed class PromptClusters
         Notes = notes;
     }
 
+    /// <summary>The vectors the groups index into, with the client and position of each.</summary>
+    public PooledVectors Pooled { get; }
     public IReadOnlyList<double> Attention { get; }
     public IReadOnlyList<int[]> Groups { get; }
     public AggregationNotes Notes { get; }

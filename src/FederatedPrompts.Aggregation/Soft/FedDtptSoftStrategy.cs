@@ -19,6 +19,6 @@ public sealed class FedDtptSoftStrategy(SoftAggregationOptions options) : ISoftP
         var kept = clusters.TopGroups(options.MaxLength, members => members.Sum(i => clusters.Attention[i]));
         var centroids = kept.Select(members =>
             VectorMath.WeightedMean(members.Select(i => pooled.Vectors[i]).ToArray(), members.Select(i => clusters.Attention[i]).ToArray()));
-        return new GlobalSoftPrompt(centroids.ToArray(), clusters.Notes);
+        return new GlobalSoftPrompt(centroids.ToArray(), clusters.Notes, clusters);
     }
 }

@@ -3,8 +3,11 @@ using FederatedPrompts.Core.Prompts;
 
 namespace FederatedPrompts.Aggregation.Soft;
 
-/// <summary>The aggregated soft prompt: its vectors in prompt order, and what the aggregation did.</summary>
-public sealed record GlobalSoftPrompt(IReadOnlyList<float[]> Vectors, AggregationNotes Notes)
+/// <summary>
+/// The aggregated soft prompt: its vectors in prompt order, what the aggregation did, and the clusters the vectors
+/// are centroids of with every uploaded vector's attention (null for FedAvg, which neither attends nor clusters).
+/// </summary>
+public sealed record GlobalSoftPrompt(IReadOnlyList<float[]> Vectors, AggregationNotes Notes, PromptClusters? Clusters = null)
 {
     /// <summary>As a <see cref="SoftPrompt"/> of the model whose embedding space the uploads live in.</summary>
     public SoftPrompt ToSoftPrompt(string modelIdentity) =>

@@ -15,6 +15,6 @@ static class ClusterWinners
         var tokenIds = uploads.SelectMany(upload => upload.Tokens.Select(token => token.TokenId)).ToArray();
         int Winner(int[] members) => members.OrderByDescending(i => clusters.Attention[i]).ThenBy(i => i).First();
         var kept = clusters.TopGroups(maxLength, members => clusters.Attention[Winner(members)]);
-        return new GlobalTokenPrompt(kept.Select(members => tokenIds[Winner(members)]).ToArray(), clusters.Notes);
+        return new GlobalTokenPrompt(kept.Select(members => tokenIds[Winner(members)]).ToArray(), clusters.Notes, clusters);
     }
 }

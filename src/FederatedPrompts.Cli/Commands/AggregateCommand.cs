@@ -1,0 +1,103 @@
+using System.CommandLine;
+using FederatedPrompts.Aggregation.Geometry;
+using FederatedPrompts.Aggregation.Soft;
+using FederatedPrompts.Aggregation.Tokens;
+using FederatedPrompts.Aggregation.Uploads;
+using FederatedPrompts.Core.Prompts;
+using FederatedPrompts.Modeling.Models;
+using FederatedPrompts.Modeling.Tokenization;
+using static TorchSharp.torch;
+
+namespace FederatedPrompts.Cli.Commands;
+
+/// <summary>
+/// <c>fedprompt aggregate --prompts uploads.jsonl [--model DIR]</c>: FedDTPT's server aggregation run offline on one
+/// round's uploads (<see cref="UploadsFile"/>), reporting attention, the k-distance curve's knee and eps, the clusters
+/// and the global prompt. Discrete uploads are embedded with the model's input-embedding layer, so they need --model.
+/// </summary>
+public static class AggregateCommand
+{
+    public static Command Create()
+    {
+        var prompts = new Option<string>("--prompts")
+        {
+            Description = "Uploads, one JSON object a line: {\"client\", \"token_ids\", \"tokenizer\", \"examples\"} or {\"client\", \"vectors\", \"model\", \"examples\"}",
+            Required = true,
+        };
+        var model = new Option<string?>("--model") { Description = "Model folder: discrete uploads are embedded with its input embeddings and decoded with its tokenizer (required for them); soft uploads are checked against its embedding identity" };
+        var strategy = new Option<string>("--strategy")
+        {
+            Description = $"Token strategy ({string.Join(", ", TokenAggregationStrategies.Names)}); soft prompts: {string.Join(", ", SoftPromptAggregationStrategies.Names)}",
+            DefaultValueFactory = _ => "feddtpt",
+        };
+        var minSamples = new Option<int>("--min-samples") { Description = "DBSCAN min_samples, the point itself included (k of the k-distance curve)", DefaultValueFactory = _ => 2 };
+        var metric = new Option<string>("--metric") { Description = "Distance for clustering: cosine or euclidean", DefaultValueFactory = _ => "cosine" }
+            .AcceptOnlyFromAmong("cosine", "euclidean");
+        var length = new Option<int?>("--length") { Description = "feddtpt: cap on the global prompt's length; attention: tokens kept; kmeans: k" };
+        var seed = CommonOptions.Seed();
+        var output = new Option<string?>("--out") { Description = "Write the global prompt as a discrete-prompt or soft-prompt JSON file" };
+        var json = CommonOptions.Json();
+        var command = new Command("aggregate", "Run FedDTPT's server aggregation offline on uploaded prompts")
+            { prompts, model, strategy, minSamples, metric, length, seed, output, json };
+        command.SetAction(parse =>
+        {
+            if (parse.GetValue(minSamples) < 1) throw new UserInputException("--min-samples must be at least 1");
+            if (parse.GetValue(length) < 1) throw new UserInputException("--length must be at least 1");
+            var settings = new Settings(parse.GetValue(strategy)!, parse.GetValue(minSamples),
+                parse.GetValue(metric) == "euclidean" ? DistanceMetric.Euclidean : DistanceMetric.Cosine, parse.GetValue(length), parse.GetValue(seed));
+            var uploads = UploadsFile.Load(parse.GetValue(prompts)!);
+            var report = uploads.Kind == UploadKind.Discrete
+                ? AggregateTokens(uploads, parse.GetValue(model), settings, parse.GetValue(output))
+                : AggregateSoft(uploads, parse.GetValue(model), settings, parse.GetValue(output));
+            if (parse.GetValue(json)) report.WriteJson();
+            else report.WriteText();
+            return 0;
+        });
+        return command;
+    }
+
+    internal sealed record Settings(string Strategy, int MinSamples, DistanceMetric Metric, int? Length, int Seed);
+
+    static AggregationReport AggregateTokens(UploadsFile uploads, string? modelDir, Settings settings, string? outPath)
+    {
+        if (modelDir is null)
+            throw new UserInputException($"{uploads.Path} holds discrete uploads: give --model DIR, the model whose input embeddings they are compared in");
+        var tokenizer = TokenizerLoader.FromFolder(modelDir);
+        if (tokenizer.Identity != uploads.Identity)
+            throw new UserInputException($"{uploads.Path}: the uploads use tokenizer {uploads.Identity}, but {modelDir} has tokenizer {tokenizer.Identity}");
+        VocabularyEmbeddings vocabulary;
+        using (var lm = HfCheckpoint.Load(modelDir)) vocabulary = InputEmbeddings(lm);
+        var embedded = uploads.EmbedTokens(vocabulary);
+        var options = new TokenAggregationOptions(settings.MinSamples, settings.Metric, settings.Length, settings.Seed, vocabulary);
+        var global = TokenAggregationStrategies.Create(settings.Strategy, options).Aggregate(embedded);
+        var text = tokenizer.Decode(global.TokenIds);
+        if (outPath is not null) new DiscretePrompt(global.TokenIds, uploads.Identity, text).Save(outPath);
+        var tokenIds = embedded.SelectMany(upload => upload.Tokens.Select(token => token.TokenId)).ToArray();
+        return AggregationReport.Build(uploads, settings, global.Clusters?.Pooled ?? PooledVectors.From(embedded), global.Clusters, global.Notes,
+            i => (tokenIds[i], tokenizer.Decode([tokenIds[i]])), new GlobalPromptReport(global.TokenIds.Count, global.TokenIds, text, null), outPath);
+    }
+
+    static AggregationReport AggregateSoft(UploadsFile uploads, string? modelDir, Settings settings, string? outPath)
+    {
+        if (modelDir is not null)
+        {
+            using var lm = HfCheckpoint.Load(modelDir);
+            if (ModelIdentity.Of(lm) is var identity && identity != uploads.Identity)
+                throw new UserInputException($"{uploads.Path}: the uploads live in model {uploads.Identity}'s embedding space, but {modelDir} is {identity}");
+        }
+        var options = new SoftAggregationOptions(settings.MinSamples, settings.Metric, settings.Length);
+        var global = SoftPromptAggregationStrategies.Create(settings.Strategy, options).Aggregate(uploads.Soft);
+        if (outPath is not null) global.ToSoftPrompt(uploads.Identity).Save(outPath);
+        return AggregationReport.Build(uploads, settings, global.Clusters?.Pooled ?? PooledVectors.From(uploads.Soft), global.Clusters, global.Notes,
+            _ => (null, null), new GlobalPromptReport(global.Vectors.Count, null, null, global.Vectors), outPath);
+    }
+
+    /// <summary>The model's whole input-embedding matrix, one row per token id.</summary>
+    static VocabularyEmbeddings InputEmbeddings(CausalLM model)
+    {
+        using var noGrad = no_grad();
+        using var ids = arange(model.VocabSize, dtype: ScalarType.Int64);
+        using var rows = model.EmbedTokens(ids);
+        return new VocabularyEmbeddings(rows.cpu().contiguous().data<float>().ToArray(), model.VocabSize, model.HiddenSize);
+    }
+}
