@@ -16,16 +16,19 @@ namespace FederatedPrompts.Discrete.Search;
 /// </summary>
 public sealed class DiscretePromptSearch(IBlackBoxClassifier blackBox, ITokenProposer proposer, DiscreteSearchOptions options)
 {
-    public DiscreteSearchResult Run(IReadOnlyList<int> globalPrompt, TaskDataset local, TaskDataset publicSet)
+    /// <param name="progress">Told each finished iteration, for long searches.</param>
+    public DiscreteSearchResult Run(IReadOnlyList<int> globalPrompt, TaskDataset local, TaskDataset publicSet,
+        IProgress<IterationRecord>? progress = null)
     {
         options.Validate();
         if (globalPrompt.Count == 0) throw new ArgumentException("the global prompt has no tokens");
         var batches = new EvaluationBatches(local, publicSet, options);
-        return new SearchRun(blackBox, proposer, options, globalPrompt.ToArray()).Execute(batches);
+        return new SearchRun(blackBox, proposer, options, globalPrompt.ToArray(), progress).Execute(batches);
     }
 
     /// <summary>The mutable state of one run.</summary>
-    sealed class SearchRun(IBlackBoxClassifier blackBox, ITokenProposer proposer, DiscreteSearchOptions options, int[] prompt)
+    sealed class SearchRun(IBlackBoxClassifier blackBox, ITokenProposer proposer, DiscreteSearchOptions options, int[] prompt,
+        IProgress<IterationRecord>? progress)
     {
         readonly Random _random = new(options.Seed);
         readonly FeedbackMemory _memory = new();
@@ -49,6 +52,7 @@ public sealed class DiscretePromptSearch(IBlackBoxClassifier blackBox, ITokenPro
                     foreach (int position in Positions())
                         ImprovePosition(iteration, position, batch);
                     _trajectory.Add(new IterationRecord(iteration, open.Value.Before, _accuracy, _queries));
+                    progress?.Report(_trajectory[^1]);
                     open = null;
                 }
             }
