@@ -324,6 +324,8 @@ public static class PostBenchmark
         foreach (var r in results)
         {
             string Acc(double a) => $"{a:P1}";
+            // Undefined where full PT did not move off zero-shot (0/0).
+            string Ratio(double x) => double.IsFinite(x) ? $"{x:F2}" : "n/a (full PT = zero-shot)";
             string Cost(Variant v, string stage) => $"{v.Seconds(stage):F1} s, {v.Flops(stage) / 1e9:F1} GFLOP";
             var (n, d) = (r.NoDp, r.WithDp);
             report.Paragraph($"## {r.Task}\n\n{r.TrainExamples} private training examples, {r.TestExamples} test examples; α from {r.PublicExamples} public " +
@@ -341,7 +343,7 @@ public static class PostBenchmark
             ]);
             report.Table(["target", "no DP", $"DP ε = {s.Epsilon}"],
             [
-                ["gap recovered (POST − zero-shot) / (full PT − zero-shot)", $"{r.NoDpTargets.GapRecovered:F2}", $"{r.DpTargets.GapRecovered:F2}"],
+                ["gap recovered (POST − zero-shot) / (full PT − zero-shot)", Ratio(r.NoDpTargets.GapRecovered), Ratio(r.DpTargets.GapRecovered)],
                 ["cost ratio, wall-clock", $"{r.NoDpTargets.CostRatioSeconds:F2}", $"{r.DpTargets.CostRatioSeconds:F2}"],
                 ["cost ratio, FLOP estimate", $"{r.NoDpTargets.CostRatioFlops:F2}", $"{r.DpTargets.CostRatioFlops:F2}"],
                 ["DP POST − non-DP POST (accuracy points)", "", $"{100 * r.DpPostMinusNoDpPost:+0.0;-0.0}"],
@@ -353,7 +355,7 @@ public static class PostBenchmark
     /// <summary>Grouped bars: per task and method, the accuracy without DP and with DP.</summary>
     static void PlotAccuracies(Plot plot, IReadOnlyList<TaskResult> results)
     {
-        string[] methods = ["zero-shot", "compressed", "direct", "POST", "full PT"];
+        string[] methods = ["ZS", "comp.", "direct", "POST", "full"];
         var noDpColor = Colors.SteelBlue;
         var dpColor = Colors.DarkOrange;
         var bars = new List<Bar>();
@@ -375,6 +377,7 @@ public static class PostBenchmark
         plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(ticks.ToArray());
         plot.Axes.Margins(bottom: 0);
         plot.YLabel("test accuracy (%)");
+        plot.XLabel("ZS: teacher zero-shot, comp.: compressed PT on the student, direct: student prompt on the teacher, full: full PT on the teacher");
         plot.Legend.ManualItems.Add(new LegendItem { LabelText = "no DP", FillColor = noDpColor });
         plot.Legend.ManualItems.Add(new LegendItem { LabelText = "DP-SGD", FillColor = dpColor });
         plot.ShowLegend();
