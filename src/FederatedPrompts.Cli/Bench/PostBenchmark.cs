@@ -377,7 +377,7 @@ public static class PostBenchmark
         plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(ticks.ToArray());
         plot.Axes.Margins(bottom: 0);
         plot.YLabel("test accuracy (%)");
-        plot.XLabel("ZS: teacher zero-shot, comp.: compressed PT on the student, direct: student prompt on the teacher, full: full PT on the teacher");
+        plot.XLabel("ZS = teacher zero-shot, comp. = compressed PT, full = full PT on the teacher");
         plot.Legend.ManualItems.Add(new LegendItem { LabelText = "no DP", FillColor = noDpColor });
         plot.Legend.ManualItems.Add(new LegendItem { LabelText = "DP-SGD", FillColor = dpColor });
         plot.ShowLegend();
