@@ -26,8 +26,23 @@ public sealed class BenchReport(string name, string title)
         return this;
     }
 
-    /// <summary>Writes the three files and returns their paths.</summary>
-    public IReadOnlyList<string> Write(string outputDir, object results, string xLabel, string yLabel, IEnumerable<PlotSeries> series, bool logY = false)
+    /// <summary>Writes the three files, the plot made of line series, and returns their paths.</summary>
+    public IReadOnlyList<string> Write(string outputDir, object results, string xLabel, string yLabel, IEnumerable<PlotSeries> series, bool logY = false) =>
+        Write(outputDir, results, plot =>
+        {
+            foreach (var s in series)
+            {
+                var y = logY ? s.Y.Select(Math.Log10).ToArray() : s.Y.ToArray();
+                var line = plot.Add.Scatter(s.X.ToArray(), y);
+                line.LegendText = s.Label;
+            }
+            plot.XLabel(xLabel);
+            plot.YLabel(logY ? $"log10 {yLabel}" : yLabel);
+            plot.ShowLegend();
+        });
+
+    /// <summary>Writes the three files, the plot drawn by <paramref name="draw"/> (any ScottPlot plot type), and returns their paths.</summary>
+    public IReadOnlyList<string> Write(string outputDir, object results, Action<Plot> draw)
     {
         Directory.CreateDirectory(outputDir);
         string json = Path.Combine(outputDir, name + ".json"), md = Path.Combine(outputDir, name + ".md"), png = Path.Combine(outputDir, name + ".png");
@@ -35,16 +50,8 @@ public sealed class BenchReport(string name, string title)
         File.WriteAllText(md, _markdown.AppendLine($"![{name}]({name}.png)").ToString());
 
         var plot = new Plot();
-        foreach (var s in series)
-        {
-            var y = logY ? s.Y.Select(Math.Log10).ToArray() : s.Y.ToArray();
-            var line = plot.Add.Scatter(s.X.ToArray(), y);
-            line.LegendText = s.Label;
-        }
+        draw(plot);
         plot.Title(title);
-        plot.XLabel(xLabel);
-        plot.YLabel(logY ? $"log10 {yLabel}" : yLabel);
-        plot.ShowLegend();
         plot.SavePng(png, 900, 540);
         return [json, md, png];
     }

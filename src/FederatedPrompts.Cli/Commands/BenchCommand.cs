@@ -9,5 +9,6 @@ public static class BenchCommand
     public static Command Create() => new("bench", "Run a benchmark and write JSON, markdown and a PNG plot")
     {
         PretrainBenchmark.Create(),
+        PostBenchmark.Create(),
     };
 }

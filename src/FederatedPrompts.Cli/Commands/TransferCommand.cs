@@ -68,14 +68,11 @@ public static class TransferCommand
             if (parse.GetValue(alpha) is double given) chosenAlpha = given;
             else
             {
-                var examples = alphaTask!.Examples.Select(e => (e.Text, e.Label)).ToList();
-                double zeroShot = largeClassifier.Evaluate(examples, PromptInput.None).Accuracy;
-                double compressed = smallClassifier.Evaluate(examples, new PromptInput(ps)).Accuracy;
-                double random = 1.0 / labels.Count;
-                chosenAlpha = PromptTransfer.AlphaHeuristic(zeroShot, compressed, random);
-                heuristic = new { zero_shot_large = zeroShot, compressed_small = compressed, random_guess = random };
+                var choice = PromptTransfer.ChooseAlpha(largeClassifier, smallClassifier, ps, alphaTask!.Examples.Select(e => (e.Text, e.Label)).ToList());
+                chosenAlpha = choice.Alpha;
+                heuristic = new { zero_shot_large = choice.ZeroShotLarge, compressed_small = choice.CompressedSmall, random_guess = choice.RandomGuess };
                 if (!parse.GetValue(json))
-                    AnsiConsole.MarkupLine($"α = {chosenAlpha:F3} from zero-shot {zeroShot:P1}, compressed {compressed:P1}, random {random:P1}");
+                    AnsiConsole.MarkupLine($"α = {chosenAlpha:F3} from zero-shot {choice.ZeroShotLarge:P1}, compressed {choice.CompressedSmall:P1}, random {choice.RandomGuess:P1}");
             }
 
             var texts = PublicTexts.Load(parse.GetValue(publicFile)!, parse.GetValue(publicLimit), parse.GetValue(seed));

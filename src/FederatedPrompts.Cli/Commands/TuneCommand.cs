@@ -60,13 +60,8 @@ public static class TuneCommand
             if (dp)
             {
                 PrivacyParameters.RequireDelta(dpDelta, "--delta");
-                int steps = new SoftPromptTuner(lm, tokenizer, classifier, options).DpSteps(data.Examples.Count);
-                double sampleRate = Math.Min(1.0, (double)options.BatchSize / data.Examples.Count);
                 if (parse.GetValue(epsilon) is double target)
-                    options = options with
-                    {
-                        NoiseMultiplier = RdpAccountant.NoiseForEpsilon(PrivacyParameters.RequireEpsilon(target, "--epsilon"), dpDelta, sampleRate, steps),
-                    };
+                    options = SoftPromptTuner.WithNoiseForEpsilon(options, data.Examples.Count, PrivacyParameters.RequireEpsilon(target, "--epsilon"), dpDelta);
             }
             var labelIndex = data.Labels.Select((l, i) => (l, i)).ToDictionary(p => p.l, p => p.i);
             var examples = data.Examples.Select(e => (e.Text, labelIndex[e.Label])).ToList();

@@ -21,6 +21,9 @@ public sealed record TransferProgress(int Step, int TotalSteps, double Loss);
 
 public sealed record TransferResult(Tensor Prompt, IReadOnlyList<double> Losses);
 
+/// <summary>α from <see cref="PromptTransfer.AlphaHeuristic"/> and the accuracies (on a public labeled set) it came from.</summary>
+public sealed record AlphaChoice(double Alpha, double ZeroShotLarge, double CompressedSmall, double RandomGuess);
+
 /// <summary>
 /// POST's transfer of a soft prompt p_s tuned on the small model Φ_s to the large model Φ_t, using public texts only:
 /// L = (1−α)·KL(σ(Φ_t(p_t+x)/T) ‖ σ(Φ_s(p_s+x)/T)) + α·KL(σ((Φ_t(p_t+x) − Φ_t(x))/T) ‖ σ((Φ_s(p_s+x) − Φ_s(x))/T)),
@@ -40,6 +43,19 @@ public sealed class PromptTransfer(PromptedClassifier large, PromptedClassifier 
     {
         if (compressedSmall <= randomGuess) return 1.0;
         return Math.Clamp((zeroShotLarge - randomGuess) / (compressedSmall - randomGuess), 0.0, 1.0);
+    }
+
+    /// <summary>
+    /// α from the large model's zero-shot accuracy and the small model's accuracy with <paramref name="smallPrompt"/>, both on
+    /// <paramref name="publicLabeled"/>: labeled data the operator declares public, never a client's private or test data.
+    /// </summary>
+    public static AlphaChoice ChooseAlpha(PromptedClassifier large, PromptedClassifier small, Tensor smallPrompt,
+        IReadOnlyList<(string Text, string Label)> publicLabeled)
+    {
+        double zeroShot = large.Evaluate(publicLabeled, PromptInput.None).Accuracy;
+        double compressed = small.Evaluate(publicLabeled, new PromptInput(smallPrompt)).Accuracy;
+        double random = 1.0 / large.Labels.Count;
+        return new AlphaChoice(AlphaHeuristic(zeroShot, compressed, random), zeroShot, compressed, random);
     }
 
     /// <summary>The loss for one batch of logits [B,V]; exposed for checking against hand computation.</summary>

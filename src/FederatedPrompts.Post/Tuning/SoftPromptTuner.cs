@@ -1,6 +1,7 @@
 using FederatedPrompts.Modeling.Classification;
 using FederatedPrompts.Modeling.Models;
 using FederatedPrompts.Modeling.Tokenization;
+using FederatedPrompts.Post.Privacy;
 using TorchSharp;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
@@ -45,11 +46,11 @@ public sealed class SoftPromptTuner(CausalLM model, ITextTokenizer tokenizer, Pr
         var random = new Random(options.Seed);
         DpSettings? dp = options.ClipNorm is double clip
             ? new DpSettings(clip, options.NoiseMultiplier ?? throw new ArgumentException("DP tuning needs a noise multiplier"),
-                             Math.Min(1.0, (double)options.BatchSize / examples.Count))
+                             DpSampleRate(options, examples.Count))
             : null;
         dp?.Validate();
         var batches = dp is null ? ShuffledBatches(examples.Count, random) : PoissonBatches(examples.Count, dp, random);
-        int totalSteps = dp is null ? options.Epochs * (int)Math.Ceiling((double)examples.Count / options.BatchSize) : DpSteps(examples.Count);
+        int totalSteps = dp is null ? options.Epochs * (int)Math.Ceiling((double)examples.Count / options.BatchSize) : DpSteps(options, examples.Count);
         using var noise = new Generator((ulong)options.Seed + 1);
 
         var losses = new List<double>();
@@ -90,7 +91,24 @@ public sealed class SoftPromptTuner(CausalLM model, ITextTokenizer tokenizer, Pr
     }
 
     /// <summary>DP steps: Epochs passes in expectation, i.e. Epochs / q steps.</summary>
-    public int DpSteps(int exampleCount) => (int)Math.Ceiling(options.Epochs * (double)exampleCount / Math.Min(options.BatchSize, exampleCount));
+    public static int DpSteps(TuneOptions options, int exampleCount) =>
+        (int)Math.Ceiling(options.Epochs * (double)exampleCount / Math.Min(options.BatchSize, exampleCount));
+
+    /// <summary>Poisson sampling rate q = BatchSize / N (at most 1) of a DP run on <paramref name="exampleCount"/> examples.</summary>
+    public static double DpSampleRate(TuneOptions options, int exampleCount) => Math.Min(1.0, (double)options.BatchSize / exampleCount);
+
+    /// <summary>
+    /// <paramref name="options"/> (with a clip norm) given the noise multiplier σ that the RDP accountant calibrates so that this
+    /// run (q = BatchSize/N, <see cref="DpSteps"/> steps) spends at most ε at δ.
+    /// </summary>
+    public static TuneOptions WithNoiseForEpsilon(TuneOptions options, int exampleCount, double epsilon, double delta)
+    {
+        if (options.ClipNorm is null) throw new ArgumentException("calibrating DP noise needs a clip norm");
+        return options with
+        {
+            NoiseMultiplier = RdpAccountant.NoiseForEpsilon(epsilon, delta, DpSampleRate(options, exampleCount), DpSteps(options, exampleCount)),
+        };
+    }
 
     IEnumerable<int[]> ShuffledBatches(int n, Random random)
     {

@@ -1,0 +1,385 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Text.Json;
+using FederatedPrompts.Core.Corpora;
+using FederatedPrompts.Core.Tasks;
+using FederatedPrompts.Modeling.Classification;
+using FederatedPrompts.Modeling.Models;
+using FederatedPrompts.Modeling.Tokenization;
+using FederatedPrompts.Modeling.Training;
+using FederatedPrompts.Post.Distillation;
+using FederatedPrompts.Post.Privacy;
+using FederatedPrompts.Post.Transfer;
+using FederatedPrompts.Post.Tuning;
+using ScottPlot;
+using Spectre.Console;
+using static TorchSharp.torch;
+
+namespace FederatedPrompts.Cli.Bench;
+
+/// <summary>
+/// <c>fedprompt bench post</c>: the POST paper's table per task: teacher zero-shot, compressed prompt tuning (prompt tuned
+/// and evaluated on the distilled student), direct use of that prompt on the teacher, POST transfer to the teacher, and full
+/// prompt tuning on the teacher, without and with DP-SGD at a target ε; with wall-clock seconds and a FLOP estimate per stage.
+/// Everything runs in this process through the library (PretrainJob, DistillJob, SoftPromptTuner, PromptTransfer).
+/// </summary>
+public static class PostBenchmark
+{
+    public static Command Create()
+    {
+        var tasks = new Option<string>("--tasks") { Description = "Comma-separated tasks under --data (sst2, trec, spam)", DefaultValueFactory = _ => "sst2,trec,spam" };
+        var data = new Option<string>("--data") { Description = "Folder of task folders with train.jsonl and test.jsonl", DefaultValueFactory = _ => Path.Combine("..", "shared", "data", "tasks") };
+        var teacher = new Option<string>("--teacher") { Description = "Teacher folder; pretrained on --corpus first if it does not exist", DefaultValueFactory = _ => Path.Combine("runs", "brown-teacher") };
+        var corpus = new Option<string>("--corpus") { Description = "Corpus for pretraining the teacher and distilling the student", DefaultValueFactory = _ => Path.Combine("..", "shared", "data", "corpora", "brown.jsonl") };
+        var teacherLayers = new Option<int>("--teacher-layers") { DefaultValueFactory = _ => 4 };
+        var teacherHidden = new Option<int>("--teacher-hidden") { DefaultValueFactory = _ => 128 };
+        var teacherHeads = new Option<int>("--teacher-heads") { DefaultValueFactory = _ => 4 };
+        var teacherContext = new Option<int>("--teacher-context") { DefaultValueFactory = _ => 128 };
+        var teacherSteps = new Option<int>("--teacher-steps") { DefaultValueFactory = _ => 1500 };
+        var student = new Option<string>("--student") { Description = "Student folder; distilled from the teacher first if it does not exist", DefaultValueFactory = _ => Path.Combine("runs", "brown-student") };
+        var studentLayers = new Option<string>("--student-layers") { Description = "Teacher layers the distilled student keeps", DefaultValueFactory = _ => "0,-1" };
+        var distillSteps = new Option<int>("--distill-steps") { DefaultValueFactory = _ => 300 };
+        var trainLimit = new Option<int>("--train-limit") { Description = "Private training examples per task (seeded sample of train.jsonl)", DefaultValueFactory = _ => 500 };
+        var testLimit = new Option<int>("--test-limit") { Description = "Test examples per task (seeded sample of test.jsonl)", DefaultValueFactory = _ => 400 };
+        var publicLimit = new Option<int>("--public-limit") { Description = "Public labeled examples per task (α heuristic and transfer texts)", DefaultValueFactory = _ => 200 };
+        var promptLength = new Option<int>("--prompt-length") { DefaultValueFactory = _ => 10 };
+        var epochs = new Option<int>("--epochs") { DefaultValueFactory = _ => 3 };
+        var batch = new Option<int>("--batch-size") { Description = "Tuning and transfer batch size (expected size under DP)", DefaultValueFactory = _ => 16 };
+        var lr = new Option<double>("--lr") { Description = "Adam learning rate of prompt tuning and transfer", DefaultValueFactory = _ => 1e-2 };
+        var transferSteps = new Option<int>("--transfer-steps") { DefaultValueFactory = _ => 150 };
+        var epsilon = new Option<double>("--epsilon") { Description = "DP-SGD target ε (δ = 1/N); σ calibrated by the RDP accountant", DefaultValueFactory = _ => 8 };
+        var clip = new Option<double>("--clip") { Description = "DP-SGD per-example clip norm", DefaultValueFactory = _ => 1.0 };
+        var work = new Option<string>("--work") { Description = "Scratch folder for the public split files the transfer reads", DefaultValueFactory = _ => Path.Combine("runs", "post-bench") };
+        var output = new Option<string>("--out") { Description = "Results folder", DefaultValueFactory = _ => Path.Combine("bench", "results") };
+        var seed = CommonOptions.Seed();
+        var command = new Command("post", "POST table: zero-shot, compressed PT, direct, POST transfer and full PT, without and with DP")
+        {
+            tasks, data, teacher, corpus, teacherLayers, teacherHidden, teacherHeads, teacherContext, teacherSteps, student, studentLayers, distillSteps,
+            trainLimit, testLimit, publicLimit, promptLength, epochs, batch, lr, transferSteps, epsilon, clip, work, output, seed,
+        };
+        command.SetAction(parse =>
+        {
+            var settings = new Settings(
+                parse.GetValue(tasks)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries), parse.GetValue(data)!,
+                parse.GetValue(trainLimit), parse.GetValue(testLimit), parse.GetValue(publicLimit),
+                new TuneOptions
+                {
+                    PromptLength = parse.GetValue(promptLength), Epochs = parse.GetValue(epochs), BatchSize = parse.GetValue(batch),
+                    LearningRate = parse.GetValue(lr), Seed = parse.GetValue(seed),
+                },
+                parse.GetValue(transferSteps), parse.GetValue(epsilon), parse.GetValue(clip), parse.GetValue(work)!, parse.GetValue(seed));
+            if (settings.Tasks.Length == 0) throw new UserInputException("--tasks names no task");
+
+            var setup = new List<Stage>();
+            string teacherDir = parse.GetValue(teacher)!, studentDir = parse.GetValue(student)!, corpusPath = parse.GetValue(corpus)!;
+            if (!File.Exists(Path.Combine(teacherDir, HfCheckpoint.ConfigFileName)))
+            {
+                var shape = new GptShape(parse.GetValue(teacherLayers), parse.GetValue(teacherHidden), parse.GetValue(teacherHeads), parse.GetValue(teacherContext));
+                int steps = parse.GetValue(teacherSteps);
+                setup.Add(Timed("pretrain teacher", () => ProgressViews.Pretrain(new PretrainJobSpec
+                {
+                    Documents = TextCorpus.Load(corpusPath), OutputDir = teacherDir, Shape = shape,
+                    Options = new PretrainOptions { Steps = steps, ContextLength = shape.Context, CheckpointEvery = steps, EvalEvery = Math.Max(1, steps / 10), Seed = settings.Seed },
+                })).Stage);
+            }
+            if (!File.Exists(Path.Combine(studentDir, HfCheckpoint.ConfigFileName)))
+            {
+                int steps = parse.GetValue(distillSteps);
+                int context = TransformerConfig.Load(Path.Combine(teacherDir, HfCheckpoint.ConfigFileName)).MaxPositions;
+                setup.Add(Timed("distill student", () => ProgressViews.Distill(new DistillJobSpec
+                {
+                    TeacherDir = teacherDir, Documents = TextCorpus.Load(corpusPath), OutputDir = studentDir, Layers = parse.GetValue(studentLayers)!,
+                    Options = new DistillOptions
+                    {
+                        Training = new PretrainOptions { Steps = steps, ContextLength = context, CheckpointEvery = steps, EvalEvery = Math.Max(1, steps / 3), Seed = settings.Seed },
+                    },
+                })).Stage);
+            }
+
+            using var teacherModel = HfCheckpoint.Load(teacherDir, CPU);
+            using var studentModel = HfCheckpoint.Load(studentDir, CPU);
+            var tokenizer = TokenizerLoader.FromFolder(teacherDir);
+            if (TokenizerLoader.FromFolder(studentDir).Identity != tokenizer.Identity)
+                throw new UserInputException($"{teacherDir} and {studentDir} use different tokenizers; POST needs the distilled pair");
+            var models = new Models(teacherModel, studentModel, tokenizer);
+
+            var results = settings.Tasks.Select(task => RunTask(task, models, settings)).ToList();
+            var numbers = new
+            {
+                teacher = Describe(teacherDir, teacherModel), student = Describe(studentDir, studentModel),
+                settings = new
+                {
+                    settings.TrainLimit, settings.TestLimit, settings.PublicLimit, settings.Tuning.PromptLength, settings.Tuning.Epochs, settings.Tuning.BatchSize,
+                    settings.Tuning.LearningRate, settings.TransferSteps, settings.Epsilon, settings.ClipNorm, settings.Seed,
+                    threads = get_num_threads(), Environment.ProcessorCount,
+                },
+                flop_estimate = "forward = 2 · body parameters · tokens + 2 · vocabulary · hidden per input (LM head at the prediction position only); backward = 2 · forward; tokens include BOS and the soft prompt",
+                setup, tasks = results,
+            };
+            var files = Report(results, models, settings, setup).Write(parse.GetValue(output)!, numbers, plot => PlotAccuracies(plot, results));
+            foreach (var file in files) AnsiConsole.MarkupLine($"wrote [blue]{Markup.Escape(file)}[/]");
+            return 0;
+        });
+        return command;
+    }
+
+    sealed record Settings(string[] Tasks, string DataDir, int TrainLimit, int TestLimit, int PublicLimit, TuneOptions Tuning,
+        int TransferSteps, double Epsilon, double ClipNorm, string WorkDir, int Seed);
+
+    sealed record Models(CausalLM Teacher, CausalLM Student, ITextTokenizer Tokenizer)
+    {
+        public FlopModel TeacherFlops { get; } = FlopModel.Of(Teacher);
+        public FlopModel StudentFlops { get; } = FlopModel.Of(Student);
+    }
+
+    /// <summary>What the models are fed: positions (BOS, soft prompt, templated text) and inputs (one prediction position each).</summary>
+    sealed record Workload(long Tokens, long Inputs);
+
+    /// <summary>
+    /// FLOP estimate: forward = 2 · parameters · tokens, backward = 2 · forward. The transformer body runs on every position;
+    /// the LM head (vocabulary × hidden) only at each input's prediction position, and the embedding lookups cost nothing.
+    /// </summary>
+    sealed record FlopModel(long BodyParameters, long HeadParameters)
+    {
+        static readonly string[] EmbeddingAndHead = ["wte", "wpe", "embed_tokens", "lm_head"];
+
+        public static FlopModel Of(CausalLM model) => new(
+            model.named_parameters().Where(p => !EmbeddingAndHead.Any(p.name.Contains)).Sum(p => p.parameter.numel()),
+            (long)model.VocabSize * model.HiddenSize);
+
+        public double Forward(Workload work, double passes = 1) => passes * (2.0 * BodyParameters * work.Tokens + 2.0 * HeadParameters * work.Inputs);
+        public double Train(Workload work, double passes = 1) => 3 * Forward(work, passes);
+    }
+
+    /// <summary>One timed stage; <see cref="Flops"/> is the <see cref="FlopModel"/> estimate, 0 where not estimated.</summary>
+    public sealed record Stage(string Name, double Seconds, double Flops = 0);
+
+    public sealed record DpSpent(double ClipNorm, double NoiseMultiplier, double SampleRate, int Steps, double Delta, double Epsilon);
+
+    /// <summary>Rows (2)-(5) of the table for one privacy setting.</summary>
+    public sealed record Variant(bool Dp, double CompressedAccuracy, double DirectAccuracy, double PostAccuracy, double FullAccuracy,
+        AlphaChoice Alpha, DpSpent? StudentPrivacy, DpSpent? TeacherPrivacy, IReadOnlyList<Stage> Stages)
+    {
+        public double Seconds(string stage) => Stages.Single(s => s.Name == stage).Seconds;
+        public double Flops(string stage) => Stages.Single(s => s.Name == stage).Flops;
+    }
+
+    public sealed record Targets(double GapRecovered, double CostRatioSeconds, double CostRatioFlops);
+
+    public sealed record TaskResult(string Task, int TrainExamples, int TestExamples, int PublicExamples, string PublicSplit, IReadOnlyList<string> Labels,
+        double ZeroShotAccuracy, Stage ZeroShot, Variant NoDp, Variant WithDp, Targets NoDpTargets, Targets DpTargets, double DpPostMinusNoDpPost);
+
+    // Stage names: the cost ratio is (student tuning + α choice + transfer) / teacher tuning.
+    const string StudentTuning = "student prompt tuning", AlphaStage = "alpha heuristic", TransferStage = "POST transfer", TeacherTuning = "teacher full prompt tuning";
+
+    static TaskResult RunTask(string task, Models models, Settings settings)
+    {
+        string folder = Path.Combine(settings.DataDir, task);
+        var preset = TaskPreset.Get(task);
+        var train = TaskFile.Load(Path.Combine(folder, "train.jsonl")).RequireAtLeastTwoClasses();
+        var test = TaskFile.Load(Path.Combine(folder, "test.jsonl"));
+        var (privateTrain, trainRest) = train.Split(Math.Min(settings.TrainLimit, train.Count), settings.Seed);
+        test = test.Sample(Math.Min(settings.TestLimit, test.Count), settings.Seed);
+        // Public labeled split: the task's dev file where it has one (sst2); otherwise the train examples the private sample did not
+        // take. Never the test set, and disjoint from the private training data.
+        string devPath = Path.Combine(folder, "dev.jsonl");
+        var (publicPool, publicSplit) = File.Exists(devPath) ? (TaskFile.Load(devPath), devPath) : (trainRest, $"{Path.Combine(folder, "train.jsonl")} minus the private sample");
+        var publicLabeled = publicPool.Sample(Math.Min(settings.PublicLimit, publicPool.Count), settings.Seed);
+        var publicTexts = DeclarePublic(publicLabeled, Path.Combine(settings.WorkDir, $"{task}-public.jsonl"));
+
+        preset.Verbalizer.RequireCovers(train.Labels);
+        var labels = train.Labels;
+        PromptedClassifier Classifier(CausalLM model) => new(model, models.Tokenizer, labels, labels.Select(preset.Verbalizer.WordsFor).ToList(), preset.Template.Render);
+        var teacher = Classifier(models.Teacher);
+        var student = Classifier(models.Student);
+        var labelIndex = labels.Select((label, i) => (label, i)).ToDictionary(p => p.label, p => p.i);
+        var trainExamples = privateTrain.Examples.Select(e => (e.Text, labelIndex[e.Label])).ToList();
+        var testExamples = test.Examples.Select(e => (e.Text, e.Label)).ToList();
+        var publicExamples = publicLabeled.Examples.Select(e => (e.Text, e.Label)).ToList();
+
+        int promptLength = settings.Tuning.PromptLength;
+        Workload WorkOf(IEnumerable<string> texts, int prompt) => InputWorkload(models, preset.Template, texts, prompt);
+        var trainWork = WorkOf(privateTrain.Examples.Select(e => e.Text), promptLength);
+        var testWorkPrompted = WorkOf(test.Examples.Select(e => e.Text), promptLength);
+        var publicWork = WorkOf(publicTexts.Texts, 0);
+        var publicWorkPrompted = WorkOf(publicTexts.Texts, promptLength);
+        var (teacherFlops, studentFlops) = (models.TeacherFlops, models.StudentFlops);
+
+        AnsiConsole.MarkupLine($"[bold]{task}[/]: {privateTrain.Count} private training, {test.Count} test, {publicLabeled.Count} public examples ({Markup.Escape(publicSplit)})");
+        var (zeroShotAccuracy, zeroShot) = Timed("teacher zero-shot evaluation",
+            () => teacher.Evaluate(testExamples, PromptInput.None).Accuracy, teacherFlops.Forward(WorkOf(test.Examples.Select(e => e.Text), 0)));
+        AnsiConsole.MarkupLine($"  teacher zero-shot {zeroShotAccuracy:P1}");
+
+        Variant RunVariant(bool dp)
+        {
+            var stages = new List<Stage>();
+            T Stage<T>(string name, Func<T> body, double flops = 0)
+            {
+                var (value, stage) = Timed(name, body, flops);
+                stages.Add(stage);
+                return value;
+            }
+            TuneOptions options = settings.Tuning;
+            double delta = 1.0 / trainExamples.Count;
+            if (dp) options = SoftPromptTuner.WithNoiseForEpsilon(options with { ClipNorm = settings.ClipNorm }, trainExamples.Count, settings.Epsilon, delta);
+            DpSpent? Spent(TuneResult result) => result.Dp is { } s
+                ? new DpSpent(s.ClipNorm, s.NoiseMultiplier, s.SampleRate, result.Steps, delta, RdpAccountant.Epsilon(s.SampleRate, s.NoiseMultiplier, result.Steps, delta).Epsilon)
+                : null;
+            // DP runs Epochs passes in expectation, so both settings cost Epochs passes over the training data.
+            double epochs = settings.Tuning.Epochs;
+
+            var studentTuned = Stage(StudentTuning, () => new SoftPromptTuner(models.Student, models.Tokenizer, student, options).Tune(trainExamples),
+                studentFlops.Train(trainWork, epochs));
+            var studentPrompt = new PromptInput(studentTuned.Prompt);
+            double compressed = Stage("compressed evaluation (student)", () => student.Evaluate(testExamples, studentPrompt).Accuracy,
+                studentFlops.Forward(testWorkPrompted));
+            double direct = Stage("direct evaluation (student prompt on teacher)", () => teacher.Evaluate(testExamples, studentPrompt).Accuracy,
+                teacherFlops.Forward(testWorkPrompted));
+
+            var alpha = Stage(AlphaStage, () => PromptTransfer.ChooseAlpha(teacher, student, studentTuned.Prompt, publicExamples),
+                teacherFlops.Forward(publicWork) + studentFlops.Forward(publicWorkPrompted));
+            var transferOptions = new TransferOptions
+            {
+                Steps = settings.TransferSteps, LearningRate = settings.Tuning.LearningRate, BatchSize = settings.Tuning.BatchSize, Alpha = alpha.Alpha, Seed = settings.Seed,
+            };
+            // Fixed forward passes (student with and without p_s, teacher without) plus the teacher's training steps on sampled batches.
+            double transferPasses = (double)settings.TransferSteps * Math.Min(settings.Tuning.BatchSize, publicTexts.Texts.Count) / publicTexts.Texts.Count;
+            double transferFlops = studentFlops.Forward(publicWorkPrompted) + studentFlops.Forward(publicWork) + teacherFlops.Forward(publicWork)
+                + teacherFlops.Train(publicWorkPrompted, transferPasses);
+            var transferred = Stage(TransferStage, () => new PromptTransfer(teacher, student, transferOptions).Run(publicTexts, studentTuned.Prompt,
+                SoftPromptInit.Embed(models.Teacher, models.Tokenizer, promptLength, settings.Tuning.InitText, settings.Tuning.Seed)), transferFlops);
+            double post = Stage("POST evaluation (teacher)", () => teacher.Evaluate(testExamples, new PromptInput(transferred.Prompt)).Accuracy,
+                teacherFlops.Forward(testWorkPrompted));
+
+            var teacherTuned = Stage(TeacherTuning, () => new SoftPromptTuner(models.Teacher, models.Tokenizer, teacher, options).Tune(trainExamples),
+                teacherFlops.Train(trainWork, epochs));
+            double full = Stage("full prompt tuning evaluation (teacher)", () => teacher.Evaluate(testExamples, new PromptInput(teacherTuned.Prompt)).Accuracy,
+                teacherFlops.Forward(testWorkPrompted));
+
+            AnsiConsole.MarkupLine($"  {(dp ? $"DP ε={settings.Epsilon}" : "no DP")}: compressed {compressed:P1}, direct {direct:P1}, POST {post:P1} (α {alpha.Alpha:F2}), full PT {full:P1}");
+            return new Variant(dp, compressed, direct, post, full, alpha, Spent(studentTuned), Spent(teacherTuned), stages);
+        }
+
+        Targets TargetsOf(Variant v) => new(
+            (v.PostAccuracy - zeroShotAccuracy) / (v.FullAccuracy - zeroShotAccuracy),
+            (v.Seconds(StudentTuning) + v.Seconds(AlphaStage) + v.Seconds(TransferStage)) / v.Seconds(TeacherTuning),
+            (v.Flops(StudentTuning) + v.Flops(AlphaStage) + v.Flops(TransferStage)) / v.Flops(TeacherTuning));
+        var noDp = RunVariant(dp: false);
+        var withDp = RunVariant(dp: true);
+        return new TaskResult(task, privateTrain.Count, test.Count, publicLabeled.Count, publicSplit, labels, zeroShotAccuracy, zeroShot,
+            noDp, withDp, TargetsOf(noDp), TargetsOf(withDp), withDp.PostAccuracy - noDp.PostAccuracy);
+    }
+
+    /// <summary>
+    /// Writes the public split's texts to a file and loads them as <see cref="PublicTexts"/>: transfer only accepts texts from a
+    /// file declared public, so the benchmark declares this split the same way an operator would.
+    /// </summary>
+    static PublicTexts DeclarePublic(TaskDataset publicSplit, string path)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        File.WriteAllLines(path, publicSplit.Examples.Select(e => JsonSerializer.Serialize(new { text = e.Text })));
+        return PublicTexts.Load(path);
+    }
+
+    /// <summary>Positions the classifier feeds the model (BOS, soft prompt, templated text cut to the model's positions) over all texts.</summary>
+    static Workload InputWorkload(Models models, PromptTemplate template, IEnumerable<string> texts, int promptLength)
+    {
+        int bos = models.Tokenizer.BosId is null ? 0 : 1;
+        int textBudget = Math.Min(256, models.Teacher.Config.MaxPositions - bos - promptLength);
+        var list = texts.ToList();
+        return new Workload(list.Sum(text => (long)Math.Min(models.Tokenizer.Encode(template.Render(text)).Count, textBudget) + bos + promptLength), list.Count);
+    }
+
+    static (T Value, Stage Stage) Timed<T>(string name, Func<T> body, double flops = 0)
+    {
+        var clock = Stopwatch.StartNew();
+        var value = body();
+        return (value, new Stage(name, clock.Elapsed.TotalSeconds, flops));
+    }
+
+    static object Describe(string dir, CausalLM model)
+    {
+        string? report = new[] { PretrainJob.ReportFile, DistillJob.ReportFile }.Select(f => Path.Combine(dir, f)).FirstOrDefault(File.Exists);
+        return new
+        {
+            folder = dir, layers = model.Config.NumLayers, hidden = model.HiddenSize, context = model.Config.MaxPositions, vocab_size = model.VocabSize,
+            parameters = model.parameters().Sum(p => p.numel()), training_report = report is null ? null : Path.GetFileName(report),
+        };
+    }
+
+    static BenchReport Report(IReadOnlyList<TaskResult> results, Models models, Settings s, IReadOnlyList<Stage> setup)
+    {
+        var report = new BenchReport("post", "POST: prompt transfer from a distilled student to the teacher")
+            .Paragraph($"Teacher {models.Teacher.Config.NumLayers} layers × {models.Teacher.HiddenSize} hidden, context {models.Teacher.Config.MaxPositions} " +
+                       $"({models.TeacherFlops.BodyParameters:N0} body parameters); student {models.Student.Config.NumLayers} layers ({models.StudentFlops.BodyParameters:N0}); " +
+                       $"LM head (vocabulary × hidden) {models.TeacherFlops.HeadParameters:N0}. " +
+                       $"Soft prompt of {s.Tuning.PromptLength} vectors, {s.Tuning.Epochs} epochs of batch {s.Tuning.BatchSize}, Adam lr {s.Tuning.LearningRate}; " +
+                       $"transfer {s.TransferSteps} steps. DP: ε = {s.Epsilon}, δ = 1/N, clip {s.ClipNorm}, σ from the RDP accountant. " +
+                       $"{Environment.ProcessorCount} CPU cores, seed {s.Seed}." +
+                       (setup.Count > 0 ? " Setup: " + string.Join(", ", setup.Select(st => $"{st.Name} {st.Seconds:F0} s")) + "." : ""))
+            .Paragraph("FLOPs are estimates: forward = 2 · parameters · tokens for the transformer body (all positions: BOS, soft prompt, " +
+                       "templated text) plus 2 · vocabulary · hidden per input for the LM head, which runs only at the prediction position; " +
+                       "backward = 2 · forward. Cost ratio = (student tuning + α heuristic + transfer) / teacher full prompt tuning. " +
+                       "Gap recovered = (POST − zero-shot) / (full PT − zero-shot), within the same privacy setting.");
+        foreach (var r in results)
+        {
+            string Acc(double a) => $"{a:P1}";
+            // Undefined where full PT did not move off zero-shot (0/0).
+            string Ratio(double x) => double.IsFinite(x) ? $"{x:F2}" : "n/a (full PT = zero-shot)";
+            string Cost(Variant v, string stage) => $"{v.Seconds(stage):F1} s, {v.Flops(stage) / 1e9:F1} GFLOP";
+            var (n, d) = (r.NoDp, r.WithDp);
+            report.Paragraph($"## {r.Task}\n\n{r.TrainExamples} private training examples, {r.TestExamples} test examples; α from {r.PublicExamples} public " +
+                             $"labeled examples of `{r.PublicSplit}`, whose texts are also the transfer data. " +
+                             $"DP σ = {d.StudentPrivacy!.NoiseMultiplier:F3} (q = {d.StudentPrivacy.SampleRate:F3}, {d.StudentPrivacy.Steps} steps, δ = {d.StudentPrivacy.Delta:G3}) → " +
+                             $"ε = {d.StudentPrivacy.Epsilon:F2} on student and teacher.");
+            report.Table(["method", "accuracy", $"accuracy, DP ε = {s.Epsilon}", "cost (no DP)", "cost (DP)"],
+            [
+                ["(1) teacher zero-shot", Acc(r.ZeroShotAccuracy), "—", $"{r.ZeroShot.Seconds:F1} s eval", "—"],
+                ["(2) compressed PT (student prompt on student)", Acc(n.CompressedAccuracy), Acc(d.CompressedAccuracy), Cost(n, StudentTuning), Cost(d, StudentTuning)],
+                ["(3) direct: student prompt on teacher", Acc(n.DirectAccuracy), Acc(d.DirectAccuracy), "—", "—"],
+                [$"(4) POST transfer to teacher (α {n.Alpha.Alpha:F2} / {d.Alpha.Alpha:F2})", Acc(n.PostAccuracy), Acc(d.PostAccuracy),
+                    $"{Cost(n, TransferStage)} + α {n.Seconds(AlphaStage):F1} s", $"{Cost(d, TransferStage)} + α {d.Seconds(AlphaStage):F1} s"],
+                ["(5) full PT on teacher", Acc(n.FullAccuracy), Acc(d.FullAccuracy), Cost(n, TeacherTuning), Cost(d, TeacherTuning)],
+            ]);
+            report.Table(["target", "no DP", $"DP ε = {s.Epsilon}"],
+            [
+                ["gap recovered (POST − zero-shot) / (full PT − zero-shot)", Ratio(r.NoDpTargets.GapRecovered), Ratio(r.DpTargets.GapRecovered)],
+                ["cost ratio, wall-clock", $"{r.NoDpTargets.CostRatioSeconds:F2}", $"{r.DpTargets.CostRatioSeconds:F2}"],
+                ["cost ratio, FLOP estimate", $"{r.NoDpTargets.CostRatioFlops:F2}", $"{r.DpTargets.CostRatioFlops:F2}"],
+                ["DP POST − non-DP POST (accuracy points)", "", $"{100 * r.DpPostMinusNoDpPost:+0.0;-0.0}"],
+            ]);
+        }
+        return report;
+    }
+
+    /// <summary>Grouped bars: per task and method, the accuracy without DP and with DP.</summary>
+    static void PlotAccuracies(Plot plot, IReadOnlyList<TaskResult> results)
+    {
+        string[] methods = ["ZS", "comp.", "direct", "POST", "full"];
+        var noDpColor = Colors.SteelBlue;
+        var dpColor = Colors.DarkOrange;
+        var bars = new List<Bar>();
+        var ticks = new List<Tick>();
+        for (int t = 0; t < results.Count; t++)
+        {
+            var r = results[t];
+            double[] plain = [r.ZeroShotAccuracy, r.NoDp.CompressedAccuracy, r.NoDp.DirectAccuracy, r.NoDp.PostAccuracy, r.NoDp.FullAccuracy];
+            double?[] dp = [null, r.WithDp.CompressedAccuracy, r.WithDp.DirectAccuracy, r.WithDp.PostAccuracy, r.WithDp.FullAccuracy];
+            for (int m = 0; m < methods.Length; m++)
+            {
+                double x = t * (methods.Length + 1) + m;
+                bars.Add(new Bar { Position = x - 0.2, Value = 100 * plain[m], FillColor = noDpColor, Size = 0.4 });
+                if (dp[m] is double a) bars.Add(new Bar { Position = x + 0.2, Value = 100 * a, FillColor = dpColor, Size = 0.4 });
+                ticks.Add(new Tick(x, results.Count > 1 ? $"{r.Task}\n{methods[m]}" : methods[m], true));
+            }
+        }
+        plot.Add.Bars(bars);
+        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(ticks.ToArray());
+        plot.Axes.Margins(bottom: 0);
+        plot.YLabel("test accuracy (%)");
+        plot.XLabel("ZS = teacher zero-shot, comp. = compressed PT, full = full PT on the teacher");
+        plot.Legend.ManualItems.Add(new LegendItem { LabelText = "no DP", FillColor = noDpColor });
+        plot.Legend.ManualItems.Add(new LegendItem { LabelText = "DP-SGD", FillColor = dpColor });
+        plot.ShowLegend();
+    }
+}
