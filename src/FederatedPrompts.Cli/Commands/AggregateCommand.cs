@@ -66,7 +66,7 @@ public static class AggregateCommand
         if (tokenizer.Identity != uploads.Identity)
             throw new UserInputException($"{uploads.Path}: the uploads use tokenizer {uploads.Identity}, but {modelDir} has tokenizer {tokenizer.Identity}");
         VocabularyEmbeddings vocabulary;
-        using (var lm = HfCheckpoint.Load(modelDir)) vocabulary = InputEmbeddings(lm);
+        using (var lm = HfCheckpoint.Load(modelDir)) vocabulary = new VocabularyEmbeddings(InputEmbeddings.Matrix(lm), lm.VocabSize, lm.HiddenSize);
         var embedded = uploads.EmbedTokens(vocabulary);
         var options = new TokenAggregationOptions(settings.MinSamples, settings.Metric, settings.Length, settings.Seed, vocabulary);
         var global = TokenAggregationStrategies.Create(settings.Strategy, options).Aggregate(embedded);
@@ -90,14 +90,5 @@ public static class AggregateCommand
         if (outPath is not null) global.ToSoftPrompt(uploads.Identity).Save(outPath);
         return AggregationReport.Build(uploads, settings, global.Clusters?.Pooled ?? PooledVectors.From(uploads.Soft), global.Clusters, global.Notes,
             _ => (null, null), new GlobalPromptReport(global.Vectors.Count, null, null, global.Vectors), outPath);
-    }
-
-    /// <summary>The model's whole input-embedding matrix, one row per token id.</summary>
-    static VocabularyEmbeddings InputEmbeddings(CausalLM model)
-    {
-        using var noGrad = no_grad();
-        using var ids = arange(model.VocabSize, dtype: ScalarType.Int64);
-        using var rows = model.EmbedTokens(ids);
-        return new VocabularyEmbeddings(rows.cpu().contiguous().data<float>().ToArray(), model.VocabSize, model.HiddenSize);
     }
 }

@@ -1,6 +1,4 @@
 using System.Security.Cryptography;
-using static TorchSharp.torch;
-
 namespace FederatedPrompts.Modeling.Models;
 
 /// <summary>
@@ -11,9 +9,7 @@ public static class ModelIdentity
 {
     public static string Of(CausalLM model)
     {
-        using var noGrad = no_grad();
-        var all = model.EmbedTokens(arange(model.VocabSize, dtype: ScalarType.Int64, device: model.parameters().First().device));
-        var values = all.cpu().contiguous().data<float>().ToArray();
+        var values = InputEmbeddings.Matrix(model);
         var hash = SHA256.HashData(System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()));
         return $"emb-{model.VocabSize}x{model.HiddenSize}:" + Convert.ToHexString(hash)[..16].ToLowerInvariant();
     }

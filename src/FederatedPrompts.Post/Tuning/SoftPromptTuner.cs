@@ -35,13 +35,19 @@ public sealed record TuneResult(Tensor Prompt, int Steps, IReadOnlyList<double> 
 /// </summary>
 public sealed class SoftPromptTuner(CausalLM model, ITextTokenizer tokenizer, PromptedClassifier classifier, TuneOptions options)
 {
-    public TuneResult Tune(IReadOnlyList<(string Text, int Label)> examples, IProgress<TuneProgress>? progress = null, CancellationToken cancel = default)
+    public TuneResult Tune(IReadOnlyList<(string Text, int Label)> examples, IProgress<TuneProgress>? progress = null, CancellationToken cancel = default) =>
+        TuneFrom(SoftPromptInit.Embed(model, tokenizer, options.PromptLength, options.InitText, options.Seed), examples, progress, cancel);
+
+    /// <summary>Tunes from a given prompt [k, H] instead of a fresh one (a federated round starts from the global prompt); k may differ from PromptLength.</summary>
+    public TuneResult TuneFrom(Tensor start, IReadOnlyList<(string Text, int Label)> examples, IProgress<TuneProgress>? progress = null, CancellationToken cancel = default)
     {
         if (examples.Count == 0) throw new ArgumentException("no training examples");
         if (options.BatchSize < 1 || options.Epochs < 1) throw new ArgumentException("batch size and epochs must be at least 1");
+        if (start.dim() != 2 || start.shape[1] != model.HiddenSize)
+            throw new ArgumentException($"a starting prompt must be [length, {model.HiddenSize}], not [{string.Join(", ", start.shape)}]");
         model.Freeze();   // only the prompt learns
 
-        var prompt = new TorchSharp.Modules.Parameter(SoftPromptInit.Embed(model, tokenizer, options.PromptLength, options.InitText, options.Seed));
+        var prompt = new TorchSharp.Modules.Parameter(start.detach().clone().to(model.parameters().First().device));
         using var optimizer = optim.Adam([prompt], options.LearningRate);
         var random = new Random(options.Seed);
         DpSettings? dp = options.ClipNorm is double clip

@@ -1,0 +1,122 @@
+using System.Net;
+using FederatedPrompts.Coordinator.Rounds;
+using FederatedPrompts.Coordinator.Runs;
+using FederatedPrompts.Coordinator.Services;
+using FederatedPrompts.Coordinator.Storage;
+using Grpc.Core;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace FederatedPrompts.Coordinator.Hosting;
+
+/// <summary>How a coordinator is started (the <c>fedprompt coordinator</c> flags).</summary>
+public sealed record CoordinatorOptions
+{
+    /// <summary>https://host:port (or http:// with Insecure); port 0 picks a free one, see <see cref="CoordinatorHost.Address"/>.</summary>
+    public required Uri Listen { get; init; }
+    public required string Database { get; init; }
+    /// <summary>Run configuration to create a run from when the store has no unfinished run.</summary>
+    public RunConfig? Config { get; init; }
+    /// <summary>Create the run but wait for the operator's StartRun.</summary>
+    public bool Hold { get; init; }
+    public string OperatorIdentity { get; init; } = "operator";
+    public bool Insecure { get; init; }
+    /// <summary>Largest request accepted; larger ones fail with RESOURCE_EXHAUSTED before any handler runs.</summary>
+    public int MaxMessageBytes { get; init; } = 4 * 1024 * 1024;
+    public bool ExitWhenFinished { get; init; }
+}
+
+/// <summary>
+/// The coordinator process: Kestrel serving the Federation, Inference and Operator services over HTTP/2, the round
+/// worker, and the SQLite store. On start it resumes the newest unfinished run in the store, or creates one from the
+/// configuration.
+/// </summary>
+public sealed class CoordinatorHost : IAsyncDisposable
+{
+    readonly WebApplication _app;
+    readonly RunHost _runs;
+
+    CoordinatorHost(WebApplication app, RunHost runs)
+    {
+        _app = app;
+        _runs = runs;
+    }
+
+    public RunHost Runs => _runs;
+
+    /// <summary>The address clients use, with the real port once started.</summary>
+    public Uri Address => new(_app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
+
+    public static CoordinatorHost Create(CoordinatorOptions options, Action<ILoggingBuilder>? logging = null)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        if (logging is not null) logging(builder.Logging);
+        else builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; });
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        builder.WebHost.ConfigureKestrel(kestrel => Listen(kestrel, options));
+
+        var store = new CoordinatorStore(options.Database);
+        builder.Services.AddSingleton(store);
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton(services => new RunHost(store, TimeProvider.System, services.GetRequiredService<ILoggerFactory>(), options.OperatorIdentity));
+        builder.Services.AddSingleton(new CallerResolver(context => IdentityOf(context, options)));
+        builder.Services.AddHostedService<RoundWorker>();
+        builder.Services.AddGrpc(grpc =>
+        {
+            grpc.MaxReceiveMessageSize = options.MaxMessageBytes;
+            grpc.Interceptors.Add<RejectionInterceptor>();
+        });
+
+        var app = builder.Build();
+        app.MapGrpcService<FederationService>();
+        app.MapGrpcService<InferenceService>();
+        app.MapGrpcService<OperatorService>();
+
+        var runs = app.Services.GetRequiredService<RunHost>();
+        bool resumed = runs.ResumeLatest() && runs.Current!.Engine.State is not (RunState.Finished or RunState.Failed);
+        if (!resumed && options.Config is { } config) runs.Create(config, start: !options.Hold);
+        if (options.ExitWhenFinished)
+            app.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStarted.Register(() => _ = StopWhenFinished(app, runs));
+        return new CoordinatorHost(app, runs);
+    }
+
+    public Task StartAsync(CancellationToken cancel = default) => _app.StartAsync(cancel);
+
+    public Task RunAsync(CancellationToken cancel = default) => _app.RunAsync(cancel);
+
+    public Task StopAsync() => _app.StopAsync();
+
+    static async Task StopWhenFinished(WebApplication app, RunHost runs)
+    {
+        while (runs.Current?.Engine.State is not (RunState.Finished or RunState.Failed)) await Task.Delay(200);
+        await Task.Delay(1000);   // let clients read FINISHED before the listener goes
+        await app.StopAsync();
+    }
+
+    static void Listen(KestrelServerOptions kestrel, CoordinatorOptions options)
+    {
+        var host = options.Listen.Host;
+        if (!IPAddress.TryParse(host, out var address)) address = host == "localhost" ? IPAddress.Loopback : IPAddress.Any;
+        if (options.Insecure && !IPAddress.IsLoopback(address))
+            throw new ArgumentException($"--insecure serves plaintext, so only on a loopback address, not {host}");
+        kestrel.Listen(address, options.Listen.Port, listen => listen.Protocols = HttpProtocols.Http2);
+    }
+
+    static string IdentityOf(ServerCallContext context, CoordinatorOptions options) =>
+        context.RequestHeaders.GetValue("fedprompt-identity") is { Length: > 0 } identity
+            ? identity
+            : throw new RpcException(new Status(StatusCode.Unauthenticated, "the call carries no identity"));
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.DisposeAsync();
+        _runs.Dispose();
+    }
+}

@@ -1,0 +1,241 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using FederatedPrompts.Aggregation.Soft;
+using FederatedPrompts.Aggregation.Tokens;
+using FederatedPrompts.Aggregation.Uploads;
+using FederatedPrompts.Coordinator.Rounds;
+using FederatedPrompts.Coordinator.Runs;
+using FederatedPrompts.Coordinator.Storage;
+using FederatedPrompts.Core.Corpora;
+using FederatedPrompts.Core.Prompts;
+using FederatedPrompts.Core.Tasks;
+using FederatedPrompts.Modeling.Classification;
+using FederatedPrompts.Modeling.Models;
+using FederatedPrompts.Modeling.Tokenization;
+using FederatedPrompts.Post.Transfer;
+using FederatedPrompts.Post.Tuning;
+using FederatedPrompts.Protocol;
+using FederatedPrompts.Protocol.V1;
+using static TorchSharp.torch;
+
+namespace FederatedPrompts.Coordinator.Models;
+
+/// <summary>The transfer step's outcome, stored with the run and shown in its report.</summary>
+public sealed record TransferOutcome(double Alpha, string AlphaSource, double ZeroShotLarge, double DirectLarge, double TransferredLarge,
+    double SmallWithPrompt, int Steps, double FirstLoss, double FinalLoss, int PublicTexts, double Seconds);
+
+/// <summary>
+/// Everything the coordinator computes with models: the initial global prompt, aggregation of a round's updates
+/// (token prompts are embedded with the model's input embeddings first), evaluation on the coordinator's held-out
+/// set, the black-box inference service, and POST transfer of the final soft prompt to the large model. Models are
+/// used by one caller at a time (one lock), since the CPU is the bottleneck anyway.
+/// </summary>
+public sealed class CoordinatorModels : IDisposable
+{
+    readonly RunConfig _config;
+    readonly CausalLM _small, _large;
+    readonly ITextTokenizer _tokenizer;
+    readonly PromptedClassifier _smallClassifier, _largeClassifier;
+    readonly IReadOnlyList<(string Text, string Label)> _eval;
+    readonly TaskDataset? _publicLabeled;
+    readonly Verbalizer _verbalizer;
+    readonly PromptTemplate _template;
+    readonly Lazy<VocabularyEmbeddings> _vocabulary;
+    readonly Lock _compute = new();
+
+    public CoordinatorModels(RunConfig config)
+    {
+        _config = config;
+        (_template, _verbalizer) = TaskOf(config);
+        var evalSet = TaskFile.Load(config.EvalTask);
+        _verbalizer.RequireCovers(evalSet.Labels);
+        if (config.EvalLimit is int limit && limit < evalSet.Count) evalSet = evalSet.Sample(limit, config.Seed);
+        _eval = evalSet.Examples.Select(e => (e.Text, e.Label)).ToList();
+        if (config.PublicLabeled is { } publicPath)
+        {
+            _publicLabeled = TaskFile.Load(publicPath);
+            _verbalizer.RequireCovers(_publicLabeled.Labels);
+        }
+        _small = HfCheckpoint.Load(config.SmallModel);
+        _large = HfCheckpoint.Load(config.LargeModel);
+        _tokenizer = TokenizerLoader.FromFolder(config.SmallModel);
+        if (TokenizerLoader.FromFolder(config.LargeModel).Identity != _tokenizer.Identity)
+            throw new InvalidDataException($"{config.SmallModel} and {config.LargeModel} use different tokenizers; the run needs a distilled pair");
+        if (_small.HiddenSize != _large.HiddenSize)
+            throw new InvalidDataException($"hidden sizes differ: small model {_small.HiddenSize}, large model {_large.HiddenSize}");
+        var labels = _verbalizer.Labels;
+        PromptedClassifier Classifier(CausalLM m) => new(m, _tokenizer, labels, labels.Select(_verbalizer.WordsFor).ToList(), _template.Render);
+        _smallClassifier = Classifier(_small);
+        _largeClassifier = Classifier(_large);
+        _vocabulary = new(() => new VocabularyEmbeddings(InputEmbeddings.Matrix(_large), _large.VocabSize, _large.HiddenSize));
+        SmallModelIdentity = ModelIdentity.Of(_small);
+        Facts = new ModelFacts(SmallModelIdentity, _small.HiddenSize, _tokenizer.Identity, _tokenizer.VocabSize,
+            MaxPromptLength: Math.Max(1, _small.Config.MaxPositions / 2));
+        Manifest = BuildManifest(config.SmallModel, SmallModelIdentity, _tokenizer.Identity);
+    }
+
+    public ModelFacts Facts { get; }
+    public string SmallModelIdentity { get; }
+    public ModelManifest Manifest { get; }
+
+    public static (PromptTemplate Template, Verbalizer Verbalizer) TaskOf(RunConfig config)
+    {
+        var preset = config.Preset is { } name ? TaskPreset.Get(name) : null;
+        var template = config.Template is { } pattern ? new PromptTemplate(pattern) : preset!.Template;
+        var verbalizer = config.LabelWords is { } words
+            ? new Verbalizer(words.Select(p => new KeyValuePair<string, IReadOnlyList<string>>(p.Key, p.Value)))
+            : preset!.Verbalizer;
+        return (template, verbalizer);
+    }
+
+    /// <summary>The run's template, label words and the public examples sent to clients (balanced, seeded).</summary>
+    public TaskSpec TaskSpec()
+    {
+        var spec = new TaskSpec { Template = _template.Pattern };
+        foreach (var label in _verbalizer.Labels)
+            spec.Labels.Add(new LabelWords { Label = label, Words = { _verbalizer.WordsFor(label) } });
+        if (_publicLabeled is not null && _config.PublicPerLabel > 0)
+            foreach (var example in _publicLabeled.Balanced(_config.PublicPerLabel, _config.Seed).Examples)
+                spec.PublicExamples.Add(new PublicExample { Text = example.Text, Label = example.Label });
+        return spec;
+    }
+
+    public PromptValue InitialPrompt()
+    {
+        lock (_compute)
+        {
+            if (_config.IsSoft)
+            {
+                using var init = SoftPromptInit.Embed(_small, _tokenizer, _config.Soft.PromptLength, _config.Soft.InitText, _config.Seed);
+                return PromptMessages.ToMessage(new SoftPrompt(init.contiguous().data<float>().ToArray(), _config.Soft.PromptLength, _small.HiddenSize, SmallModelIdentity));
+            }
+            var ids = _tokenizer.Encode(_config.Discrete.InitialPrompt);
+            if (ids.Count == 0) throw new InvalidDataException($"discrete.initial_prompt \"{_config.Discrete.InitialPrompt}\" encodes to no tokens");
+            return PromptMessages.ToMessage(new DiscretePrompt(ids, _tokenizer.Identity, _tokenizer.Decode(ids)));
+        }
+    }
+
+    /// <summary>The round's global prompt from its accepted updates (example-weighted where the strategy weighs), and notes for the report.</summary>
+    public (PromptValue Prompt, object Notes) Aggregate(IReadOnlyList<UpdateRecord> updates)
+    {
+        if (_config.IsSoft)
+        {
+            var uploads = updates.Select(u => new SoftPromptUpload(u.ClientId, Rows(PromptMessages.ToSoftPrompt(u.Prompt)), u.ExampleCount)).ToList();
+            var strategy = SoftPromptAggregationStrategies.Create(_config.Strategy,
+                new SoftAggregationOptions(_config.AggregationMinSamples, MaxLength: _config.AggregationMaxLength));
+            var global = strategy.Aggregate(uploads);
+            return (PromptMessages.ToMessage(global.ToSoftPrompt(SmallModelIdentity)), NotesOf(global.Notes, global.Vectors.Count));
+        }
+        var vocabulary = _vocabulary.Value;
+        var tokenUploads = updates.Select(u => new TokenPromptUpload(u.ClientId,
+            PromptMessages.ToDiscretePrompt(u.Prompt).TokenIds.Select(id => new PromptToken(id, vocabulary.Row(id).ToArray())).ToList(), u.ExampleCount)).ToList();
+        var tokenStrategy = TokenAggregationStrategies.Create(_config.Strategy, new TokenAggregationOptions(
+            _config.AggregationMinSamples, PromptLength: _config.AggregationMaxLength, Seed: _config.Seed, Vocabulary: vocabulary));
+        var tokens = tokenStrategy.Aggregate(tokenUploads);
+        var ids = tokens.TokenIds.ToList();
+        return (PromptMessages.ToMessage(new DiscretePrompt(ids, _tokenizer.Identity, _tokenizer.Decode(ids))), NotesOf(tokens.Notes, ids.Count));
+    }
+
+    static object NotesOf(Aggregation.Clustering.AggregationNotes notes, int length) => new
+    {
+        prompt_length = length, clusters = notes.Clusters, noise_kept = notes.NoiseKept, noise_dropped = notes.NoiseDropped,
+        eps = notes.EpsChoice?.Eps, knee_index = notes.EpsChoice?.KneeIndex,
+    };
+
+    /// <summary>Held-out accuracy of a global prompt: a soft prompt on the small model, a token prompt on the large model.</summary>
+    public double Evaluate(PromptValue prompt)
+    {
+        lock (_compute)
+        {
+            if (!_config.IsSoft)
+                return _largeClassifier.Evaluate(_eval, new PromptInput(Discrete: PromptMessages.ToDiscretePrompt(prompt).TokenIds)).Accuracy;
+            using var scope = NewDisposeScope();
+            return _smallClassifier.Evaluate(_eval, new PromptInput(ToTensor(PromptMessages.ToSoftPrompt(prompt)))).Accuracy;
+        }
+    }
+
+    /// <summary>The black box: labels only, for the inference service.</summary>
+    public IReadOnlyList<string> Classify(IReadOnlyList<int> promptIds, IReadOnlyList<string> texts)
+    {
+        int outside = promptIds.ToList().FindIndex(id => id < 0 || id >= _large.VocabSize);
+        if (outside >= 0) throw new RejectionException(RejectionKind.Invalid, $"prompt token {outside} has id {promptIds[outside]}, outside the vocabulary of {_large.VocabSize}");
+        if (promptIds.Count > Facts.MaxPromptLength)
+            throw new RejectionException(RejectionKind.Invalid, $"prompt length {promptIds.Count} exceeds the limit of {Facts.MaxPromptLength}");
+        lock (_compute)
+        {
+            using var scope = NewDisposeScope();
+            return _largeClassifier.Predict(texts, new PromptInput(Discrete: promptIds)).Select(i => _largeClassifier.Labels[i]).ToList();
+        }
+    }
+
+    /// <summary>POST: the global soft prompt (small model) to the large model, on public texts only; then held-out accuracies.</summary>
+    public (PromptValue LargePrompt, TransferOutcome Outcome) Transfer(PromptValue globalPrompt, IProgress<TransferProgress>? progress = null)
+    {
+        lock (_compute)
+        {
+            var started = DateTime.UtcNow;
+            using var scope = NewDisposeScope();
+            var small = PromptMessages.ToSoftPrompt(globalPrompt);
+            var ps = ToTensor(small);
+            double alpha;
+            string source;
+            if (_config.Transfer.Alpha is double given) (alpha, source) = (given, "configured");
+            else if (_publicLabeled is not null)
+            {
+                var choice = PromptTransfer.ChooseAlpha(_largeClassifier, _smallClassifier, ps, _publicLabeled.Examples.Select(e => (e.Text, e.Label)).ToList());
+                (alpha, source) = (choice.Alpha, $"heuristic: zero-shot {choice.ZeroShotLarge:F3}, compressed {choice.CompressedSmall:F3}, random {choice.RandomGuess:F3}");
+            }
+            else (alpha, source) = (0.5, "default 0.5 (no public_labeled set for the heuristic)");
+
+            var texts = PublicTexts.Load(_config.PublicTexts, _config.PublicTextsLimit, _config.Seed);
+            var options = new TransferOptions
+            {
+                Steps = _config.Transfer.Steps, LearningRate = _config.Transfer.LearningRate, BatchSize = _config.Transfer.BatchSize,
+                Alpha = alpha, Seed = _config.Seed,
+            };
+            var init = SoftPromptInit.Embed(_large, _tokenizer, small.Length, _config.Soft.InitText, _config.Seed);
+            var result = new PromptTransfer(_largeClassifier, _smallClassifier, options).Run(texts, ps, init, progress);
+            var largePrompt = new SoftPrompt(result.Prompt.cpu().contiguous().data<float>().ToArray(), small.Length, small.HiddenSize, ModelIdentity.Of(_large));
+            var outcome = new TransferOutcome(alpha, source,
+                ZeroShotLarge: _largeClassifier.Evaluate(_eval, PromptInput.None).Accuracy,
+                DirectLarge: _largeClassifier.Evaluate(_eval, new PromptInput(ps)).Accuracy,
+                TransferredLarge: _largeClassifier.Evaluate(_eval, new PromptInput(result.Prompt)).Accuracy,
+                SmallWithPrompt: _smallClassifier.Evaluate(_eval, new PromptInput(ps)).Accuracy,
+                options.Steps, result.Losses[0], result.Losses.TakeLast(10).Average(), texts.Texts.Count, (DateTime.UtcNow - started).TotalSeconds);
+            return (PromptMessages.ToMessage(largePrompt), outcome);
+        }
+    }
+
+    public static string ToJson(object value) => JsonSerializer.Serialize(value, RunConfig.Json);
+
+    static Tensor ToTensor(SoftPrompt prompt) => tensor(prompt.Values.ToArray()).reshape(prompt.Length, prompt.HiddenSize);
+
+    static float[][] Rows(SoftPrompt prompt) =>
+        Enumerable.Range(0, prompt.Length).Select(i => prompt.Values.Span.Slice(i * prompt.HiddenSize, prompt.HiddenSize).ToArray()).ToArray();
+
+    /// <summary>Every file of the model folder clients download (top level only; checkpoints of training are not part of the model).</summary>
+    static ModelManifest BuildManifest(string folder, string modelIdentity, string tokenizerIdentity)
+    {
+        var manifest = new ModelManifest { ModelIdentity = modelIdentity, TokenizerIdentity = tokenizerIdentity };
+        foreach (var file in Directory.EnumerateFiles(folder).Order(StringComparer.Ordinal))
+        {
+            using var stream = File.OpenRead(file);
+            manifest.Files.Add(new ModelFile
+            {
+                Name = System.IO.Path.GetFileName(file), Size = stream.Length,
+                Sha256 = Convert.ToHexString(SHA256.HashData(stream)).ToLowerInvariant(),
+            });
+        }
+        return manifest;
+    }
+
+    /// <summary>Path of a manifest file in the model folder; null for a name the manifest does not list.</summary>
+    public string? ModelFilePath(string name) =>
+        Manifest.Files.Any(f => f.Name == name) ? System.IO.Path.Combine(_config.SmallModel, name) : null;
+
+    public void Dispose()
+    {
+        _small.Dispose();
+        _large.Dispose();
+    }
+}

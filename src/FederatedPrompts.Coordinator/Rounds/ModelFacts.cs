@@ -1,0 +1,7 @@
+namespace FederatedPrompts.Coordinator.Rounds;
+
+/// <summary>
+/// What the round engine checks uploads against, taken from the loaded models: soft prompts must live in the small
+/// model's embedding space (identity and width); token prompts must use the tokenizer and its vocabulary.
+/// </summary>
+public sealed record ModelFacts(string SmallModelIdentity, int HiddenSize, string TokenizerIdentity, int VocabularySize, int MaxPromptLength);

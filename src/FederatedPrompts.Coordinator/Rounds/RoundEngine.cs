@@ -1,0 +1,382 @@
+using FederatedPrompts.Coordinator.Runs;
+using FederatedPrompts.Coordinator.Storage;
+using FederatedPrompts.Protocol;
+using FederatedPrompts.Protocol.V1;
+using Microsoft.Extensions.Logging;
+
+namespace FederatedPrompts.Coordinator.Rounds;
+
+/// <summary>What a client should do now (the domain form of a round task).</summary>
+public sealed record ClientTask(RoundTaskReply.Types.Action Action, int Round, PromptValue? GlobalPrompt, DateTimeOffset? Deadline, int Seed, string Reason);
+
+/// <summary>Heavy work the engine has decided is due; the <see cref="RoundWorker"/> does it and reports back.</summary>
+public abstract record EngineStep
+{
+    public sealed record Idle : EngineStep;
+    public sealed record Aggregate(int Round, PromptValue PromptIn, IReadOnlyList<UpdateRecord> Updates) : EngineStep;
+    public sealed record Transfer(PromptValue GlobalPrompt) : EngineStep;
+}
+
+public sealed record RunSnapshot(RunRecord Run, IReadOnlyList<RoundRecord> Rounds, IReadOnlyList<ClientRecord> Clients, IReadOnlyList<UpdateRecord> Updates)
+{
+    public int UploadsIn(int round) => Updates.Count(u => u.Round == round);
+}
+
+/// <summary>
+/// The round state machine of one run, over the durable store: open (waiting for enough enrolled clients) →
+/// collecting (a seeded sample of clients trains; uploads are validated and stored) → aggregating → closed, then the
+/// next round opens from the new global prompt; after the last round a soft run transfers its prompt to the large
+/// model, then finishes. Decisions are made under one lock and written before they are acknowledged, so a restarted
+/// coordinator continues from the store (a round found aggregating is aggregated again from its stored updates).
+/// </summary>
+public sealed class RoundEngine
+{
+    readonly CoordinatorStore _store;
+    readonly ModelFacts _facts;
+    readonly TimeProvider _time;
+    readonly ILogger _log;
+    readonly Lock _gate = new();
+    RunRecord _run;
+    bool _quorumWarned;
+
+    public RoundEngine(CoordinatorStore store, string runId, ModelFacts facts, TimeProvider time, ILogger log)
+    {
+        _store = store;
+        _facts = facts;
+        _time = time;
+        _log = log;
+        _run = store.GetRun(runId) ?? throw new ArgumentException($"no run {runId} in {store.Path}");
+    }
+
+    public string RunId => _run.RunId;
+    public RunConfig Config => _run.Config;
+    public RunState State { get { lock (_gate) return _run.State; } }
+
+    DateTimeOffset Now => _time.GetUtcNow();
+
+    // ------------------------------------------------------------------ run lifecycle (operator, worker)
+
+    /// <summary>Opens round 1 from the initial global prompt; a no-op for a run already started.</summary>
+    public void Start(PromptValue initialPrompt)
+    {
+        lock (_gate)
+        {
+            if (_run.State != RunState.Created) return;
+            _store.OpenRound(RunId, 1, initialPrompt, Now);
+            Reload();
+            _log.LogInformation("run {Run}: round 1 open, waiting for {Min} enrolled clients", RunId, Config.MinClients);
+        }
+    }
+
+    /// <summary>Advances the state machine by what time and uploads allow, and returns the heavy work now due.</summary>
+    public EngineStep Step()
+    {
+        lock (_gate)
+        {
+            if (_run.State == RunState.Transferring)
+                return new EngineStep.Transfer(_store.GetRound(RunId, Config.Rounds)!.PromptOut!);
+            if (_run.State != RunState.Running) return new EngineStep.Idle();
+            var round = CurrentRound();
+            switch (round.State)
+            {
+                case RoundState.Open:
+                    var enrolled = _store.Clients(RunId).Select(c => c.ClientId).ToList();
+                    if (enrolled.Count >= Config.MinClients)
+                    {
+                        var sampled = Sample(enrolled, round.Round);
+                        _store.StartCollecting(RunId, round.Round, sampled, Now.AddSeconds(Config.RoundTimeoutSeconds));
+                        _quorumWarned = false;
+                        _log.LogInformation("run {Run}: round {Round} collecting from {Clients}", RunId, round.Round, string.Join(", ", sampled));
+                    }
+                    return new EngineStep.Idle();
+                case RoundState.Collecting:
+                    int uploads = _store.Updates(RunId, round.Round).Count;
+                    bool everyone = uploads == round.Sampled.Count, late = Now >= round.Deadline;
+                    if (!everyone && !(late && uploads >= Config.MinClients))
+                    {
+                        if (late && !_quorumWarned)
+                            _log.LogWarning("run {Run}: round {Round} passed its deadline with {Uploads} of the {Min} updates it needs; still collecting",
+                                RunId, round.Round, uploads, Config.MinClients);
+                        _quorumWarned |= late;
+                        return new EngineStep.Idle();
+                    }
+                    _store.SetRoundState(RunId, round.Round, RoundState.Aggregating);
+                    _log.LogInformation("run {Run}: round {Round} aggregating {Uploads} updates of {Sampled} sampled", RunId, round.Round, uploads, round.Sampled.Count);
+                    return new EngineStep.Aggregate(round.Round, round.PromptIn, _store.Updates(RunId, round.Round));
+                case RoundState.Aggregating:
+                    return new EngineStep.Aggregate(round.Round, round.PromptIn, _store.Updates(RunId, round.Round));
+                default:   // closed, but the next round was not opened (a crash between the two writes)
+                    AfterClose(round.Round, round.PromptOut!);
+                    return new EngineStep.Idle();
+            }
+        }
+    }
+
+    /// <summary>Stores round <paramref name="round"/>'s result and opens the next round, or moves to transfer / finished.</summary>
+    public void CompleteRound(int round, PromptValue globalPrompt, double accuracy, string notesJson)
+    {
+        lock (_gate)
+        {
+            var current = CurrentRound();
+            if (current.Round != round || current.State != RoundState.Aggregating)
+                throw new InvalidOperationException($"round {round} is not the one aggregating (current: {current.Round}, {current.State})");
+            _store.CloseRound(RunId, round, globalPrompt, accuracy, notesJson, Now);
+            _log.LogInformation("run {Run}: round {Round} closed, held-out accuracy {Accuracy:P1}", RunId, round, accuracy);
+            AfterClose(round, globalPrompt);
+        }
+    }
+
+    void AfterClose(int round, PromptValue globalPrompt)
+    {
+        if (round < Config.Rounds) _store.OpenRound(RunId, round + 1, globalPrompt, Now);
+        else if (Config.IsSoft) _store.SetRunState(RunId, RunState.Transferring, round);
+        else
+        {
+            _store.SetFinalResult(RunId, globalPrompt, "null");
+            _store.SetRunState(RunId, RunState.Finished, round);
+        }
+        Reload();
+    }
+
+    public void CompleteTransfer(PromptValue largePrompt, string transferJson)
+    {
+        lock (_gate)
+        {
+            if (_run.State != RunState.Transferring) throw new InvalidOperationException($"run {RunId} is {_run.State}, not transferring");
+            _store.SetFinalResult(RunId, largePrompt, transferJson);
+            _store.SetRunState(RunId, RunState.Finished, _run.CurrentRound);
+            Reload();
+            _log.LogInformation("run {Run}: finished", RunId);
+        }
+    }
+
+    public void Fail(string error)
+    {
+        lock (_gate)
+        {
+            _store.SetRunState(RunId, RunState.Failed, _run.CurrentRound, error);
+            Reload();
+        }
+    }
+
+    public RunSnapshot Snapshot()
+    {
+        lock (_gate)
+        {
+            return new RunSnapshot(_run, _store.Rounds(RunId), _store.Clients(RunId), _store.AllUpdates(RunId));
+        }
+    }
+
+    // ------------------------------------------------------------------ clients
+
+    public ClientRecord Enrol(string identity, Mode mode, int exampleCount)
+    {
+        lock (_gate)
+        {
+            RequireAdmitted(identity);
+            var expected = Config.IsSoft ? Mode.Soft : Mode.Discrete;
+            if (mode != expected)
+                throw new RejectionException(RejectionKind.WrongState, $"run {RunId} is a {Config.Mode}-mode run; client {identity} asked for {mode}");
+            if (exampleCount < 1)
+                throw new RejectionException(RejectionKind.Invalid, $"example_count must be at least 1, got {exampleCount}");
+            var client = _store.UpsertClient(RunId, identity, mode, exampleCount, Now);
+            _log.LogInformation("run {Run}: client {Client} enrolled with {Count} examples", RunId, identity, exampleCount);
+            return client;
+        }
+    }
+
+    public ClientTask NextTask(string identity, string runId)
+    {
+        lock (_gate)
+        {
+            RequireEnrolled(identity, runId);
+            _store.Touch(RunId, identity, Now, "asking for work");
+            ClientTask Wait(string reason) => new(RoundTaskReply.Types.Action.Wait, _run.CurrentRound, null, null, 0, reason);
+            switch (_run.State)
+            {
+                case RunState.Created: return Wait("the run has not been started");
+                case RunState.Transferring or RunState.Finished:
+                    return new(RoundTaskReply.Types.Action.Finished, _run.CurrentRound, null, null, 0, "all rounds are done");
+                case RunState.Failed:
+                    return new(RoundTaskReply.Types.Action.Finished, _run.CurrentRound, null, null, 0, $"the run failed: {_run.Error}");
+            }
+            var round = CurrentRound();
+            if (round.State == RoundState.Open)
+                return Wait($"round {round.Round} waits for {Config.MinClients - _store.Clients(RunId).Count} more clients to enrol");
+            if (round.State != RoundState.Collecting) return Wait($"round {round.Round} is {round.State.ToString().ToLowerInvariant()}");
+            if (!round.Sampled.Contains(identity)) return Wait($"not sampled in round {round.Round}");
+            if (_store.Updates(RunId, round.Round).Any(u => u.ClientId == identity)) return Wait($"the update for round {round.Round} is in");
+            return new(RoundTaskReply.Types.Action.Train, round.Round, round.PromptIn, round.Deadline, ClientSeed(identity, round.Round), "");
+        }
+    }
+
+    public (int Round, int UploadsInRound) AcceptUpload(string identity, string runId, int round, PromptValue prompt, int exampleCount,
+        LocalMetrics metrics, PrivacySpend? privacy)
+    {
+        lock (_gate)
+        {
+            var client = RequireEnrolled(identity, runId);
+            var current = RequireCollecting(identity, round);
+            if (_store.Updates(RunId, round).Any(u => u.ClientId == identity))
+                throw new RejectionException(RejectionKind.Duplicate, $"client {identity} already uploaded an update for round {round}");
+            ValidatePrompt(prompt);
+            if (exampleCount < 1 || exampleCount > client.ExampleCount)
+                throw new RejectionException(RejectionKind.Invalid,
+                    $"example_count {exampleCount} must be between 1 and the {client.ExampleCount} examples {identity} enrolled with");
+            ValidateMetrics(metrics ?? throw new RejectionException(RejectionKind.Invalid, "the update has no metrics"));
+            ValidatePrivacy(privacy);
+            var update = new UpdateRecord(identity, round, prompt, exampleCount, metrics, privacy, Now, prompt.CalculateSize());
+            if (!_store.TryAddUpdate(RunId, update))
+                throw new RejectionException(RejectionKind.Duplicate, $"client {identity} already uploaded an update for round {round}");
+            _store.Touch(RunId, identity, Now, $"uploaded round {round}");
+            int count = _store.Updates(RunId, round).Count;
+            _log.LogInformation("run {Run}: round {Round} accepted update {Count}/{Sampled} from {Client}", RunId, round, count, current.Sampled.Count, identity);
+            return (round, count);
+        }
+    }
+
+    public int Heartbeat(string identity, string runId, string activity)
+    {
+        lock (_gate)
+        {
+            RequireEnrolled(identity, runId);
+            _store.Touch(RunId, identity, Now, activity.Length > 200 ? activity[..200] : activity);
+            return _run.CurrentRound;
+        }
+    }
+
+    /// <summary>
+    /// Counts <paramref name="inputs"/> inference queries against the client's budget for the current round before they
+    /// are served; refuses (and counts nothing) when they would pass it. Returns the round and the total used.
+    /// </summary>
+    public (int Round, long Used) ChargeQueries(string identity, string runId, int inputs)
+    {
+        lock (_gate)
+        {
+            RequireEnrolled(identity, runId);
+            if (Config.IsSoft)
+                throw new RejectionException(RejectionKind.WrongState, $"run {RunId} is a soft-mode run; its clients have no inference service");
+            if (_run.State != RunState.Running || CurrentRound() is not { State: RoundState.Collecting } round || !round.Sampled.Contains(identity))
+                throw new RejectionException(RejectionKind.WrongState, $"client {identity} has no open round to query for");
+            long used = _store.QueriesUsed(RunId, round.Round, identity);
+            if (used + inputs > Config.Discrete.QueryBudget)
+                throw new RejectionException(RejectionKind.OverBudget,
+                    $"{inputs} more queries would pass client {identity}'s budget of {Config.Discrete.QueryBudget} for round {round.Round} ({used} used)");
+            _store.AddQueries(RunId, round.Round, identity, inputs);
+            return (round.Round, used + inputs);
+        }
+    }
+
+    /// <summary>Gives back queries charged for a request that then failed inside the coordinator.</summary>
+    public void RefundQueries(string identity, int round, int inputs)
+    {
+        lock (_gate) _store.AddQueries(RunId, round, identity, -inputs);
+    }
+
+    // ------------------------------------------------------------------ checks
+
+    void RequireAdmitted(string identity)
+    {
+        if (!Config.Clients.Contains(identity))
+            throw new RejectionException(RejectionKind.NotAdmitted, $"identity \"{identity}\" is not admitted to run {RunId}");
+    }
+
+    ClientRecord RequireEnrolled(string identity, string runId)
+    {
+        RequireAdmitted(identity);
+        if (runId.Length > 0 && runId != RunId) throw new RejectionException(RejectionKind.UnknownRun, $"no run \"{runId}\" (the current run is {RunId})");
+        return _store.GetClient(RunId, identity)
+            ?? throw new RejectionException(RejectionKind.WrongState, $"client {identity} is not enrolled in run {RunId}; call Enrol first");
+    }
+
+    RoundRecord RequireCollecting(string identity, int round)
+    {
+        if (_run.State != RunState.Running)
+            throw new RejectionException(RejectionKind.WrongState, $"run {RunId} is {_run.State.ToString().ToLowerInvariant()}; it accepts no updates");
+        var current = CurrentRound();
+        if (round != current.Round || current.State != RoundState.Collecting)
+            throw new RejectionException(RejectionKind.WrongState, round < current.Round || (round == current.Round && current.State != RoundState.Open)
+                ? $"round {round} is closed to updates; the current round is {current.Round} ({current.State.ToString().ToLowerInvariant()})"
+                : $"round {round} is not open; the current round is {current.Round} ({current.State.ToString().ToLowerInvariant()})");
+        if (!current.Sampled.Contains(identity))
+            throw new RejectionException(RejectionKind.WrongState, $"client {identity} was not sampled in round {round}");
+        return current;
+    }
+
+    void ValidatePrompt(PromptValue? prompt)
+    {
+        if (prompt is null) throw new RejectionException(RejectionKind.Invalid, "the update has no prompt");
+        try
+        {
+            if (Config.IsSoft)
+            {
+                var soft = PromptMessages.ToSoftPrompt(prompt);
+                if (soft.ModelIdentity != _facts.SmallModelIdentity)
+                    throw new ArgumentException($"soft prompt is for model {soft.ModelIdentity}, not the run's small model {_facts.SmallModelIdentity}");
+                if (soft.HiddenSize != _facts.HiddenSize)
+                    throw new ArgumentException($"soft prompt hidden size {soft.HiddenSize} differs from the model's {_facts.HiddenSize}");
+                if (soft.Length > _facts.MaxPromptLength)
+                    throw new ArgumentException($"soft prompt length {soft.Length} exceeds the limit of {_facts.MaxPromptLength}");
+            }
+            else
+            {
+                var discrete = PromptMessages.ToDiscretePrompt(prompt);
+                if (discrete.TokenizerIdentity != _facts.TokenizerIdentity)
+                    throw new ArgumentException($"discrete prompt uses tokenizer {discrete.TokenizerIdentity}, not the run's {_facts.TokenizerIdentity}");
+                int unknown = discrete.TokenIds.ToList().FindIndex(id => id >= _facts.VocabularySize);
+                if (unknown >= 0)
+                    throw new ArgumentException($"token {unknown} has id {discrete.TokenIds[unknown]}, outside the vocabulary of {_facts.VocabularySize}");
+                if (discrete.TokenIds.Count > _facts.MaxPromptLength)
+                    throw new ArgumentException($"discrete prompt length {discrete.TokenIds.Count} exceeds the limit of {_facts.MaxPromptLength}");
+            }
+        }
+        catch (ArgumentException e)
+        {
+            throw new RejectionException(RejectionKind.Invalid, e.Message);
+        }
+    }
+
+    static void ValidateMetrics(LocalMetrics m)
+    {
+        double[] values = [m.AccuracyBefore, m.AccuracyAfter, m.FinalLoss, m.Seconds];
+        if (values.Any(v => !double.IsFinite(v)) || m.Steps < 0 || m.Queries < 0 || m.TokensSent < 0 || m.Seconds < 0
+            || m.AccuracyBefore is < 0 or > 1 || m.AccuracyAfter is < 0 or > 1)
+            throw new RejectionException(RejectionKind.Invalid, $"metrics are not valid (accuracies in [0,1], finite, counts ≥ 0): {m}");
+    }
+
+    void ValidatePrivacy(PrivacySpend? privacy)
+    {
+        if (Config.Soft.Dp is not { } dp || !Config.IsSoft)
+        {
+            if (privacy is not null && !Config.IsSoft)
+                throw new RejectionException(RejectionKind.Invalid, "a discrete-mode update carries no privacy spend");
+            return;
+        }
+        if (privacy is null) throw new RejectionException(RejectionKind.Invalid, $"run {RunId} requires DP-SGD; the update reports no privacy spend");
+        double[] values = [privacy.ClipNorm, privacy.NoiseMultiplier, privacy.SampleRate, privacy.Delta, privacy.EpsilonRound, privacy.EpsilonTotal];
+        if (values.Any(v => !double.IsFinite(v) || v < 0))
+            throw new RejectionException(RejectionKind.Invalid, $"privacy spend is not valid (finite, non-negative): {privacy}");
+        if (Math.Abs(privacy.ClipNorm - dp.ClipNorm) > 1e-9)
+            throw new RejectionException(RejectionKind.Invalid, $"the update was clipped at {privacy.ClipNorm}, not the run's clip norm {dp.ClipNorm}");
+        if (privacy.EpsilonTotal > dp.Epsilon * (1 + 1e-6))
+            throw new RejectionException(RejectionKind.Invalid, $"the client has spent ε = {privacy.EpsilonTotal:G4}, over the run's budget of {dp.Epsilon}");
+    }
+
+    // ------------------------------------------------------------------ helpers
+
+    RoundRecord CurrentRound() => _store.GetRound(RunId, _run.CurrentRound)
+        ?? throw new InvalidOperationException($"run {RunId} has no round {_run.CurrentRound}");
+
+    void Reload() => _run = _store.GetRun(RunId)!;
+
+    /// <summary>max(min_clients, ⌈fraction·n⌉) enrolled clients, a seeded choice per round (same on every restart).</summary>
+    List<string> Sample(List<string> enrolled, int round)
+    {
+        int count = Math.Min(enrolled.Count, Math.Max(Config.MinClients, (int)Math.Ceiling(Config.Fraction * enrolled.Count)));
+        var random = new Random(unchecked(Config.Seed * 1_000_003 + round));
+        return enrolled.Order(StringComparer.Ordinal).OrderBy(_ => random.Next()).Take(count).Order(StringComparer.Ordinal).ToList();
+    }
+
+    int ClientSeed(string identity, int round) =>
+        Config.Seed * 1_000_003 + round * 7919 + Config.Clients.ToList().IndexOf(identity);
+}

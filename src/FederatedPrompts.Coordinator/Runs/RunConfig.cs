@@ -1,0 +1,185 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using FederatedPrompts.Aggregation.Soft;
+using FederatedPrompts.Aggregation.Tokens;
+
+namespace FederatedPrompts.Coordinator.Runs;
+
+/// <summary>
+/// One federated run as the operator describes it (JSON, snake_case). Paths are resolved against the file's folder.
+/// Everything a client needs from it travels in the round task; private data paths never appear here.
+/// </summary>
+public sealed record RunConfig
+{
+    public string Name { get; init; } = "run";
+    /// <summary>"soft" (POST tuning on the distilled model) or "discrete" (FedDTPT search through the inference service).</summary>
+    public string Mode { get; init; } = "soft";
+    public int Rounds { get; init; } = 3;
+    /// <summary>A round opens once this many clients are enrolled, and closes at its timeout only once this many have uploaded.</summary>
+    public int MinClients { get; init; } = 2;
+    /// <summary>Fraction of enrolled clients sampled per round (at least MinClients).</summary>
+    public double Fraction { get; init; } = 1.0;
+    public double RoundTimeoutSeconds { get; init; } = 600;
+    /// <summary>Aggregation strategy by name: feddtpt, fedavg (both modes); attention, kmeans (discrete).</summary>
+    public string Strategy { get; init; } = "feddtpt";
+    public int Seed { get; init; } = 1;
+    /// <summary>Client identities (certificate common names) admitted to this run.</summary>
+    public IReadOnlyList<string> Clients { get; init; } = [];
+    public string Operator { get; init; } = "operator";
+
+    /// <summary>The distilled small model clients download (soft: tuned on; discrete: token proposer).</summary>
+    public string SmallModel { get; init; } = "";
+    /// <summary>The large model: target of the transfer (soft) or the black box behind the inference service (discrete).</summary>
+    public string LargeModel { get; init; } = "";
+    /// <summary>Template and label words: a preset name (sst2, trec, spam, synthetic-sentiment) or both given.</summary>
+    public string? Preset { get; init; }
+    public string? Template { get; init; }
+    public Dictionary<string, string[]>? LabelWords { get; init; }
+    /// <summary>The coordinator's held-out labeled set: every round's global prompt is evaluated on it.</summary>
+    public string EvalTask { get; init; } = "";
+    public int? EvalLimit { get; init; }
+    /// <summary>Public unlabeled texts for POST transfer.</summary>
+    public string PublicTexts { get; init; } = "";
+    public int? PublicTextsLimit { get; init; } = 200;
+    /// <summary>Public labeled examples: the α heuristic's set, and the balanced set sent to discrete-mode clients.</summary>
+    public string? PublicLabeled { get; init; }
+    public int PublicPerLabel { get; init; } = 8;
+
+    public SoftRunConfig Soft { get; init; } = new();
+    public DiscreteRunConfig Discrete { get; init; } = new();
+    public TransferRunConfig Transfer { get; init; } = new();
+    public int AggregationMinSamples { get; init; } = 2;
+    public int? AggregationMaxLength { get; init; }
+
+    [JsonIgnore] public bool IsSoft => Mode == "soft";
+
+    public static readonly JsonSerializerOptions Json = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+        WriteIndented = true,
+    };
+
+    /// <summary>Parses and validates; relative paths are resolved against <paramref name="baseDirectory"/>.</summary>
+    public static RunConfig Parse(string json, string baseDirectory)
+    {
+        RunConfig config;
+        try
+        {
+            config = JsonSerializer.Deserialize<RunConfig>(json, Json) ?? throw new InvalidDataException("run configuration is null");
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"run configuration is not valid: {e.Message}", e);
+        }
+        string Resolve(string path) => path.Length == 0 ? path : Path.GetFullPath(path, baseDirectory);
+        config = config with
+        {
+            SmallModel = Resolve(config.SmallModel), LargeModel = Resolve(config.LargeModel), EvalTask = Resolve(config.EvalTask),
+            PublicTexts = Resolve(config.PublicTexts), PublicLabeled = config.PublicLabeled is { } p ? Resolve(p) : null,
+        };
+        config.Validate();
+        return config;
+    }
+
+    public static RunConfig Load(string path) =>
+        Parse(File.ReadAllText(path), Path.GetDirectoryName(Path.GetFullPath(path))!);
+
+    public string ToJson() => JsonSerializer.Serialize(this, Json);
+
+    void Validate()
+    {
+        var problems = new List<string>();
+        void Require(bool ok, string problem) { if (!ok) problems.Add(problem); }
+        Require(Mode is "soft" or "discrete", $"mode must be \"soft\" or \"discrete\", not \"{Mode}\"");
+        Require(Rounds >= 1, "rounds must be at least 1");
+        Require(MinClients >= 1, "min_clients must be at least 1");
+        Require(Fraction is > 0 and <= 1, "fraction must be in (0, 1]");
+        Require(RoundTimeoutSeconds > 0, "round_timeout_seconds must be positive");
+        var strategies = IsSoft ? SoftPromptAggregationStrategies.Names : TokenAggregationStrategies.Names;
+        Require(strategies.Contains(Strategy), $"strategy \"{Strategy}\" is not one of {string.Join(", ", strategies)} for {Mode} mode");
+        Require(Clients.Count >= MinClients, $"clients lists {Clients.Count} identities, fewer than min_clients {MinClients}");
+        Require(Clients.Distinct().Count() == Clients.Count, "clients has repeated identities");
+        Require(Clients.All(c => !string.IsNullOrWhiteSpace(c)), "clients has a blank identity");
+        Require(!Clients.Contains(Operator), $"the operator identity \"{Operator}\" is also listed as a client");
+        Require(Directory.Exists(SmallModel), $"small_model folder \"{SmallModel}\" does not exist");
+        Require(Directory.Exists(LargeModel), $"large_model folder \"{LargeModel}\" does not exist");
+        Require(File.Exists(EvalTask), $"eval_task file \"{EvalTask}\" does not exist");
+        Require(!IsSoft || File.Exists(PublicTexts), $"public_texts file \"{PublicTexts}\" does not exist");
+        Require(PublicLabeled is null || File.Exists(PublicLabeled), $"public_labeled file \"{PublicLabeled}\" does not exist");
+        Require(Preset is not null || (Template is not null && LabelWords is not null), "give preset, or template and label_words");
+        Require(AggregationMinSamples >= 1, "aggregation_min_samples must be at least 1");
+        Require(AggregationMaxLength is null or >= 1, "aggregation_max_length must be at least 1");
+        Require(PublicPerLabel >= 0, "public_per_label must not be negative");
+        problems.AddRange(Soft.Problems().Concat(Discrete.Problems()).Concat(Transfer.Problems()));
+        if (problems.Count > 0) throw new InvalidDataException("run configuration: " + string.Join("; ", problems));
+    }
+}
+
+public sealed record SoftRunConfig
+{
+    public int PromptLength { get; init; } = 10;
+    public string? InitText { get; init; }
+    public int Epochs { get; init; } = 2;
+    public int BatchSize { get; init; } = 16;
+    public double LearningRate { get; init; } = 0.1;
+    /// <summary>Null: no DP. Otherwise every client runs DP-SGD and spends at most this ε over the whole run.</summary>
+    public DpRunConfig? Dp { get; init; }
+
+    internal IEnumerable<string> Problems()
+    {
+        if (PromptLength < 1) yield return "soft.prompt_length must be at least 1";
+        if (Epochs < 1 || BatchSize < 1) yield return "soft.epochs and soft.batch_size must be at least 1";
+        if (!(LearningRate > 0)) yield return "soft.learning_rate must be positive";
+        if (Dp is { } dp)
+        {
+            if (!(dp.ClipNorm > 0)) yield return "soft.dp.clip_norm must be positive";
+            if (!(dp.Epsilon > 0) || double.IsInfinity(dp.Epsilon)) yield return "soft.dp.epsilon must be positive and finite";
+            if (dp.Delta is not null and (<= 0 or >= 1)) yield return "soft.dp.delta must be in (0, 1)";
+        }
+    }
+}
+
+/// <summary>δ null: each client uses 1/N of its own example count.</summary>
+public sealed record DpRunConfig(double ClipNorm, double Epsilon, double? Delta = null);
+
+public sealed record DiscreteRunConfig
+{
+    public string InitialPrompt { get; init; } = "Review:";
+    public int Iterations { get; init; } = 4;
+    public int PositionsPerIteration { get; init; } = 1;
+    public int CandidatesPerPosition { get; init; } = 4;
+    public int LocalBatchSize { get; init; } = 32;
+    public int PublicPerLabel { get; init; } = 2;
+    public bool UseFeedback { get; init; } = true;
+    /// <summary>Inputs a client may send to the inference service per round.</summary>
+    public long QueryBudget { get; init; } = 2000;
+
+    internal IEnumerable<string> Problems()
+    {
+        if (string.IsNullOrWhiteSpace(InitialPrompt)) yield return "discrete.initial_prompt must not be blank";
+        if (Iterations < 1 || PositionsPerIteration < 1 || CandidatesPerPosition < 1 || LocalBatchSize < 1)
+            yield return "discrete.iterations, positions_per_iteration, candidates_per_position and local_batch_size must be at least 1";
+        if (PublicPerLabel < 0) yield return "discrete.public_per_label must not be negative";
+        if (QueryBudget < 1) yield return "discrete.query_budget must be at least 1";
+    }
+}
+
+public sealed record TransferRunConfig
+{
+    public int Steps { get; init; } = 100;
+    public double LearningRate { get; init; } = 0.05;
+    public int BatchSize { get; init; } = 16;
+    /// <summary>Null: α from the heuristic on public_labeled (or 0.5 without one, said so in the report).</summary>
+    public double? Alpha { get; init; }
+    /// <summary>Also transfer every k rounds (0: only after the last round).</summary>
+    public int EveryRounds { get; init; }
+
+    internal IEnumerable<string> Problems()
+    {
+        if (Steps < 1 || BatchSize < 1) yield return "transfer.steps and transfer.batch_size must be at least 1";
+        if (!(LearningRate > 0)) yield return "transfer.learning_rate must be positive";
+        if (Alpha is not null and (< 0 or > 1)) yield return "transfer.alpha must be in [0, 1]";
+        if (EveryRounds < 0) yield return "transfer.every_rounds must not be negative";
+    }
+}

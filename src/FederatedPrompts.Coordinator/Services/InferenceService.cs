@@ -1,0 +1,36 @@
+using FederatedPrompts.Coordinator.Hosting;
+using FederatedPrompts.Coordinator.Rounds;
+using FederatedPrompts.Protocol.V1;
+using Grpc.Core;
+
+namespace FederatedPrompts.Coordinator.Services;
+
+/// <summary>
+/// The large model as a black box for discrete-mode clients: labels only. Queries are charged to the caller's
+/// budget for the round before inference and given back if inference fails inside the coordinator.
+/// </summary>
+public sealed class InferenceService(RunHost runs, CallerResolver caller) : Inference.InferenceBase
+{
+    /// <summary>Most texts per request, so one call cannot hold the model for long.</summary>
+    public const int MaxTextsPerRequest = 256;
+
+    public override async Task<ClassifyReply> Classify(ClassifyRequest request, ServerCallContext context)
+    {
+        if (request.Texts.Count is 0 or > MaxTextsPerRequest)
+            throw new RejectionException(RejectionKind.Invalid, $"a request classifies 1 to {MaxTextsPerRequest} texts, not {request.Texts.Count}");
+        if (request.PromptTokenIds.Count == 0) throw new RejectionException(RejectionKind.Invalid, "the prompt has no tokens");
+        var run = runs.Require();
+        string identity = caller.Of(context);
+        var (round, used) = run.Engine.ChargeQueries(identity, request.RunId, request.Texts.Count);
+        try
+        {
+            var labels = await Task.Run(() => run.Models.Classify(request.PromptTokenIds, request.Texts), context.CancellationToken);
+            return new ClassifyReply { Labels = { labels }, QueriesUsed = used, QueryBudget = run.Engine.Config.Discrete.QueryBudget };
+        }
+        catch
+        {
+            run.Engine.RefundQueries(identity, round, request.Texts.Count);
+            throw;
+        }
+    }
+}

@@ -1,0 +1,15 @@
+using static TorchSharp.torch;
+
+namespace FederatedPrompts.Modeling.Models;
+
+/// <summary>A model's whole input-embedding matrix as plain floats (row t = token t), for code that must not touch TorchSharp.</summary>
+public static class InputEmbeddings
+{
+    public static float[] Matrix(CausalLM model)
+    {
+        using var noGrad = no_grad();
+        using var ids = arange(model.VocabSize, dtype: ScalarType.Int64, device: model.parameters().First().device);
+        using var rows = model.EmbedTokens(ids);
+        return rows.cpu().contiguous().data<float>().ToArray();
+    }
+}
