@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace FederatedPrompts.Coordinator.Hosting;
 
@@ -36,6 +37,8 @@ public static class CoordinatorTls
     {
         Validate(transport);
         var (address, port) = ListenAddress(transport.Endpoint);
+        // The refused client only sees a broken handshake; the reason is for the coordinator's operator.
+        var log = kestrel.ApplicationServices.GetService<ILoggerFactory>()?.CreateLogger(typeof(CoordinatorTls).FullName!);
         kestrel.Listen(address, port, listen =>
         {
             listen.Protocols = HttpProtocols.Http2;
@@ -46,7 +49,12 @@ public static class CoordinatorTls
                 SslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
                 ClientCertificateMode = ClientCertificateMode.RequireCertificate,
                 // Kestrel's own chain verdict uses the system store, which does not hold our CA; ours replaces it.
-                ClientCertificateValidation = (certificate, _, _) => PeerValidation.Check(certificate, tls.Authority, PeerRole.Client).Ok,
+                ClientCertificateValidation = (certificate, _, _) =>
+                {
+                    var check = PeerValidation.Check(certificate, tls.Authority, PeerRole.Client);
+                    if (!check.Ok) log?.LogWarning("refused a client certificate: {Reason}", check.Reason);
+                    return check.Ok;
+                },
             });
         });
     }

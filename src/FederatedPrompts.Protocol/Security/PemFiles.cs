@@ -27,7 +27,7 @@ public static class PemFiles
         RequireFile(keyPath);
         X509Certificate2 pem;
         try { pem = X509Certificate2.CreateFromPemFile(certificatePath, keyPath); }
-        catch (System.Security.Cryptography.CryptographicException e)
+        catch (Exception e) when (e is System.Security.Cryptography.CryptographicException or ArgumentException)
         {
             throw new InvalidDataException($"{certificatePath} / {keyPath}: not a PEM certificate and its matching private key ({e.Message})", e);
         }
