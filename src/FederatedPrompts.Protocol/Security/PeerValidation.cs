@@ -24,7 +24,8 @@ public static class PeerValidation
     {
         if (presented is null) return PeerCheck.Refused("no certificate was presented");
         string who = $"certificate \"{presented.GetNameInfo(X509NameType.SimpleName, false)}\"";
-        var when = at ?? DateTime.Now;
+        // NotBefore/NotAfter are local times; a UTC moment is converted so the comparison is of like with like.
+        var when = at is { Kind: DateTimeKind.Utc } utc ? utc.ToLocalTime() : at ?? DateTime.Now;
         if (when < presented.NotBefore) return PeerCheck.Refused($"{who} is not valid yet (valid from {presented.NotBefore.ToUniversalTime():u})");
         if (when > presented.NotAfter) return PeerCheck.Refused($"{who} has expired (valid until {presented.NotAfter.ToUniversalTime():u})");
 
