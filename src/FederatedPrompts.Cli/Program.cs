@@ -17,6 +17,7 @@ var root = new RootCommand("fedprompt: federated prompt tuning of language model
     PrivacyCommand.Create(),
     AggregateCommand.Create(),
     SearchCommand.Create(),
+    CertsCommand.Create(),
 };
 // Exceptions reach CliErrors, which tells bad input (one line, exit 2) from bugs (stack trace, exit 1).
 return await CliErrors.RunAsync(() => root.Parse(args).InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false }));

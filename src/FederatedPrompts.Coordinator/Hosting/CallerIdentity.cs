@@ -1,0 +1,46 @@
+using FederatedPrompts.Protocol.Security;
+using Grpc.Core;
+
+namespace FederatedPrompts.Coordinator.Hosting;
+
+/// <summary>
+/// Who is calling. Under TLS: the CN of the client certificate Kestrel verified in the handshake (a
+/// <c>fedprompt-identity</c> header is ignored, never trusted). In insecure mode (loopback only): that header.
+/// The mode comes from the coordinator's configuration, never from the request.
+/// </summary>
+public sealed class CallerIdentity(bool insecure, string operatorIdentity = CallerIdentity.DefaultOperator)
+{
+    public const string DefaultOperator = "operator";
+
+    public bool Insecure => insecure;
+    public string OperatorIdentity => operatorIdentity;
+
+    /// <summary>The caller's identity; <see cref="StatusCode.Unauthenticated"/> if there is none.</summary>
+    public string Of(ServerCallContext context)
+    {
+        string? identity = insecure ? FromHeader(context) : FromCertificate(context);
+        return string.IsNullOrWhiteSpace(identity)
+            ? throw new RpcException(new Status(StatusCode.Unauthenticated, insecure
+                ? $"no caller identity: in insecure mode every call carries the \"{TransportSecurity.IdentityHeader}\" header"
+                : "no caller identity: the call has no client certificate with a common name"))
+            : identity;
+    }
+
+    /// <summary>The caller's identity if it is the operator's; <see cref="StatusCode.PermissionDenied"/> naming the caller otherwise.</summary>
+    public string RequireOperator(ServerCallContext context)
+    {
+        string identity = Of(context);
+        return identity == operatorIdentity ? identity
+            : throw new RpcException(new Status(StatusCode.PermissionDenied, $"\"{identity}\" may not call the operator API (only \"{operatorIdentity}\" may)"));
+    }
+
+    static string? FromHeader(ServerCallContext context) => context.RequestHeaders.GetValue(TransportSecurity.IdentityHeader)?.Trim();
+
+    static string? FromCertificate(ServerCallContext context)
+    {
+        var certificate = context.GetHttpContext().Connection.ClientCertificate;
+        if (certificate is null) return null;
+        try { return PeerIdentity.Of(certificate); }
+        catch (ArgumentException) { return null; }
+    }
+}
