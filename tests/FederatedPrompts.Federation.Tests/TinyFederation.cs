@@ -5,6 +5,7 @@ using FederatedPrompts.Modeling.Models;
 using FederatedPrompts.Modeling.Tokenization;
 using FederatedPrompts.Modeling.Training;
 using FederatedPrompts.Post.Distillation;
+using FederatedPrompts.Protocol.Security;
 
 namespace FederatedPrompts.Federation.Tests;
 
@@ -68,5 +69,16 @@ public sealed class TinyFederation : IDisposable
 
     public string Combine(string name) => _dir.Combine(name);
 
-    public void Dispose() => _dir.Dispose();
+    /// <summary>The federation's CA; certificates for the coordinator, the operator and each client come from it.</summary>
+    public CertificateAuthority Ca { get; } = CertificateAuthority.Create("Tiny federation CA");
+
+    public CoordinatorCredentials CoordinatorTls => new(Ca.IssueServer("coordinator"), Ca.Certificate);
+
+    public ClientCredentials Tls(string identity) => new(Ca.IssueClient(identity), Ca.Certificate);
+
+    public void Dispose()
+    {
+        Ca.Dispose();
+        _dir.Dispose();
+    }
 }

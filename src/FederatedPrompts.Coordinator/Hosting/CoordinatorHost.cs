@@ -18,15 +18,13 @@ namespace FederatedPrompts.Coordinator.Hosting;
 /// <summary>How a coordinator is started (the <c>fedprompt coordinator</c> flags).</summary>
 public sealed record CoordinatorOptions
 {
-    /// <summary>https://host:port (or http:// with Insecure); port 0 picks a free one, see <see cref="CoordinatorHost.Address"/>.</summary>
-    public required Uri Listen { get; init; }
+    /// <summary>Where and how to listen (mutual TLS, or plaintext on loopback); port 0 picks a free one, see <see cref="CoordinatorHost.Address"/>.</summary>
+    public required CoordinatorTransport Transport { get; init; }
     public required string Database { get; init; }
     /// <summary>Run configuration to create a run from when the store has no unfinished run.</summary>
     public RunConfig? Config { get; init; }
     /// <summary>Create the run but wait for the operator's StartRun.</summary>
     public bool Hold { get; init; }
-    public string OperatorIdentity { get; init; } = "operator";
-    public bool Insecure { get; init; }
     /// <summary>Largest request accepted; larger ones fail with RESOURCE_EXHAUSTED before any handler runs.</summary>
     public int MaxMessageBytes { get; init; } = 4 * 1024 * 1024;
     public bool ExitWhenFinished { get; init; }
@@ -60,13 +58,12 @@ public sealed class CoordinatorHost : IAsyncDisposable
         if (logging is not null) logging(builder.Logging);
         else builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; });
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
-        builder.WebHost.ConfigureKestrel(kestrel => Listen(kestrel, options));
+        builder.UseCoordinatorTransport(options.Transport);
 
         var store = new CoordinatorStore(options.Database);
         builder.Services.AddSingleton(store);
         builder.Services.AddSingleton(TimeProvider.System);
-        builder.Services.AddSingleton(services => new RunHost(store, TimeProvider.System, services.GetRequiredService<ILoggerFactory>(), options.OperatorIdentity));
-        builder.Services.AddSingleton(new CallerResolver(context => IdentityOf(context, options)));
+        builder.Services.AddSingleton(services => new RunHost(store, TimeProvider.System, services.GetRequiredService<ILoggerFactory>()));
         builder.Services.AddHostedService<RoundWorker>();
         builder.Services.AddGrpc(grpc =>
         {
@@ -100,23 +97,10 @@ public sealed class CoordinatorHost : IAsyncDisposable
         await app.StopAsync();
     }
 
-    static void Listen(KestrelServerOptions kestrel, CoordinatorOptions options)
-    {
-        var host = options.Listen.Host;
-        if (!IPAddress.TryParse(host, out var address)) address = host == "localhost" ? IPAddress.Loopback : IPAddress.Any;
-        if (options.Insecure && !IPAddress.IsLoopback(address))
-            throw new ArgumentException($"--insecure serves plaintext, so only on a loopback address, not {host}");
-        kestrel.Listen(address, options.Listen.Port, listen => listen.Protocols = HttpProtocols.Http2);
-    }
-
-    static string IdentityOf(ServerCallContext context, CoordinatorOptions options) =>
-        context.RequestHeaders.GetValue("fedprompt-identity") is { Length: > 0 } identity
-            ? identity
-            : throw new RpcException(new Status(StatusCode.Unauthenticated, "the call carries no identity"));
-
     public async ValueTask DisposeAsync()
     {
         await _app.DisposeAsync();
         _runs.Dispose();
+        _runs.Store.Dispose();
     }
 }

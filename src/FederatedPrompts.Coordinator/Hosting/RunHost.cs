@@ -15,13 +15,12 @@ public sealed record ActiveRun(RoundEngine Engine, CoordinatorModels Models, Tas
 /// newest run in the store is resumed, or the configured one created; the operator may create the next once the
 /// current one is over.
 /// </summary>
-public sealed class RunHost(CoordinatorStore store, TimeProvider time, ILoggerFactory logs, string operatorIdentity) : IDisposable
+public sealed class RunHost(CoordinatorStore store, TimeProvider time, ILoggerFactory logs) : IDisposable
 {
     readonly Lock _gate = new();
     ActiveRun? _current;
 
     public CoordinatorStore Store => store;
-    public string OperatorIdentity => operatorIdentity;
     public ActiveRun? Current { get { lock (_gate) return _current; } }
 
     public ActiveRun Require() => Current ?? throw new RejectionException(RejectionKind.UnknownRun, "the coordinator has no run; the operator creates one");

@@ -9,7 +9,7 @@ using Grpc.Core;
 namespace FederatedPrompts.Coordinator.Services;
 
 /// <summary>The client-facing service: each call is the caller's identity plus a request, handed to the round engine.</summary>
-public sealed class FederationService(RunHost runs, CallerResolver caller) : Federation.FederationBase
+public sealed class FederationService(RunHost runs, CallerIdentity caller) : Federation.FederationBase
 {
     const int ChunkBytes = 256 * 1024;
     const int HeartbeatSeconds = 5, RetryAfterMs = 500;

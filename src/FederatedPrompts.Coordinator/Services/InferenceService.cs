@@ -9,7 +9,7 @@ namespace FederatedPrompts.Coordinator.Services;
 /// The large model as a black box for discrete-mode clients: labels only. Queries are charged to the caller's
 /// budget for the round before inference and given back if inference fails inside the coordinator.
 /// </summary>
-public sealed class InferenceService(RunHost runs, CallerResolver caller) : Inference.InferenceBase
+public sealed class InferenceService(RunHost runs, CallerIdentity caller) : Inference.InferenceBase
 {
     /// <summary>Most texts per request, so one call cannot hold the model for long.</summary>
     public const int MaxTextsPerRequest = 256;

@@ -8,7 +8,7 @@ using Grpc.Core;
 namespace FederatedPrompts.Coordinator.Services;
 
 /// <summary>The operator's service: create and start runs, watch them, fetch the report and the final prompt. Operator identity only.</summary>
-public sealed class OperatorService(RunHost runs, CallerResolver caller) : Operator.OperatorBase
+public sealed class OperatorService(RunHost runs, CallerIdentity caller) : Operator.OperatorBase
 {
     public override Task<RunStatus> CreateRun(CreateRunRequest request, ServerCallContext context)
     {
@@ -58,12 +58,7 @@ public sealed class OperatorService(RunHost runs, CallerResolver caller) : Opera
         return engine;
     }
 
-    void RequireOperator(ServerCallContext context)
-    {
-        string identity = caller.Of(context);
-        if (identity != runs.OperatorIdentity)
-            throw new RejectionException(RejectionKind.NotAdmitted, $"the operator API admits only \"{runs.OperatorIdentity}\", not \"{identity}\"");
-    }
+    void RequireOperator(ServerCallContext context) => caller.RequireOperator(context);
 
     static RunStatus StatusOf(RoundEngine engine)
     {
