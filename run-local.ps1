@@ -2,5 +2,5 @@
 # Thin wrapper over the CLI; extra arguments go to `fedprompt pretrain` (see `--help`).
 $ErrorActionPreference = 'Stop'
 Set-Location $PSScriptRoot
-dotnet run --project src/FederatedPrompts.Cli -c Release -- pretrain @args
+dotnet run --project src/FederatedPrompts.Cli -c Release -- simulate @args
 exit $LASTEXITCODE

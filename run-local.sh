@@ -3,4 +3,4 @@
 # Thin wrapper over the CLI; extra arguments go to `fedprompt pretrain` (see `--help`).
 set -euo pipefail
 cd "$(dirname "$0")"
-exec dotnet run --project src/FederatedPrompts.Cli -c Release -- pretrain "$@"
+exec dotnet run --project src/FederatedPrompts.Cli -c Release -- simulate "$@"

@@ -19,6 +19,12 @@ public static class CliErrors
             Console.Error.WriteLine($"error: {e.Message}");
             return BadInput;
         }
+        catch (Grpc.Core.RpcException e) when (Environment.GetEnvironmentVariable("FEDPROMPT_DEBUG") is null)
+        {
+            // The coordinator's refusal (or its absence) is an answer for the user, not a bug here.
+            Console.Error.WriteLine($"error: the coordinator answered {e.StatusCode}: {e.Status.Detail}");
+            return BadInput;
+        }
     }
 
     static bool IsUserError(Exception e) => e is ModelFormatException or InvalidDataException or FileNotFoundException

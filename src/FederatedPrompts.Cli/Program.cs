@@ -17,6 +17,10 @@ var root = new RootCommand("fedprompt: federated prompt tuning of language model
     PrivacyCommand.Create(),
     AggregateCommand.Create(),
     SearchCommand.Create(),
+    CoordinatorCommand.Create(),
+    ClientCommand.Create(),
+    OperatorCommand.Create(),
+    FederatedPrompts.Cli.Simulation.SimulateCommand.Create(),
     CertsCommand.Create(),
 };
 // Exceptions reach CliErrors, which tells bad input (one line, exit 2) from bugs (stack trace, exit 1).

@@ -86,7 +86,7 @@ public sealed class CoordinatorHost : IAsyncDisposable
 
     public Task StartAsync(CancellationToken cancel = default) => _app.StartAsync(cancel);
 
-    public Task RunAsync(CancellationToken cancel = default) => _app.RunAsync(cancel);
+    public Task WaitForShutdownAsync(CancellationToken cancel = default) => _app.WaitForShutdownAsync(cancel);
 
     public Task StopAsync() => _app.StopAsync();
 

@@ -193,4 +193,8 @@ public static class TaskFile
         EndRecord();
         return rows;
     }
+
+    /// <summary>Writes a dataset as JSON Lines with "text" and "label", the layout <see cref="Load"/> reads first.</summary>
+    public static void SaveJsonl(TaskDataset dataset, string path) =>
+        File.WriteAllLines(path, dataset.Examples.Select(e => System.Text.Json.JsonSerializer.Serialize(new { text = e.Text, label = e.Label })));
 }

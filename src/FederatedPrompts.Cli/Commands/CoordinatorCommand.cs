@@ -1,0 +1,54 @@
+using System.CommandLine;
+using FederatedPrompts.Coordinator.Hosting;
+using FederatedPrompts.Coordinator.Runs;
+using FederatedPrompts.Protocol.Security;
+
+namespace FederatedPrompts.Cli.Commands;
+
+/// <summary>
+/// <c>fedprompt coordinator --config run.json --certs DIR</c>: serves a federated run over mutual TLS until stopped
+/// (or until the run ends, with --exit-when-finished). State is in --db; started again, it resumes the unfinished run.
+/// </summary>
+public static class CoordinatorCommand
+{
+    public static Command Create()
+    {
+        var config = new Option<string?>("--config") { Description = "Run configuration (JSON); used when the database has no unfinished run" };
+        var db = new Option<string>("--db") { Description = "SQLite state file", DefaultValueFactory = _ => Path.Combine("runs", "coordinator.db") };
+        var listen = new Option<string>("--listen") { Description = "Address to listen on (port 0: any free port)", DefaultValueFactory = _ => "https://127.0.0.1:5050" };
+        var certs = new Option<string?>("--certs") { Description = "Folder with ca.crt and coordinator.crt/.key (from fedprompt certs)" };
+        var insecure = new Option<bool>("--insecure") { Description = "Plaintext HTTP/2, loopback only, identities from a header (testing only)" };
+        var operatorName = new Option<string>("--operator") { Description = "Identity admitted to the operator API", DefaultValueFactory = _ => CallerIdentity.DefaultOperator };
+        var hold = new Option<bool>("--hold") { Description = "Create the run but wait for the operator to start it" };
+        var exit = new Option<bool>("--exit-when-finished") { Description = "Stop once the run has finished or failed" };
+        var maxMessage = new Option<int>("--max-message-bytes") { Description = "Largest request accepted", DefaultValueFactory = _ => 4 * 1024 * 1024 };
+        var command = new Command("coordinator", "Run the federation coordinator (gRPC over mutual TLS)")
+            { config, db, listen, certs, insecure, operatorName, hold, exit, maxMessage };
+        command.SetAction(async (parse, cancel) =>
+        {
+            bool plain = parse.GetValue(insecure);
+            var address = TransportSecurity.ParseAddress(parse.GetValue(listen)!, plain);
+            CoordinatorCredentials? tls = null;
+            if (!plain)
+            {
+                string dir = parse.GetValue(certs) ?? throw new UserInputException("give --certs DIR (or --insecure on loopback)");
+                tls = CoordinatorCredentials.Load(PemFiles.CertificatePath(dir, "coordinator"), PemFiles.KeyPath(dir, "coordinator"), PemFiles.CertificatePath(dir, "ca"));
+            }
+            var options = new CoordinatorOptions
+            {
+                Transport = new CoordinatorTransport(address, tls, plain, parse.GetValue(operatorName)!),
+                Database = parse.GetValue(db)!, Config = parse.GetValue(config) is { } path ? RunConfig.Load(path) : null,
+                Hold = parse.GetValue(hold), ExitWhenFinished = parse.GetValue(exit),
+                MaxMessageBytes = parse.GetValue(maxMessage) is > 0 and var bytes ? bytes : throw new UserInputException("--max-message-bytes must be positive"),
+            };
+            await using var host = CoordinatorHost.Create(options);
+            if (host.Runs.Current is null) Console.Error.WriteLine("no run yet: the operator creates one (fedprompt operator create)");
+            await host.StartAsync(cancel);
+            // One machine-readable line: fedprompt simulate (and people) read the real address from it.
+            Console.WriteLine($"coordinator listening on {host.Address}");
+            await host.WaitForShutdownAsync(cancel);
+            return 0;
+        });
+        return command;
+    }
+}

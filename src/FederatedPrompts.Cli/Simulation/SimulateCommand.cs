@@ -1,0 +1,196 @@
+using System.CommandLine;
+using System.Text.Json;
+using FederatedPrompts.Cli.Bench;
+using FederatedPrompts.Coordinator.Runs;
+using FederatedPrompts.Core.Corpora;
+using FederatedPrompts.Core.Partitioning;
+using FederatedPrompts.Core.Tasks;
+using FederatedPrompts.Modeling.Training;
+using FederatedPrompts.Post.Distillation;
+using FederatedPrompts.Protocol.Security;
+using FederatedPrompts.Protocol.V1;
+using Spectre.Console;
+
+namespace FederatedPrompts.Cli.Simulation;
+
+/// <summary>
+/// <c>fedprompt simulate</c>: a whole federation on this machine. It prepares models (by default a teacher pretrained
+/// on the generated corpus and a student distilled from it, cached under runs/cache), partitions a task across N
+/// clients, makes a CA and certificates, then starts the coordinator and N clients as separate processes that talk
+/// gRPC over mutual TLS on 127.0.0.1, follows the rounds through the operator API, and writes report.{json,md,png}.
+/// </summary>
+public static class SimulateCommand
+{
+    public static Command Create()
+    {
+        var clients = new Option<int>("--clients") { DefaultValueFactory = _ => 3 };
+        var rounds = new Option<int>("--rounds") { DefaultValueFactory = _ => 3 };
+        var mode = new Option<string>("--mode") { Description = "soft (POST) or discrete (FedDTPT)", DefaultValueFactory = _ => "soft" };
+        var strategy = new Option<string>("--strategy") { Description = "Aggregation strategy", DefaultValueFactory = _ => "feddtpt" };
+        var partition = new Option<string>("--partition") { Description = "iid or dirichlet", DefaultValueFactory = _ => "dirichlet" };
+        var alpha = new Option<double>("--alpha") { Description = "Dirichlet concentration (smaller: more label skew)", DefaultValueFactory = _ => 1.0 };
+        var epsilon = new Option<double?>("--epsilon") { Description = "Soft mode: DP-SGD with this total ε per client (clip 1)" };
+        var large = new Option<string?>("--large") { Description = "Large model folder (default: a teacher pretrained on the generated corpus, cached)" };
+        var small = new Option<string?>("--small") { Description = "Distilled small model folder (default: distilled from --large, cached)" };
+        var test = new Option<string?>("--test") { Description = "The coordinator's held-out labeled file (default with --task: 20% of it)" };
+        var publicTexts = new Option<string?>("--public-texts") { Description = "Public corpus for transfer and distillation (default: the generated corpus)" };
+        var output = new Option<string>("--out") { DefaultValueFactory = _ => Path.Combine("runs", "simulate") };
+        var pretrainSteps = new Option<int>("--pretrain-steps") { DefaultValueFactory = _ => 1500 };
+        var distillSteps = new Option<int>("--distill-steps") { DefaultValueFactory = _ => 300 };
+        var seed = CommonOptions.Seed();
+        var task = new TaskSetup(taskRequired: false, taskDescription: "Labeled task to partition across clients (default: the generated sentiment task)");
+        var command = new Command("simulate", "Run a whole federation on this machine: coordinator and clients as processes over mutual TLS")
+        {
+            clients, rounds, mode, strategy, partition, alpha, epsilon, large, small, test, publicTexts, output, pretrainSteps, distillSteps, seed,
+        };
+        foreach (var option in task.Options) command.Add(option);
+        command.SetAction(async (parse, cancel) =>
+        {
+            int n = parse.GetValue(clients) is >= 1 and var c ? c : throw new UserInputException("--clients must be at least 1");
+            if (parse.GetValue(rounds) < 1) throw new UserInputException("--rounds must be at least 1");
+            if (parse.GetValue(mode) is not ("soft" or "discrete")) throw new UserInputException("--mode must be soft or discrete");
+            int s = parse.GetValue(seed);
+            string outDir = Path.GetFullPath(parse.GetValue(output)!);
+            Directory.CreateDirectory(outDir);
+            foreach (var stale in Directory.EnumerateFiles(outDir, "coordinator.db*")) File.Delete(stale);   // a new simulation, not a resume
+
+            // Data: the task (given or generated), a public slice, the held-out set, one private file per client.
+            var (given, template, verbalizer) = parse.GetValue(task.Task) is null && parse.GetValue(task.Template) is null && parse.GetValue(task.Preset) is null
+                ? (null, TaskPreset.SyntheticSentiment.Template, TaskPreset.SyntheticSentiment.Verbalizer)
+                : task.Resolve(parse);
+            var all = (given ?? BuiltInData.SentimentTrain(s)).RequireAtLeastTwoClasses();
+            TaskDataset heldOut;
+            if (parse.GetValue(test) is { } testPath) heldOut = TaskFile.Load(testPath);
+            else if (given is null) heldOut = BuiltInData.SentimentTest(s);
+            else (heldOut, all) = all.Split(all.Count / 5, s);
+            var (publicLabeled, privatePool) = all.Split(Math.Min(100, all.Count / 10), s);
+            var split = parse.GetValue(partition) switch
+            {
+                "iid" => IidPartitioner.Split(privatePool, n, s),
+                "dirichlet" => DirichletPartitioner.Split(privatePool, n, parse.GetValue(alpha), s),
+                var other => throw new UserInputException($"--partition must be iid or dirichlet, not \"{other}\""),
+            };
+            AnsiConsole.WriteLine(split.Summary());
+            string data = Path.Combine(outDir, "data");
+            Directory.CreateDirectory(data);
+            var identities = Enumerable.Range(1, n).Select(i => $"client-{i}").ToList();
+            for (int i = 0; i < n; i++) TaskFile.SaveJsonl(split.Clients[i], Path.Combine(data, $"{identities[i]}.jsonl"));
+            TaskFile.SaveJsonl(heldOut, Path.Combine(data, "held-out.jsonl"));
+            TaskFile.SaveJsonl(publicLabeled, Path.Combine(data, "public-labeled.jsonl"));
+            string corpusPath = parse.GetValue(publicTexts) ?? WriteCorpus(BuiltInData.Corpus(s), Path.Combine(data, "public-corpus.jsonl"));
+
+            var (largeDir, smallDir) = Models(parse.GetValue(large), parse.GetValue(small), corpusPath, s, parse.GetValue(pretrainSteps), parse.GetValue(distillSteps));
+
+            // Certificates and the run configuration.
+            string certs = Path.Combine(outDir, "certs");
+            using (var ca = CertificateAuthority.Create("fedprompt simulation CA"))
+            {
+                ca.Save(certs);
+                PemFiles.Save(ca.IssueServer("coordinator"), certs, "coordinator");
+                foreach (var identity in identities.Append("operator")) PemFiles.Save(ca.IssueClient(identity), certs, identity);
+            }
+            var config = new RunConfig
+            {
+                Name = "simulation", Mode = parse.GetValue(mode)!, Rounds = parse.GetValue(rounds), MinClients = n, Clients = identities,
+                Strategy = parse.GetValue(strategy)!, Seed = s, SmallModel = smallDir, LargeModel = largeDir,
+                Template = template.Pattern, LabelWords = verbalizer.Labels.ToDictionary(l => l, l => verbalizer.WordsFor(l).ToArray()),
+                EvalTask = Path.Combine(data, "held-out.jsonl"), PublicTexts = corpusPath, PublicLabeled = Path.Combine(data, "public-labeled.jsonl"),
+                Soft = new SoftRunConfig { Dp = parse.GetValue(epsilon) is double eps ? new DpRunConfig(1.0, eps) : null },
+            };
+            string configPath = Path.Combine(outDir, "run.json");
+            File.WriteAllText(configPath, RunConfig.Parse(config.ToJson(), outDir).ToJson());
+
+            // The federation itself: separate processes over mutual TLS on loopback.
+            string logs = Path.Combine(outDir, "logs");
+            Directory.CreateDirectory(logs);
+            using var coordinator = new FedpromptProcess("coordinator", Path.Combine(logs, "coordinator.log"),
+                ["coordinator", "--config", configPath, "--db", Path.Combine(outDir, "coordinator.db"), "--listen", "https://127.0.0.1:0",
+                 "--certs", certs, "--exit-when-finished"]);
+            string address = await coordinator.Listening.WaitAsync(TimeSpan.FromMinutes(5), cancel);
+            AnsiConsole.MarkupLine($"coordinator at [blue]{address}[/]; starting {n} clients (logs in {Markup.Escape(logs)})");
+            var clientProcesses = identities.Select(identity => new FedpromptProcess(identity, Path.Combine(logs, $"{identity}.log"),
+                ["client", "--coordinator", address, "--certs", certs, "--identity", identity, "--data", Path.Combine(data, $"{identity}.jsonl"),
+                 "--mode", config.Mode, "--cache", Path.Combine(outDir, "client-cache"), "--state", Path.Combine(outDir, "client-state", identity)])).ToList();
+            try
+            {
+                var operatorTls = ClientCredentials.Load(PemFiles.CertificatePath(certs, "operator"), PemFiles.KeyPath(certs, "operator"), PemFiles.CertificatePath(certs, "ca"));
+                var service = new Operator.OperatorClient(Client.Transport.CoordinatorChannel.Create(new Uri(address), operatorTls, false, null));
+                var status = await Follow(service, config, clientProcesses, cancel);
+                string reportJson = (await service.GetResultsAsync(new RunRef(), cancellationToken: cancel)).ReportJson;
+                await coordinator.WaitAsync(cancel).WaitAsync(TimeSpan.FromMinutes(1), cancel);
+                foreach (var p in clientProcesses) await p.WaitAsync(cancel).WaitAsync(TimeSpan.FromMinutes(1), cancel);
+                var failed = clientProcesses.Where(p => p.ExitCode != 0).Select(p => $"{p.Name} (exit {p.ExitCode}, see {p.LogPath})").ToList();
+                if (status.State != "finished") throw new UserInputException($"the run {status.State}: {status.Error} (see {coordinator.LogPath})");
+                if (failed.Count > 0) throw new UserInputException($"clients failed: {string.Join(", ", failed)}");
+                var paths = SimulationReport.Write(outDir, reportJson);
+                AnsiConsole.MarkupLine($"report: [blue]{Markup.Escape(paths[1])}[/] (and report.json, report.png)");
+            }
+            finally
+            {
+                foreach (var p in clientProcesses) p.Dispose();
+            }
+            return 0;
+        });
+        return command;
+    }
+
+    static string WriteCorpus(IEnumerable<string> documents, string path)
+    {
+        File.WriteAllLines(path, documents.Select(text => JsonSerializer.Serialize(new { text })));
+        return path;
+    }
+
+    /// <summary>The given models, or the built-in pair pretrained and distilled once and cached by seed and steps.</summary>
+    static (string Large, string Small) Models(string? large, string? small, string corpusPath, int seed, int pretrainSteps, int distillSteps)
+    {
+        string cache = Path.GetFullPath(Path.Combine("runs", "cache"));
+        if (large is null)
+        {
+            large = Path.Combine(cache, $"teacher-seed{seed}-steps{pretrainSteps}");
+            if (!File.Exists(Path.Combine(large, "config.json")))
+                ProgressViews.Pretrain(new PretrainJobSpec
+                {
+                    Documents = TextCorpus.Load(corpusPath), OutputDir = large, Shape = new GptShape(),
+                    Options = new PretrainOptions { Steps = pretrainSteps, Seed = seed, EvalEvery = pretrainSteps, CheckpointEvery = pretrainSteps },
+                });
+        }
+        if (small is null)
+        {
+            small = Path.Combine(large + "-student", $"distilled-steps{distillSteps}");
+            if (!File.Exists(Path.Combine(small, "config.json")))
+                ProgressViews.Distill(new DistillJobSpec
+                {
+                    TeacherDir = large, Documents = TextCorpus.Load(corpusPath), OutputDir = small,
+                    Options = new DistillOptions { Training = new PretrainOptions { Steps = distillSteps, Seed = seed, EvalEvery = distillSteps, CheckpointEvery = distillSteps } },
+                });
+        }
+        return (Path.GetFullPath(large), Path.GetFullPath(small));
+    }
+
+    /// <summary>Shows the rounds as they go (through the operator API) until the run ends or a client process dies.</summary>
+    static async Task<RunStatus> Follow(Operator.OperatorClient service, RunConfig config, IReadOnlyList<FedpromptProcess> clients, CancellationToken cancel)
+    {
+        RunStatus status = null!;
+        await AnsiConsole.Progress().AutoClear(false).StartAsync(async progress =>
+        {
+            var bar = progress.AddTask("federation", maxValue: config.Rounds + (config.IsSoft ? 1 : 0));
+            while (true)
+            {
+                status = await service.GetStatusAsync(new RunRef(), cancellationToken: cancel);
+                double closed = status.Rounds.Count(r => r.State == "closed");
+                bar.Value = closed + (status.State == "finished" ? 1 : 0);
+                bar.Description = status.State switch
+                {
+                    "running" => $"round {status.Round}/{status.TotalRounds} {status.RoundState}, {status.UploadsInRound}/{status.SampledClients} updates" +
+                                 (status.Rounds.LastOrDefault(r => r.State == "closed") is { } last ? $", last accuracy {last.Accuracy:P1}" : ""),
+                    var state => state,
+                };
+                if (status.State is "finished" or "failed") return;
+                if (clients.FirstOrDefault(p => p.HasExited && p.ExitCode != 0) is { } dead)
+                    throw new UserInputException($"{dead.Name} exited with {dead.ExitCode}; see {dead.LogPath}");
+                await Task.Delay(500, cancel);
+            }
+        });
+        return status;
+    }
+}
