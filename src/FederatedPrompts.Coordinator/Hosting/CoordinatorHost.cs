@@ -58,6 +58,8 @@ public sealed class CoordinatorHost : IAsyncDisposable
         if (logging is not null) logging(builder.Logging);
         else builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; });
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        // gRPC logs every non-OK status at Information; RefusalLogging logs each once at Warning with the method instead.
+        builder.Logging.AddFilter("Grpc.AspNetCore.Server.ServerCallHandler", LogLevel.Warning);
         builder.UseCoordinatorTransport(options.Transport);
 
         var store = new CoordinatorStore(options.Database);
@@ -72,6 +74,7 @@ public sealed class CoordinatorHost : IAsyncDisposable
         });
 
         var app = builder.Build();
+        app.UseRefusalLogging(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("FederatedPrompts.Coordinator.Refusals"));
         app.MapGrpcService<FederationService>();
         app.MapGrpcService<InferenceService>();
         app.MapGrpcService<OperatorService>();

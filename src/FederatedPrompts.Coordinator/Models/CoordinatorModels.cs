@@ -157,15 +157,21 @@ public sealed class CoordinatorModels : IDisposable
     /// <summary>The black box: labels only, for the inference service.</summary>
     public IReadOnlyList<string> Classify(IReadOnlyList<int> promptIds, IReadOnlyList<string> texts)
     {
-        int outside = promptIds.ToList().FindIndex(id => id < 0 || id >= _large.VocabSize);
-        if (outside >= 0) throw new RejectionException(RejectionKind.Invalid, $"prompt token {outside} has id {promptIds[outside]}, outside the vocabulary of {_large.VocabSize}");
-        if (promptIds.Count > Facts.MaxPromptLength)
-            throw new RejectionException(RejectionKind.Invalid, $"prompt length {promptIds.Count} exceeds the limit of {Facts.MaxPromptLength}");
+        CheckInferencePrompt(promptIds);
         lock (_compute)
         {
             using var scope = NewDisposeScope();
             return _largeClassifier.Predict(texts, new PromptInput(Discrete: promptIds)).Select(i => _largeClassifier.Labels[i]).ToList();
         }
+    }
+
+    /// <summary>Refuses (<see cref="RejectionKind.Invalid"/>) a token prompt the large model cannot take: ids outside its vocabulary, or too long.</summary>
+    public void CheckInferencePrompt(IReadOnlyList<int> promptIds)
+    {
+        int outside = promptIds.ToList().FindIndex(id => id < 0 || id >= _large.VocabSize);
+        if (outside >= 0) throw new RejectionException(RejectionKind.Invalid, $"prompt token {outside} has id {promptIds[outside]}, outside the vocabulary of {_large.VocabSize}");
+        if (promptIds.Count > Facts.MaxPromptLength)
+            throw new RejectionException(RejectionKind.Invalid, $"prompt length {promptIds.Count} exceeds the limit of {Facts.MaxPromptLength}");
     }
 
     /// <summary>POST: the global soft prompt (small model) to the large model, on public texts only; then held-out accuracies.</summary>

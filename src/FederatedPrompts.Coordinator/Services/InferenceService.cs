@@ -21,6 +21,7 @@ public sealed class InferenceService(RunHost runs, CallerIdentity caller) : Infe
         if (request.PromptTokenIds.Count == 0) throw new RejectionException(RejectionKind.Invalid, "the prompt has no tokens");
         var run = runs.Require();
         string identity = caller.Of(context);
+        run.Models.CheckInferencePrompt(request.PromptTokenIds);   // a malformed prompt is refused before anything is counted
         var (round, used) = run.Engine.ChargeQueries(identity, request.RunId, request.Texts.Count);
         try
         {

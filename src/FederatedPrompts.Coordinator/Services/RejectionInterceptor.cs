@@ -1,12 +1,14 @@
 using FederatedPrompts.Coordinator.Rounds;
 using Grpc.Core;
 using Grpc.Core.Interceptors;
-using Microsoft.Extensions.Logging;
 
 namespace FederatedPrompts.Coordinator.Services;
 
-/// <summary>Turns a <see cref="RejectionException"/> from the domain into its gRPC status, and logs it.</summary>
-public sealed class RejectionInterceptor(ILogger<RejectionInterceptor> log) : Interceptor
+/// <summary>
+/// Turns a <see cref="RejectionException"/> from the domain into its gRPC status; <see cref="RefusalLogging"/> logs it
+/// (with every other refusal, including those made before a handler runs).
+/// </summary>
+public sealed class RejectionInterceptor : Interceptor
 {
     public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(TRequest request, ServerCallContext context,
         UnaryServerMethod<TRequest, TResponse> continuation)
@@ -17,7 +19,7 @@ public sealed class RejectionInterceptor(ILogger<RejectionInterceptor> log) : In
         }
         catch (RejectionException e)
         {
-            throw Refused(e, context);
+            throw Refused(e);
         }
     }
 
@@ -30,11 +32,11 @@ public sealed class RejectionInterceptor(ILogger<RejectionInterceptor> log) : In
         }
         catch (RejectionException e)
         {
-            throw Refused(e, context);
+            throw Refused(e);
         }
     }
 
-    RpcException Refused(RejectionException e, ServerCallContext context)
+    static RpcException Refused(RejectionException e)
     {
         var code = e.Kind switch
         {
@@ -46,7 +48,6 @@ public sealed class RejectionInterceptor(ILogger<RejectionInterceptor> log) : In
             RejectionKind.OverBudget => StatusCode.ResourceExhausted,
             _ => StatusCode.Internal,
         };
-        log.LogWarning("{Method} refused ({Code}): {Reason}", context.Method, code, e.Message);
         return new RpcException(new Status(code, e.Message));
     }
 }
