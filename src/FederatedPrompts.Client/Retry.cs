@@ -7,26 +7,28 @@ namespace FederatedPrompts.Client;
 /// exponentially longer each time (doubling from the first backoff, capped), with seeded jitter. Other statuses are
 /// answers, not failures, and reach the caller at once.
 /// </summary>
-public sealed class Retry(ClientOptions options, int seed)
+public sealed class Retry(int maxAttempts, TimeSpan firstBackoff, TimeSpan maxBackoff, int seed)
 {
     readonly Random _jitter = new(seed);
+
+    public Retry(ClientOptions options, int seed) : this(options.MaxAttempts, options.FirstBackoff, options.MaxBackoff, seed) { }
 
     public static bool IsTransient(RpcException e) => e.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded
         or StatusCode.Aborted or StatusCode.Internal or StatusCode.Unknown;
 
     public async Task<T> Call<T>(Func<Task<T>> call, CancellationToken cancel)
     {
-        var wait = options.FirstBackoff;
+        var wait = firstBackoff;
         for (int attempt = 1; ; attempt++)
         {
             try
             {
                 return await call();
             }
-            catch (RpcException e) when (IsTransient(e) && attempt < options.MaxAttempts && !cancel.IsCancellationRequested)
+            catch (RpcException e) when (IsTransient(e) && attempt < maxAttempts && !cancel.IsCancellationRequested)
             {
                 await Task.Delay(wait * (0.75 + 0.5 * _jitter.NextDouble()), cancel);
-                wait = TimeSpan.FromTicks(Math.Min(options.MaxBackoff.Ticks, wait.Ticks * 2));
+                wait = TimeSpan.FromTicks(Math.Min(maxBackoff.Ticks, wait.Ticks * 2));
             }
         }
     }

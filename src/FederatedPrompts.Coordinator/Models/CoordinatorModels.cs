@@ -122,7 +122,7 @@ public sealed class CoordinatorModels : IDisposable
         {
             var uploads = updates.Select(u => new SoftPromptUpload(u.ClientId, Rows(PromptMessages.ToSoftPrompt(u.Prompt)), u.ExampleCount)).ToList();
             var strategy = SoftPromptAggregationStrategies.Create(_config.Strategy,
-                new SoftAggregationOptions(_config.AggregationMinSamples, MaxLength: _config.AggregationMaxLength));
+                new SoftAggregationOptions(_config.AggregationMinSamples, MaxLength: _config.AggregationMaxLength ?? _config.Soft.PromptLength));
             var global = strategy.Aggregate(uploads);
             return (PromptMessages.ToMessage(global.ToSoftPrompt(SmallModelIdentity)), NotesOf(global.Notes, global.Vectors.Count));
         }
@@ -130,7 +130,7 @@ public sealed class CoordinatorModels : IDisposable
         var tokenUploads = updates.Select(u => new TokenPromptUpload(u.ClientId,
             PromptMessages.ToDiscretePrompt(u.Prompt).TokenIds.Select(id => new PromptToken(id, vocabulary.Row(id).ToArray())).ToList(), u.ExampleCount)).ToList();
         var tokenStrategy = TokenAggregationStrategies.Create(_config.Strategy, new TokenAggregationOptions(
-            _config.AggregationMinSamples, PromptLength: _config.AggregationMaxLength, Seed: _config.Seed, Vocabulary: vocabulary));
+            _config.AggregationMinSamples, PromptLength: _config.AggregationMaxLength ?? Facts.MaxPromptLength, Seed: _config.Seed, Vocabulary: vocabulary));
         var tokens = tokenStrategy.Aggregate(tokenUploads);
         var ids = tokens.TokenIds.ToList();
         return (PromptMessages.ToMessage(new DiscretePrompt(ids, _tokenizer.Identity, _tokenizer.Decode(ids))), NotesOf(tokens.Notes, ids.Count));

@@ -49,6 +49,7 @@ public sealed record RunConfig
     public DiscreteRunConfig Discrete { get; init; } = new();
     public TransferRunConfig Transfer { get; init; } = new();
     public int AggregationMinSamples { get; init; } = 2;
+    /// <summary>Longest global prompt (clusters kept by attention mass); default: soft.prompt_length, or the model's prompt limit for token prompts, so a round's prompt is always one clients may upload.</summary>
     public int? AggregationMaxLength { get; init; }
 
     [JsonIgnore] public bool IsSoft => Mode == "soft";

@@ -1,0 +1,345 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Text.Json;
+using FederatedPrompts.Client.Simulation;
+using FederatedPrompts.Coordinator.Hosting;
+using FederatedPrompts.Coordinator.Models;
+using FederatedPrompts.Coordinator.Runs;
+using FederatedPrompts.Coordinator.Storage;
+using FederatedPrompts.Protocol.Security;
+using FederatedPrompts.Protocol.V1;
+using Microsoft.Extensions.Logging;
+using Spectre.Console;
+
+namespace FederatedPrompts.Cli.Bench;
+
+/// <summary>
+/// <c>fedprompt bench federation</c>: the coordinator's round overhead without client training. For each N a real
+/// coordinator (mutual TLS on 127.0.0.1, SQLite in a temp folder, the tiny generated model pair) runs a run of N
+/// admitted clients (min_clients = N, fraction 1) against N in-process clients (<see cref="InProcessClientHost"/>:
+/// own certificate and channel each, real gRPC over sockets, uploads of the global prompt plus seeded noise).
+/// Round timings come from the coordinator's store (collecting start, every update's receipt, close) and the
+/// worker's aggregation/evaluation seconds; memory is sampled from this process, which also holds the clients.
+/// </summary>
+public static class FederationBenchmark
+{
+    const double RoundTimeoutSeconds = 3600;
+
+    public static Command Create()
+    {
+        var clients = new Option<string>("--clients") { Description = "Client counts N to measure, comma-separated", DefaultValueFactory = _ => "10,100,1000" };
+        var rounds = new Option<int>("--rounds") { Description = "Rounds per run", DefaultValueFactory = _ => 3 };
+        var mode = new Option<string>("--mode") { Description = "soft or discrete", DefaultValueFactory = _ => "soft" }.AcceptOnlyFromAmong("soft", "discrete");
+        var strategy = new Option<string>("--strategy") { Description = "The run's aggregation strategy", DefaultValueFactory = _ => "feddtpt" };
+        var promptLength = new Option<int>("--prompt-length") { Description = "Soft prompt length (discrete: tokens of the initial prompt, at most this many)", DefaultValueFactory = _ => 8 };
+        var output = new Option<string>("--out") { Description = "Results folder", DefaultValueFactory = _ => Path.Combine("bench", "results") };
+        var seed = CommonOptions.Seed();
+        var command = new Command("federation", "Coordinator round overhead and memory for N in-process clients over mutual TLS (no client training)")
+        {
+            clients, rounds, mode, strategy, promptLength, output, seed,
+        };
+        command.SetAction((parse, cancel) => Run(ParseCounts(parse.GetValue(clients)!), parse.GetValue(rounds), parse.GetValue(mode)!,
+            parse.GetValue(strategy)!, parse.GetValue(promptLength), parse.GetValue(output)!, parse.GetValue(seed), cancel));
+        return command;
+    }
+
+    static int[] ParseCounts(string text)
+    {
+        var parts = text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        if (parts.Length == 0) throw new UserInputException("--clients: no client counts given");
+        return parts.Select(p => int.TryParse(p, out int n) && n >= 1 ? n
+            : throw new UserInputException($"--clients: \"{p}\" is not a client count (an integer of at least 1)")).ToArray();
+    }
+
+    static async Task<int> Run(int[] counts, int rounds, string mode, string strategy, int promptLength, string outputDir, int seed, CancellationToken cancel)
+    {
+        if (rounds < 1) throw new UserInputException($"--rounds must be at least 1, got {rounds}");
+        if (promptLength < 1) throw new UserInputException($"--prompt-length must be at least 1, got {promptLength}");
+        var work = Directory.CreateTempSubdirectory("fedprompt-bench-federation-");
+        try
+        {
+            var setting = TinyFederationSetting.Create(Path.Combine(work.FullName, "setting"));
+            RunConfig ConfigFor(int n) => setting.Config(mode, Enumerable.Range(1, n).Select(i => $"sim-{i:D4}").ToList(), rounds, minClients: n, c => c with
+            {
+                Name = $"bench-{mode}-{n}", Seed = seed, Strategy = strategy, Fraction = 1, RoundTimeoutSeconds = RoundTimeoutSeconds,
+                // Without a cap, soft feddtpt's global prompt (one vector per cluster, kept noise included) can outgrow the
+                // coordinator's own prompt-length limit, and the next round's uploads are refused; the cap keeps the shape.
+                AggregationMaxLength = promptLength,
+                Soft = c.Soft with { PromptLength = promptLength },
+                Discrete = c.Discrete with { InitialPrompt = string.Join(" ", Enumerable.Repeat("the day was lovely", (promptLength + 3) / 4)) },
+                Transfer = c.Transfer with { Steps = 1, EveryRounds = 0 },
+            });
+            ConfigFor(1);   // a bad --strategy for the mode fails here, before anything is measured
+            var results = new List<object>();
+            var rows = new List<NRow>();
+            foreach (int n in counts.Distinct().Order())
+            {
+                AnsiConsole.MarkupLine($"[bold]N = {n}[/] ({mode}, {strategy}, {rounds} rounds)");
+                var (json, row) = await MeasureOne(ConfigFor(n), setting, Path.Combine(work.FullName, $"n{n}"), seed, cancel);
+                results.Add(json);
+                rows.Add(row);
+                AnsiConsole.MarkupLine($"  round overhead {row.Overhead:F2} s (collecting {row.Collecting:F2} s, aggregate {row.Aggregate:F3} s, evaluate {row.Evaluate:F3} s), " +
+                                       $"{row.UploadsPerSecond:F0} uploads/s, peak working set {row.PeakWorkingSetMiB:F0} MiB");
+            }
+            Write(outputDir, mode, strategy, rounds, seed, promptLength, setting, results, rows);
+            return 0;
+        }
+        finally
+        {
+            try { work.Delete(recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        }
+    }
+
+    sealed record NRow(int Clients, double Overhead, double Collecting, double Closing, double Aggregate, double Evaluate, double UploadsPerSecond,
+        double BytesPerUpload, double PeakWorkingSetMiB, double CoordinatorBaseMiB, double CoordinatorRetainedMiB, double StoreKiB, double EnrolSeconds,
+        IReadOnlyList<(string Strategy, double Seconds)> Offline);
+
+    sealed record Memory(long WorkingSet, long GcHeap)
+    {
+        public static Memory Now(bool collect)
+        {
+            if (collect)
+            {
+                GC.Collect();
+                GC.WaitForPendingFinalizers();
+                GC.Collect();
+            }
+            using var process = Process.GetCurrentProcess();
+            return new Memory(process.WorkingSet64, GC.GetTotalMemory(false));
+        }
+
+        public object Json => new { working_set_bytes = WorkingSet, gc_heap_bytes = GcHeap };
+    }
+
+    /// <summary>Samples the process's working set and GC heap every 100 ms and keeps the peaks.</summary>
+    sealed class MemorySampler : IDisposable
+    {
+        readonly Timer _timer;
+        long _peakWorkingSet, _peakGc;
+        int _samples;
+
+        public MemorySampler() => _timer = new Timer(_ => Sample(), null, TimeSpan.Zero, TimeSpan.FromMilliseconds(100));
+
+        void Sample()
+        {
+            var now = Memory.Now(collect: false);
+            lock (_timer)
+            {
+                _peakWorkingSet = Math.Max(_peakWorkingSet, now.WorkingSet);
+                _peakGc = Math.Max(_peakGc, now.GcHeap);
+                _samples++;
+            }
+        }
+
+        public (Memory Peak, int Samples) Stop()
+        {
+            _timer.Dispose();
+            Sample();
+            lock (_timer) return (new Memory(_peakWorkingSet, _peakGc), _samples);
+        }
+
+        public void Dispose() => _timer.Dispose();
+    }
+
+    static async Task<(object Json, NRow Row)> MeasureOne(RunConfig config, TinyFederationSetting setting, string folder, int seed, CancellationToken cancel)
+    {
+        int n = config.Clients.Count;
+        Directory.CreateDirectory(folder);
+        var baseline = Memory.Now(collect: true);
+
+        var clock = Stopwatch.StartNew();
+        using var ca = CertificateAuthority.Create("Federation benchmark CA");
+        var coordinatorTls = new CoordinatorCredentials(ca.IssueServer("coordinator"), ca.Certificate);
+        var identities = config.Clients.Select(id => new SimulatedIdentity(id, new ClientCredentials(ca.IssueClient(id), ca.Certificate))).ToList();
+        double certSeconds = clock.Elapsed.TotalSeconds;
+        var afterCerts = Memory.Now(collect: true);
+
+        clock.Restart();
+        string database = Path.Combine(folder, "coordinator.db");
+        var coordinator = CoordinatorHost.Create(new CoordinatorOptions
+        {
+            Transport = new CoordinatorTransport(new Uri("https://127.0.0.1:0"), coordinatorTls, Insecure: false),
+            Database = database, Config = config,
+        }, logs => logs.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning));
+        await coordinator.StartAsync(cancel);
+        double startSeconds = clock.Elapsed.TotalSeconds;
+        var coordinatorStarted = Memory.Now(collect: true);
+
+        InProcessClientHost? host = null;
+        try
+        {
+            var engine = coordinator.Runs.Current!.Engine;
+            host = InProcessClientHost.Create(identities, new InProcessClientOptions
+            {
+                Coordinator = coordinator.Address, Mode = config.IsSoft ? Mode.Soft : Mode.Discrete, Seed = seed,
+                Work = SimulatedWork.PerturbGlobalPrompt(noise: 0.01f, vocabularySize: setting.VocabularySize),
+            });
+            var clientsCreated = Memory.Now(collect: true);
+
+            InProcessRunSummary summary;
+            (Memory Peak, int Samples) peak;
+            using (var sampler = new MemorySampler())
+            {
+                summary = await host.RunAsync(cancel: cancel);
+                var waitFinish = Stopwatch.StartNew();   // a soft run transfers after its last round; clients are told FINISHED already
+                while (engine.State is not (RunState.Finished or RunState.Failed) && waitFinish.Elapsed < TimeSpan.FromMinutes(5))
+                    await Task.Delay(50, cancel);
+                peak = sampler.Stop();
+            }
+            var snapshot = engine.Snapshot();
+            if (snapshot.Run.State != RunState.Finished)
+                throw new InvalidOperationException($"the benchmark run ended {snapshot.Run.State}: {snapshot.Run.Error}");
+
+            await host.DisposeAsync();
+            host = null;
+            await Task.Delay(500, cancel);   // let Kestrel notice the closed connections
+            var clientsGone = Memory.Now(collect: true);
+            long dbBytes = FileSize(database), walBytes = FileSize(database + "-wal");
+
+            var roundRows = snapshot.Rounds.Select(r =>
+            {
+                var updates = snapshot.Updates.Where(u => u.Round == r.Round).ToList();
+                var hosted = summary.Uploads.Where(u => u.Round == r.Round && u.Accepted).ToList();
+                var collectStart = r.Deadline!.Value.AddSeconds(-config.RoundTimeoutSeconds);
+                var lastUpload = updates.Max(u => u.ReceivedAt);
+                using var notes = JsonDocument.Parse(r.NotesJson!);
+                double aggregate = notes.RootElement.GetProperty("aggregate_seconds").GetDouble(), evaluate = notes.RootElement.GetProperty("evaluate_seconds").GetDouble();
+                double collecting = (lastUpload - collectStart).TotalSeconds, closing = (r.ClosedAt!.Value - lastUpload).TotalSeconds;
+                var latencies = hosted.Select(u => u.UploadSeconds).Order().ToList();
+                return new
+                {
+                    round = r.Round, uploads = updates.Count,
+                    wall_seconds = (r.ClosedAt!.Value - r.OpenedAt).TotalSeconds,
+                    open_wait_seconds = (collectStart - r.OpenedAt).TotalSeconds,
+                    overhead_seconds = (r.ClosedAt!.Value - collectStart).TotalSeconds,
+                    collecting_seconds = collecting,
+                    closing_seconds = closing,
+                    aggregate_seconds = aggregate,
+                    evaluate_seconds = evaluate,
+                    uploads_per_second = updates.Count / Math.Max(collecting, 1e-9),
+                    upload_latency_p50_seconds = Quantile(latencies, 0.5),
+                    upload_latency_p95_seconds = Quantile(latencies, 0.95),
+                    request_bytes_per_upload = hosted.Count == 0 ? 0 : hosted.Average(u => (double)u.RequestBytes),
+                    prompt_bytes_per_upload = updates.Average(u => (double)u.Bytes),
+                    prompt_length = PromptLength(r.PromptOut!),
+                };
+            }).ToList();
+
+            // The strategy's cost alone on the last round's stored updates, for the run's strategy and the cheap baseline.
+            var lastUpdates = snapshot.Updates.Where(u => u.Round == config.Rounds).ToList();
+            var offline = new List<(string Strategy, double Seconds)>();
+            foreach (string name in new[] { config.Strategy, "fedavg" }.Distinct())
+            {
+                using var models = new CoordinatorModels(config with { Strategy = name });
+                var timer = Stopwatch.StartNew();
+                models.Aggregate(lastUpdates);
+                offline.Add((name, timer.Elapsed.TotalSeconds));
+            }
+
+            double MiB(long bytes) => bytes / (1024.0 * 1024.0);
+            var row = new NRow(n,
+                Overhead: roundRows.Average(r => r.overhead_seconds), Collecting: roundRows.Average(r => r.collecting_seconds),
+                Closing: roundRows.Average(r => r.closing_seconds), Aggregate: roundRows.Average(r => r.aggregate_seconds),
+                Evaluate: roundRows.Average(r => r.evaluate_seconds), UploadsPerSecond: roundRows.Average(r => r.uploads_per_second),
+                BytesPerUpload: roundRows.Average(r => r.request_bytes_per_upload), PeakWorkingSetMiB: MiB(peak.Peak.WorkingSet),
+                CoordinatorBaseMiB: MiB(coordinatorStarted.WorkingSet - afterCerts.WorkingSet),
+                CoordinatorRetainedMiB: MiB(clientsGone.GcHeap - afterCerts.GcHeap),
+                StoreKiB: (dbBytes + walBytes) / 1024.0, EnrolSeconds: summary.EnrolSeconds, Offline: offline);
+            var json = new
+            {
+                clients = n,
+                certificate_issue_seconds = certSeconds,
+                coordinator_start_seconds = startSeconds,
+                channels = "one GrpcChannel (own SocketsHttpHandler, own TLS connection) per client",
+                enrol_seconds = summary.EnrolSeconds,
+                enrol_latency_p50_seconds = Quantile(summary.EnrolLatencies, 0.5),
+                enrol_latency_p95_seconds = Quantile(summary.EnrolLatencies, 0.95),
+                run_seconds = summary.Seconds,
+                round_task_calls = summary.RoundTaskCalls,
+                wait_replies = summary.WaitReplies,
+                refused_uploads = summary.Uploads.Count(u => !u.Accepted),
+                round_overhead_seconds = row.Overhead,
+                collecting_seconds = row.Collecting,
+                closing_seconds = row.Closing,
+                aggregate_seconds = row.Aggregate,
+                evaluate_seconds = row.Evaluate,
+                uploads_per_second = row.UploadsPerSecond,
+                request_bytes_per_upload = row.BytesPerUpload,
+                rounds = roundRows,
+                offline_aggregation = offline.Select(o => new { strategy = o.Strategy, seconds = o.Seconds, updates = lastUpdates.Count }),
+                memory = new
+                {
+                    baseline = baseline.Json, after_certificates = afterCerts.Json, coordinator_started = coordinatorStarted.Json,
+                    clients_created = clientsCreated.Json, peak_during_run = peak.Peak.Json, peak_samples = peak.Samples, after_clients_disposed = clientsGone.Json,
+                    coordinator_start_working_set_bytes = coordinatorStarted.WorkingSet - afterCerts.WorkingSet,
+                    coordinator_retained_gc_heap_bytes = clientsGone.GcHeap - afterCerts.GcHeap,
+                    clients_created_gc_heap_bytes = clientsCreated.GcHeap - coordinatorStarted.GcHeap,
+                },
+                store = new { database_bytes = dbBytes, wal_bytes = walBytes },
+            };
+            return (json, row);
+        }
+        finally
+        {
+            if (host is not null) await host.DisposeAsync();
+            await coordinator.StopAsync();
+            await coordinator.DisposeAsync();
+        }
+    }
+
+    static int PromptLength(PromptValue prompt) => prompt.KindCase == PromptValue.KindOneofCase.Soft ? prompt.Soft.Length : prompt.Discrete.TokenIds.Count;
+
+    static long FileSize(string path) => File.Exists(path) ? new FileInfo(path).Length : 0;
+
+    static double Quantile(IReadOnlyList<double> sorted, double q) => sorted.Count == 0 ? double.NaN : sorted[Math.Min(sorted.Count - 1, (int)Math.Floor(q * sorted.Count))];
+
+    static void Write(string outputDir, string mode, string strategy, int rounds, int seed, int promptLength, TinyFederationSetting setting,
+        List<object> results, List<NRow> rows)
+    {
+        var numbers = new
+        {
+            benchmark = "federation", mode, strategy, rounds, seed, prompt_length = promptLength,
+            model = new { family = "gpt2", large_layers = 2, small_layers = 1, hidden = 16, context = 48, vocab_size = setting.VocabularySize },
+            transport = "mutual TLS (ECDSA P-256) on 127.0.0.1, HTTP/2",
+            store = "SQLite, WAL, synchronous = FULL, in a temp folder",
+            client_work = "none: upload = global prompt + seeded noise (soft) or one seeded token replaced (discrete); model download skipped; no heartbeats",
+            Environment.ProcessorCount, os = System.Runtime.InteropServices.RuntimeInformation.OSDescription,
+            dotnet = Environment.Version.ToString(),
+            runs = results,
+        };
+        string F(double v, string format) => double.IsFinite(v) ? v.ToString(format) : "–";
+        var report = new BenchReport("federation", $"Coordinator round overhead ({mode}, {strategy})")
+            .Paragraph($"A real coordinator (mutual TLS on 127.0.0.1, SQLite store) and N in-process clients, each with its own certificate and " +
+                       $"gRPC channel, {rounds} rounds, min_clients = N, fraction 1, seed {seed}; tiny generated GPT-2 pair (hidden 16), prompt length {promptLength}. " +
+                       "Clients do no training (they upload the global prompt with seeded noise) and skip the model download, so the numbers are the " +
+                       $"coordinator's cost. {Environment.ProcessorCount} CPU cores shared by coordinator, clients and other work: timings are noisy.")
+            .Paragraph("Round overhead = collecting start → round closed (mean over rounds); collecting = collecting start → last update stored " +
+                       "(includes clients' poll interval of ~0.5 s); aggregate and evaluate are the worker's own timings; closing = last update → closed " +
+                       "(worker poll ≤ 0.1 s + aggregate + evaluate + store). Memory is this process's (clients included): peak working set during the run; " +
+                       "coordinator start = working set after the coordinator started minus before; retained = GC heap after the clients were disposed minus before the coordinator.")
+            .Table(["N", "round overhead (s)", "collecting (s)", "aggregate (s)", "evaluate (s)", "closing (s)", "uploads/s", "bytes/upload",
+                    "enrol all (s)", "peak WS (MiB)", "coordinator start (MiB)", "coordinator retained heap (MiB)", "store (KiB)"],
+                rows.Select(r => (IReadOnlyList<string>)[r.Clients.ToString("N0"), F(r.Overhead, "F2"), F(r.Collecting, "F2"), F(r.Aggregate, "F3"), F(r.Evaluate, "F3"),
+                    F(r.Closing, "F2"), F(r.UploadsPerSecond, "F0"), F(r.BytesPerUpload, "F0"), F(r.EnrolSeconds, "F2"), F(r.PeakWorkingSetMiB, "F0"),
+                    F(r.CoordinatorBaseMiB, "F0"), F(r.CoordinatorRetainedMiB, "F1"), F(r.StoreKiB, "F0")]))
+            .Table(["N", .. rows[0].Offline.Select(o => $"{o.Strategy} aggregation alone (s, last round)")],
+                rows.Select(r => (IReadOnlyList<string>)[r.Clients.ToString("N0"), .. r.Offline.Select(o => F(o.Seconds, "F3"))]));
+        var x = rows.Select(r => Math.Log10(r.Clients)).ToArray();
+        var files = report.Write(outputDir, numbers, plot =>
+        {
+            void Line(string label, Func<NRow, double> y)
+            {
+                var line = plot.Add.Scatter(x, rows.Select(r => Math.Log10(Math.Max(y(r), 1e-4))).ToArray());
+                line.LegendText = label;
+            }
+            Line("round overhead", r => r.Overhead);
+            Line("collecting", r => r.Collecting);
+            Line("aggregate + evaluate", r => r.Aggregate + r.Evaluate);
+            plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(x, rows.Select(r => r.Clients.ToString("N0")).ToArray());
+            plot.XLabel("clients N (log scale)");
+            plot.YLabel("log10 seconds per round");
+            plot.ShowLegend();
+        });
+        foreach (var file in files) AnsiConsole.MarkupLine($"wrote [blue]{Markup.Escape(file)}[/]");
+    }
+}
