@@ -13,7 +13,7 @@ public sealed record ClientOptions
     /// <summary>This client's own state (privacy ledger), so a restarted client composes ε over all its rounds.</summary>
     public required string StateDirectory { get; init; }
     /// <summary>Give up after this many consecutive failed attempts to reach the coordinator.</summary>
-    public int MaxAttempts { get; init; } = 12;
+    public int MaxAttempts { get; init; } = 30;
     public TimeSpan FirstBackoff { get; init; } = TimeSpan.FromMilliseconds(250);
     public TimeSpan MaxBackoff { get; init; } = TimeSpan.FromSeconds(10);
     /// <summary>Local examples scored for the accuracy before/after metrics (all when fewer).</summary>

@@ -58,8 +58,17 @@ public class CoordinatorRestartTests : IDisposable
 
             using var second = new FedpromptProcess("coordinator", _dir.Combine("coordinator-2.log"), coordinatorArgs);
             await second.Listening.WaitAsync(TimeSpan.FromMinutes(2));
-            await second.WaitAsync().WaitAsync(TimeSpan.FromMinutes(4));
-            foreach (var client in clients) await client.WaitAsync().WaitAsync(TimeSpan.FromMinutes(1));
+            try
+            {
+                await second.WaitAsync().WaitAsync(TimeSpan.FromMinutes(6));
+                foreach (var client in clients) await client.WaitAsync().WaitAsync(TimeSpan.FromMinutes(1));
+            }
+            catch (TimeoutException)
+            {
+                string Tail(string path) => string.Join('\n', File.ReadLines(path).TakeLast(15));
+                Assert.Fail($"the resumed run did not finish.\ncoordinator:\n{Tail(second.LogPath)}\n" +
+                            string.Join('\n', clients.Select(c => $"{c.Name}:\n{Tail(c.LogPath)}")));
+            }
 
             Assert.All(clients, c => Assert.True(c.ExitCode == 0, File.ReadAllText(c.LogPath)));
             var after = Updates(db);
