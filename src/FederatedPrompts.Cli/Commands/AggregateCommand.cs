@@ -93,7 +93,7 @@ public static class AggregateCommand
     }
 
     /// <summary>The model's whole input-embedding matrix, one row per token id.</summary>
-    static VocabularyEmbeddings InputEmbeddings(CausalLM model)
+    internal static VocabularyEmbeddings InputEmbeddings(CausalLM model)
     {
         using var noGrad = no_grad();
         using var ids = arange(model.VocabSize, dtype: ScalarType.Int64);

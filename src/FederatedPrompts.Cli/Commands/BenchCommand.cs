@@ -10,5 +10,6 @@ public static class BenchCommand
     {
         PretrainBenchmark.Create(),
         PostBenchmark.Create(),
+        FedDtptBenchmark.Create(),
     };
 }
