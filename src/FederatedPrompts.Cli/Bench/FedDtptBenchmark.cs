@@ -46,12 +46,12 @@ public static class FedDtptBenchmark
         var models = new BenchModels();
         var clients = new Option<int>("--clients") { DefaultValueFactory = _ => 10 };
         var alpha = new Option<double>("--alpha") { Description = "Dirichlet concentration of the non-IID partition", DefaultValueFactory = _ => 0.1 };
-        var rounds = new Option<int>("--rounds") { DefaultValueFactory = _ => 2 };
+        var rounds = new Option<int>("--rounds") { DefaultValueFactory = _ => 3 };
         var trainLimit = new Option<int>("--train-limit") { Description = "Training examples dealt to the clients (seeded sample of train.jsonl)", DefaultValueFactory = _ => 500 };
         var testLimit = new Option<int>("--test-limit") { Description = "Test examples the global prompt is evaluated on (seeded sample of test.jsonl)", DefaultValueFactory = _ => 200 };
         var publicPerLabel = new Option<int>("--public-per-label") { Description = "Balanced public examples per label, from train.jsonl outside the clients' data", DefaultValueFactory = _ => 2 };
-        var iterations = new Option<int>("--iterations") { Description = "Search iterations per client per round", DefaultValueFactory = _ => 2 };
-        var positions = new Option<int>("--positions") { Description = "Prompt positions tried per iteration", DefaultValueFactory = _ => 1 };
+        var iterations = new Option<int>("--iterations") { Description = "Search iterations per client per round", DefaultValueFactory = _ => 3 };
+        var positions = new Option<int>("--positions") { Description = "Prompt positions tried per iteration", DefaultValueFactory = _ => 2 };
         var candidates = new Option<int>("--candidates") { Description = "Candidates evaluated per position", DefaultValueFactory = _ => 4 };
         var localBatch = new Option<int>("--local-batch") { Description = "Local examples per evaluation batch", DefaultValueFactory = _ => 8 };
         var strategies = new Option<string>("--strategies")
