@@ -2,8 +2,10 @@ using System.CommandLine;
 using System.Diagnostics;
 using FederatedPrompts.Core.Corpora;
 using FederatedPrompts.Modeling.Models;
+using FederatedPrompts.Modeling.Tokenization;
 using FederatedPrompts.Modeling.Training;
 using FederatedPrompts.Post.Distillation;
+using static TorchSharp.torch;
 
 namespace FederatedPrompts.Cli.Bench;
 
@@ -68,6 +70,15 @@ public sealed class BenchModels
         return (teacherDir, studentDir, setup);
     }
 
+    /// <summary>Loads teacher and student on the CPU; they must share one tokenizer (<paramref name="why"/> says why, for the error).</summary>
+    public static LoadedModels Load(string teacherDir, string studentDir, string why)
+    {
+        var tokenizer = TokenizerLoader.FromFolder(teacherDir);
+        if (TokenizerLoader.FromFolder(studentDir).Identity != tokenizer.Identity)
+            throw new UserInputException($"{teacherDir} and {studentDir} use different tokenizers; {why}");
+        return new LoadedModels(HfCheckpoint.Load(teacherDir, CPU), HfCheckpoint.Load(studentDir, CPU), tokenizer);
+    }
+
     /// <summary>A model's shape and where it came from, for a benchmark's JSON.</summary>
     public static object Describe(string dir, CausalLM model)
     {
@@ -77,5 +88,15 @@ public sealed class BenchModels
             folder = dir, layers = model.Config.NumLayers, hidden = model.HiddenSize, context = model.Config.MaxPositions, vocab_size = model.VocabSize,
             parameters = model.parameters().Sum(p => p.numel()), training_report = report is null ? null : Path.GetFileName(report),
         };
+    }
+}
+
+/// <summary>A benchmark's teacher and student, loaded, with their common tokenizer; disposing frees both models.</summary>
+public sealed record LoadedModels(CausalLM Teacher, CausalLM Student, ITextTokenizer Tokenizer) : IDisposable
+{
+    public void Dispose()
+    {
+        Teacher.Dispose();
+        Student.Dispose();
     }
 }

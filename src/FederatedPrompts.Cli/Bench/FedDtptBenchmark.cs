@@ -85,12 +85,8 @@ public static class FedDtptBenchmark
             settings.Check();
             var (teacherDir, studentDir, setup) = models.Ensure(parse, settings.Seed);
 
-            using var teacherModel = HfCheckpoint.Load(teacherDir, CPU);
-            using var studentModel = HfCheckpoint.Load(studentDir, CPU);
-            var tokenizer = TokenizerLoader.FromFolder(teacherDir);
-            if (TokenizerLoader.FromFolder(studentDir).Identity != tokenizer.Identity)
-                throw new UserInputException($"{teacherDir} and {studentDir} use different tokenizers; a discrete prompt needs one vocabulary");
-            var world = new World(teacherModel, studentModel, tokenizer, AggregateCommand.InputEmbeddings(studentModel));
+            using var pair = BenchModels.Load(teacherDir, studentDir, "a discrete prompt needs one vocabulary");
+            var world = new World(pair.Teacher, pair.Student, pair.Tokenizer, AggregateCommand.InputEmbeddings(pair.Student));
 
             var results = ProgressViews.Bar("FedDTPT", quiet: false, report =>
             {
@@ -100,7 +96,7 @@ public static class FedDtptBenchmark
             foreach (var r in results) AnsiConsole.MarkupLine(Markup.Escape(r.Summary()));
             var numbers = new
             {
-                teacher = BenchModels.Describe(teacherDir, teacherModel), student = BenchModels.Describe(studentDir, studentModel),
+                teacher = BenchModels.Describe(teacherDir, pair.Teacher), student = BenchModels.Describe(studentDir, pair.Student),
                 proposer_and_server_embeddings = studentDir,
                 settings = new
                 {

@@ -60,17 +60,13 @@ public static class PostBenchmark
             if (settings.Tasks.Length == 0) throw new UserInputException("--tasks names no task");
 
             var (teacherDir, studentDir, setup) = models.Ensure(parse, settings.Seed);
-            using var teacherModel = HfCheckpoint.Load(teacherDir, CPU);
-            using var studentModel = HfCheckpoint.Load(studentDir, CPU);
-            var tokenizer = TokenizerLoader.FromFolder(teacherDir);
-            if (TokenizerLoader.FromFolder(studentDir).Identity != tokenizer.Identity)
-                throw new UserInputException($"{teacherDir} and {studentDir} use different tokenizers; POST needs the distilled pair");
-            var loaded = new Models(teacherModel, studentModel, tokenizer);
+            using var pair = BenchModels.Load(teacherDir, studentDir, "POST needs the distilled pair");
+            var loaded = new Models(pair.Teacher, pair.Student, pair.Tokenizer);
 
             var results = settings.Tasks.Select(task => RunTask(task, loaded, settings)).ToList();
             var numbers = new
             {
-                teacher = BenchModels.Describe(teacherDir, teacherModel), student = BenchModels.Describe(studentDir, studentModel),
+                teacher = BenchModels.Describe(teacherDir, pair.Teacher), student = BenchModels.Describe(studentDir, pair.Student),
                 settings = new
                 {
                     settings.TrainLimit, settings.TestLimit, settings.PublicLimit, settings.Tuning.PromptLength, settings.Tuning.Epochs, settings.Tuning.BatchSize,
