@@ -333,8 +333,7 @@ public static class FedDtptBenchmark
                        $"Client search per round: {s.Search.Iterations} iterations × {s.Search.PositionsPerIteration} position × {s.Search.CandidatesPerPosition} candidates, " +
                        $"batch = {s.Search.LocalBatchSize} local examples + {s.Search.PublicPerLabel} public per label (balanced, from train.jsonl outside the clients' data). " +
                        $"Global prompt length: {(s.PromptLength is int l ? l.ToString() : "the manual prompt's")} (FedDTPT cap, attention L, k-means k); DBSCAN min_samples {s.MinSamples}, cosine. " +
-                       $"{Environment.ProcessorCount} CPU cores, seed {s.Seed}." +
-                       (setup.Count > 0 ? " Setup: " + string.Join(", ", setup.Select(st => $"{st.Name} {st.Seconds:F0} s")) + "." : ""))
+                       BenchReport.RunConditions(s.Seed, setup))
             .Paragraph($"Upload bytes: {UploadBytesRule}. Queries: {QueriesRule}.");
         string Acc(double a) => double.IsFinite(a) ? $"{a:P1}" : "n/a";
         foreach (var r in results)

@@ -255,8 +255,7 @@ public static class PostBenchmark
                        $"LM head (vocabulary × hidden) {models.TeacherFlops.HeadParameters:N0}. " +
                        $"Soft prompt of {s.Tuning.PromptLength} vectors, {s.Tuning.Epochs} epochs of batch {s.Tuning.BatchSize}, Adam lr {s.Tuning.LearningRate}; " +
                        $"transfer {s.TransferSteps} steps. DP: ε = {s.Epsilon}, δ = 1/N, clip {s.ClipNorm}, σ from the RDP accountant. " +
-                       $"{Environment.ProcessorCount} CPU cores, seed {s.Seed}." +
-                       (setup.Count > 0 ? " Setup: " + string.Join(", ", setup.Select(st => $"{st.Name} {st.Seconds:F0} s")) + "." : ""))
+                       BenchReport.RunConditions(s.Seed, setup))
             .Paragraph("FLOPs are estimates: forward = 2 · parameters · tokens for the transformer body (all positions: BOS, soft prompt, " +
                        "templated text) plus 2 · vocabulary · hidden per input for the LM head, which runs only at the prediction position; " +
                        "backward = 2 · forward. Cost ratio = (student tuning + α heuristic + transfer) / teacher full prompt tuning. " +
