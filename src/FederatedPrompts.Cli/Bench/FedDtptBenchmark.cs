@@ -163,6 +163,7 @@ public static class FedDtptBenchmark
     /// <summary>One round of a federation: the global prompt after aggregation, its test accuracy, and what clients spent.</summary>
     public sealed record RoundResult(int Round, IReadOnlyList<int> GlobalTokenIds, string GlobalText, double TestAccuracy,
         double MeanUploadBytes, int MaxUploadBytes, double MeanRawBytes, double MeanQueries, double MeanTokensSent, double MeanAccepted,
+        int CandidatesEvaluated, int CandidatesChangingAccuracy,
         double? Eps, int? KneeIndex, int? Clusters, int? NoiseKept, int? NoiseDropped, int ZeroKDistances, int Points);
 
     public sealed record Federation(string Method, string Strategy, bool Feedback, string BlackBox, IReadOnlyList<RoundResult> Rounds)
@@ -173,6 +174,7 @@ public static class FedDtptBenchmark
         public double QueriesPerClient => Rounds.Sum(r => r.MeanQueries);
         public double UploadBytesPerClientRound => Rounds.Average(r => r.MeanUploadBytes);
         public int MaxUploadBytes => Rounds.Max(r => r.MaxUploadBytes);
+        public double AcceptedPerClient => Rounds.Sum(r => r.MeanAccepted);
     }
 
     public sealed record PartitionResult(string Partition, IReadOnlyList<int[]> LabelCounts, IReadOnlyList<Federation> Federations)
@@ -223,7 +225,7 @@ public static class FedDtptBenchmark
     }
 
     /// <summary>One client's search in one round: its upload and what its black-box meter counted.</summary>
-    sealed record ClientRound(int[] Prompt, long Queries, long TokensSent, int Accepted);
+    sealed record ClientRound(int[] Prompt, long Queries, long TokensSent, int Accepted, int Evaluated, int Changed);
 
     static TaskResult RunTask(string task, World world, Settings settings, ProgressMeter meter)
     {
@@ -298,7 +300,8 @@ public static class FedDtptBenchmark
                     var blackBox = new LocalBlackBoxClassifier(blackBoxModel, world.Tokenizer);
                     var result = new DiscretePromptSearch(blackBox, world.Proposer, settings.Search with { UseFeedback = feedback, Seed = searchSeed })
                         .Run(global, local, context.Public);
-                    search = context.Searches[key] = new ClientRound(result.Prompt.ToArray(), blackBox.Queries, blackBox.TokensSent, result.Accepted.Count);
+                    search = context.Searches[key] = new ClientRound(result.Prompt.ToArray(), blackBox.Queries, blackBox.TokensSent, result.Accepted.Count,
+                        result.Memory.Entries.Count, result.Memory.Entries.Count(e => e.AccuracyChange != 0));
                 }
                 uploads.Add(($"client-{k}", search, local.Count));
                 meter.Step($"{context.Task} {partitionName} {method}{(onStudent ? " (student)" : "")}, round {round + 1}/{settings.Rounds}, client {k + 1}/{partition.Clients.Count}");
@@ -313,6 +316,7 @@ public static class FedDtptBenchmark
             rounds.Add(new RoundResult(round + 1, global, world.Tokenizer.Decode(global), context.Accuracy(blackBoxModel, global),
                 bytes.Average(), bytes.Max(), uploads.Average(u => 4.0 * u.Search.Prompt.Length),
                 uploads.Average(u => (double)u.Search.Queries), uploads.Average(u => (double)u.Search.TokensSent), uploads.Average(u => (double)u.Search.Accepted),
+                uploads.Sum(u => u.Search.Evaluated), uploads.Sum(u => u.Search.Changed),
                 notes.Eps, notes.EpsChoice?.KneeIndex, notes.EpsChoice is null && strategyName != "kmeans" ? null : notes.Clusters,
                 notes.EpsChoice is null ? null : notes.NoiseKept, notes.EpsChoice is null ? null : notes.NoiseDropped,
                 curve?.Count(d => d == 0) ?? 0, embedded.Sum(u => u.Tokens.Count)));
@@ -330,7 +334,7 @@ public static class FedDtptBenchmark
             .Paragraph($"{s.Clients} clients, {s.Rounds} rounds; partitions Dirichlet α = {s.Alpha} and IID of a seeded sample of train.jsonl. " +
                        $"Black box: the teacher ({world.Teacher.Config.NumLayers} layers × {world.Teacher.HiddenSize} hidden, vocabulary {world.Teacher.VocabSize}), " +
                        $"labels only, metered per client. Proposer LM and server embeddings: the distilled student ({world.Student.Config.NumLayers} layers). " +
-                       $"Client search per round: {s.Search.Iterations} iterations × {s.Search.PositionsPerIteration} position × {s.Search.CandidatesPerPosition} candidates, " +
+                       $"Client search per round: {s.Search.Iterations} iterations × {s.Search.PositionsPerIteration} positions × {s.Search.CandidatesPerPosition} candidates, " +
                        $"batch = {s.Search.LocalBatchSize} local examples + {s.Search.PublicPerLabel} public per label (balanced, from train.jsonl outside the clients' data). " +
                        $"Global prompt length: {(s.PromptLength is int l ? l.ToString() : "the manual prompt's")} (FedDTPT cap, attention L, k-means k); DBSCAN min_samples {s.MinSamples}, cosine. " +
                        BenchReport.RunConditions(s.Seed, setup))
@@ -342,14 +346,16 @@ public static class FedDtptBenchmark
                              $"({r.ManualPromptTokens} tokens); teacher zero-shot (no prompt) {Acc(r.ZeroShotAccuracy)}; {r.Seconds:F0} s.");
             var methods = r.Partitions[0].Federations.Select(f => f.Method).ToList();
             report.Table(["method", .. r.Partitions.Select(p => $"accuracy, {p.Partition}"), .. r.Partitions.Select(p => $"upload B/client/round, {p.Partition}"),
-                    .. r.Partitions.Select(p => $"queries/client, {p.Partition}")],
+                    .. r.Partitions.Select(p => $"queries/client, {p.Partition}"),
+                    .. r.Partitions.Select(p => $"replacements kept/client; candidates that changed batch accuracy, {p.Partition}")],
                 [
-                    ["manual prompt", .. r.Partitions.Select(_ => Acc(r.ManualAccuracy)), .. r.Partitions.Select(_ => "—"), .. r.Partitions.Select(_ => "—")],
+                    ["manual prompt", .. r.Partitions.Select(_ => Acc(r.ManualAccuracy)), .. r.Partitions.SelectMany(_ => new[] { "—", "—", "—" })],
                     .. methods.Select(m => (IReadOnlyList<string>)
                     [
                         m, .. r.Partitions.Select(p => Acc(p.Method(m).Accuracy)),
                         .. r.Partitions.Select(p => $"{p.Method(m).UploadBytesPerClientRound:F0} (max {p.Method(m).MaxUploadBytes})"),
                         .. r.Partitions.Select(p => $"{p.Method(m).QueriesPerClient:F0}"),
+                        .. r.Partitions.Select(p => $"{p.Method(m).AcceptedPerClient:F1}; {p.Method(m).Rounds.Sum(x => x.CandidatesChangingAccuracy)} of {p.Method(m).Rounds.Sum(x => x.CandidatesEvaluated)}"),
                     ]),
                 ]);
             var fed = r.Partitions.Select(p => p.Method(FedDtpt)).ToList();
@@ -396,6 +402,6 @@ public static class FedDtptBenchmark
         plot.Axes.Margins(bottom: 0);
         plot.YLabel("test accuracy (%)");
         for (int m = 0; m < names.Length; m++) plot.Legend.ManualItems.Add(new LegendItem { LabelText = names[m], FillColor = palette.GetColor(m) });
-        plot.ShowLegend();
+        plot.ShowLegend(Alignment.UpperRight);
     }
 }
