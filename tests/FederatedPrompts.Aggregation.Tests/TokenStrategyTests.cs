@@ -112,4 +112,25 @@ public sealed class TokenStrategyTests
         Assert.Contains("'median' (known: feddtpt, fedavg, attention, kmeans)", error.Message);
         Assert.Contains("vocabulary", Assert.Throws<ArgumentException>(() => TokenAggregationStrategies.Create("fedavg")).Message);
     }
+
+    /// <summary>
+    /// Two clients upload the same prompt [x, y], x = (0.1, 0.1), y = (0.1, 0.3) (float32). In double, 1 − x·x/(‖x‖‖x‖) is
+    /// 2⁻⁵² ≈ 2.2e-16, not 0 (for y it rounds to −2.2e-16, clamped to 0); x to y is 1 − cos 26.57° ≈ .106.
+    /// k-distances (min_samples 2: nearest other point) are then [0, 0, 2.2e-16, 2.2e-16], flat within 1e-12, so no knee and
+    /// eps = the lower median 0. Had the two copies of x stayed 2.2e-16 apart, DBSCAN at eps 0 would have left them noise
+    /// (attention: both tokens of a client have w = 1 + .894, so α = .5 each, not above the median .5: dropped) and the
+    /// global prompt would have been [y]. Identical vectors are at distance exactly 0, so {x, x} and {y, y} are clusters
+    /// and the global prompt is the common prompt [x, y].
+    /// </summary>
+    [Fact]
+    public void Clients_uploading_the_same_prompt_get_it_back_even_at_eps_zero()
+    {
+        float[] x = [0.1f, 0.1f], y = [0.1f, 0.3f];
+        Assert.NotEqual(0.0, 1 - Geometry.VectorMath.CosineSimilarity(x, x));   // the rounding this guards against
+        var prompt = TokenAggregationStrategies.Create("feddtpt").Aggregate([TokenUpload("A", (1, x), (2, y)), TokenUpload("B", (1, x), (2, y))]);
+        Assert.Equal([1, 2], prompt.TokenIds);
+        Assert.Equal(0.0, prompt.Notes.Eps);
+        Assert.Equal((2, 0, 0), (prompt.Notes.Clusters, prompt.Notes.NoiseKept, prompt.Notes.NoiseDropped));
+        Assert.Equal(0.0, Geometry.VectorMath.Distance(x, x, Geometry.DistanceMetric.Cosine));
+    }
 }

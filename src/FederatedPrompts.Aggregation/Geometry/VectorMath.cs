@@ -63,7 +63,11 @@ public static class VectorMath
         return Math.Sqrt(sum);
     }
 
-    public static double Distance(ReadOnlySpan<float> a, ReadOnlySpan<float> b, DistanceMetric metric) => metric switch
+    /// <summary>True when the vectors are equal element by element (then every distance between them is exactly 0).</summary>
+    public static bool Identical(ReadOnlySpan<float> a, ReadOnlySpan<float> b) => a.SequenceEqual(b);
+
+    /// <summary>The distance under <paramref name="metric"/>; exactly 0 for identical vectors, whatever the rounding of 1 − cos.</summary>
+    public static double Distance(ReadOnlySpan<float> a, ReadOnlySpan<float> b, DistanceMetric metric) => Identical(a, b) ? 0 : metric switch
     {
         DistanceMetric.Cosine => 1 - CosineSimilarity(a, b),
         DistanceMetric.Euclidean => EuclideanDistance(a, b),

@@ -15,6 +15,11 @@ public sealed class BenchReport(string name, string title)
 {
     readonly StringBuilder _markdown = new StringBuilder().AppendLine($"# {title}").AppendLine();
 
+    /// <summary>The sentence that closes a benchmark's opening paragraph: cores, seed, and the setup stages that ran, if any.</summary>
+    public static string RunConditions(int seed, IReadOnlyList<Stage> setup) =>
+        $"{Environment.ProcessorCount} CPU cores, seed {seed}." +
+        (setup.Count > 0 ? " Setup: " + string.Join(", ", setup.Select(st => $"{st.Name} {st.Seconds:F0} s")) + "." : "");
+
     public BenchReport Paragraph(string text) { _markdown.AppendLine(text).AppendLine(); return this; }
 
     public BenchReport Table(IReadOnlyList<string> header, IEnumerable<IReadOnlyList<string>> rows)

@@ -1,12 +1,10 @@
 using System.CommandLine;
-using System.Diagnostics;
 using System.Text.Json;
 using FederatedPrompts.Core.Corpora;
 using FederatedPrompts.Core.Tasks;
 using FederatedPrompts.Modeling.Classification;
 using FederatedPrompts.Modeling.Models;
 using FederatedPrompts.Modeling.Tokenization;
-using FederatedPrompts.Modeling.Training;
 using FederatedPrompts.Post.Distillation;
 using FederatedPrompts.Post.Privacy;
 using FederatedPrompts.Post.Transfer;
@@ -29,16 +27,7 @@ public static class PostBenchmark
     {
         var tasks = new Option<string>("--tasks") { Description = "Comma-separated tasks under --data (sst2, trec, spam)", DefaultValueFactory = _ => "sst2,trec,spam" };
         var data = new Option<string>("--data") { Description = "Folder of task folders with train.jsonl and test.jsonl", DefaultValueFactory = _ => Path.Combine("..", "shared", "data", "tasks") };
-        var teacher = new Option<string>("--teacher") { Description = "Teacher folder; pretrained on --corpus first if it does not exist", DefaultValueFactory = _ => Path.Combine("runs", "brown-teacher") };
-        var corpus = new Option<string>("--corpus") { Description = "Corpus for pretraining the teacher and distilling the student", DefaultValueFactory = _ => Path.Combine("..", "shared", "data", "corpora", "brown.jsonl") };
-        var teacherLayers = new Option<int>("--teacher-layers") { DefaultValueFactory = _ => 4 };
-        var teacherHidden = new Option<int>("--teacher-hidden") { DefaultValueFactory = _ => 128 };
-        var teacherHeads = new Option<int>("--teacher-heads") { DefaultValueFactory = _ => 4 };
-        var teacherContext = new Option<int>("--teacher-context") { DefaultValueFactory = _ => 128 };
-        var teacherSteps = new Option<int>("--teacher-steps") { DefaultValueFactory = _ => 1500 };
-        var student = new Option<string>("--student") { Description = "Student folder; distilled from the teacher first if it does not exist", DefaultValueFactory = _ => Path.Combine("runs", "brown-student") };
-        var studentLayers = new Option<string>("--student-layers") { Description = "Teacher layers the distilled student keeps", DefaultValueFactory = _ => "0,-1" };
-        var distillSteps = new Option<int>("--distill-steps") { DefaultValueFactory = _ => 300 };
+        var models = new BenchModels();
         var trainLimit = new Option<int>("--train-limit") { Description = "Private training examples per task (seeded sample of train.jsonl)", DefaultValueFactory = _ => 500 };
         var testLimit = new Option<int>("--test-limit") { Description = "Test examples per task (seeded sample of test.jsonl)", DefaultValueFactory = _ => 400 };
         var publicLimit = new Option<int>("--public-limit") { Description = "Public labeled examples per task (α heuristic and transfer texts)", DefaultValueFactory = _ => 200 };
@@ -54,9 +43,9 @@ public static class PostBenchmark
         var seed = CommonOptions.Seed();
         var command = new Command("post", "POST table: zero-shot, compressed PT, direct, POST transfer and full PT, without and with DP")
         {
-            tasks, data, teacher, corpus, teacherLayers, teacherHidden, teacherHeads, teacherContext, teacherSteps, student, studentLayers, distillSteps,
-            trainLimit, testLimit, publicLimit, promptLength, epochs, batch, lr, transferSteps, epsilon, clip, work, output, seed,
+            tasks, data, trainLimit, testLimit, publicLimit, promptLength, epochs, batch, lr, transferSteps, epsilon, clip, work, output, seed,
         };
+        foreach (var option in models.Options) command.Add(option);
         command.SetAction(parse =>
         {
             var settings = new Settings(
@@ -70,43 +59,14 @@ public static class PostBenchmark
                 parse.GetValue(transferSteps), parse.GetValue(epsilon), parse.GetValue(clip), parse.GetValue(work)!, parse.GetValue(seed));
             if (settings.Tasks.Length == 0) throw new UserInputException("--tasks names no task");
 
-            var setup = new List<Stage>();
-            string teacherDir = parse.GetValue(teacher)!, studentDir = parse.GetValue(student)!, corpusPath = parse.GetValue(corpus)!;
-            if (!File.Exists(Path.Combine(teacherDir, HfCheckpoint.ConfigFileName)))
-            {
-                var shape = new GptShape(parse.GetValue(teacherLayers), parse.GetValue(teacherHidden), parse.GetValue(teacherHeads), parse.GetValue(teacherContext));
-                int steps = parse.GetValue(teacherSteps);
-                setup.Add(Timed("pretrain teacher", () => ProgressViews.Pretrain(new PretrainJobSpec
-                {
-                    Documents = TextCorpus.Load(corpusPath), OutputDir = teacherDir, Shape = shape,
-                    Options = new PretrainOptions { Steps = steps, ContextLength = shape.Context, CheckpointEvery = steps, EvalEvery = Math.Max(1, steps / 10), Seed = settings.Seed },
-                })).Stage);
-            }
-            if (!File.Exists(Path.Combine(studentDir, HfCheckpoint.ConfigFileName)))
-            {
-                int steps = parse.GetValue(distillSteps);
-                int context = TransformerConfig.Load(Path.Combine(teacherDir, HfCheckpoint.ConfigFileName)).MaxPositions;
-                setup.Add(Timed("distill student", () => ProgressViews.Distill(new DistillJobSpec
-                {
-                    TeacherDir = teacherDir, Documents = TextCorpus.Load(corpusPath), OutputDir = studentDir, Layers = parse.GetValue(studentLayers)!,
-                    Options = new DistillOptions
-                    {
-                        Training = new PretrainOptions { Steps = steps, ContextLength = context, CheckpointEvery = steps, EvalEvery = Math.Max(1, steps / 3), Seed = settings.Seed },
-                    },
-                })).Stage);
-            }
+            var (teacherDir, studentDir, setup) = models.Ensure(parse, settings.Seed);
+            using var pair = BenchModels.Load(teacherDir, studentDir, "POST needs the distilled pair");
+            var loaded = new Models(pair.Teacher, pair.Student, pair.Tokenizer);
 
-            using var teacherModel = HfCheckpoint.Load(teacherDir, CPU);
-            using var studentModel = HfCheckpoint.Load(studentDir, CPU);
-            var tokenizer = TokenizerLoader.FromFolder(teacherDir);
-            if (TokenizerLoader.FromFolder(studentDir).Identity != tokenizer.Identity)
-                throw new UserInputException($"{teacherDir} and {studentDir} use different tokenizers; POST needs the distilled pair");
-            var models = new Models(teacherModel, studentModel, tokenizer);
-
-            var results = settings.Tasks.Select(task => RunTask(task, models, settings)).ToList();
+            var results = settings.Tasks.Select(task => RunTask(task, loaded, settings)).ToList();
             var numbers = new
             {
-                teacher = Describe(teacherDir, teacherModel), student = Describe(studentDir, studentModel),
+                teacher = BenchModels.Describe(teacherDir, pair.Teacher), student = BenchModels.Describe(studentDir, pair.Student),
                 settings = new
                 {
                     settings.TrainLimit, settings.TestLimit, settings.PublicLimit, settings.Tuning.PromptLength, settings.Tuning.Epochs, settings.Tuning.BatchSize,
@@ -116,7 +76,7 @@ public static class PostBenchmark
                 flop_estimate = "forward = 2 · body parameters · tokens + 2 · vocabulary · hidden per input (LM head at the prediction position only); backward = 2 · forward; tokens include BOS and the soft prompt",
                 setup, tasks = results,
             };
-            var files = Report(results, models, settings, setup).Write(parse.GetValue(output)!, numbers, plot => PlotAccuracies(plot, results));
+            var files = Report(results, loaded, settings, setup).Write(parse.GetValue(output)!, numbers, plot => PlotAccuracies(plot, results));
             foreach (var file in files) AnsiConsole.MarkupLine($"wrote [blue]{Markup.Escape(file)}[/]");
             return 0;
         });
@@ -150,9 +110,6 @@ public static class PostBenchmark
         public double Forward(Workload work, double passes = 1) => passes * (2.0 * BodyParameters * work.Tokens + 2.0 * HeadParameters * work.Inputs);
         public double Train(Workload work, double passes = 1) => 3 * Forward(work, passes);
     }
-
-    /// <summary>One timed stage; <see cref="Flops"/> is the <see cref="FlopModel"/> estimate, 0 where not estimated.</summary>
-    public sealed record Stage(string Name, double Seconds, double Flops = 0);
 
     public sealed record DpSpent(double ClipNorm, double NoiseMultiplier, double SampleRate, int Steps, double Delta, double Epsilon);
 
@@ -206,7 +163,7 @@ public static class PostBenchmark
         var (teacherFlops, studentFlops) = (models.TeacherFlops, models.StudentFlops);
 
         AnsiConsole.MarkupLine($"[bold]{task}[/]: {privateTrain.Count} private training, {test.Count} test, {publicLabeled.Count} public examples ({Markup.Escape(publicSplit)})");
-        var (zeroShotAccuracy, zeroShot) = Timed("teacher zero-shot evaluation",
+        var (zeroShotAccuracy, zeroShot) = Stage.Timed("teacher zero-shot evaluation",
             () => teacher.Evaluate(testExamples, PromptInput.None).Accuracy, teacherFlops.Forward(WorkOf(test.Examples.Select(e => e.Text), 0)));
         AnsiConsole.MarkupLine($"  teacher zero-shot {zeroShotAccuracy:P1}");
 
@@ -215,7 +172,7 @@ public static class PostBenchmark
             var stages = new List<Stage>();
             T Stage<T>(string name, Func<T> body, double flops = 0)
             {
-                var (value, stage) = Timed(name, body, flops);
+                var (value, stage) = Bench.Stage.Timed(name, body, flops);
                 stages.Add(stage);
                 return value;
             }
@@ -290,23 +247,6 @@ public static class PostBenchmark
         return new Workload(list.Sum(text => (long)Math.Min(models.Tokenizer.Encode(template.Render(text)).Count, textBudget) + bos + promptLength), list.Count);
     }
 
-    static (T Value, Stage Stage) Timed<T>(string name, Func<T> body, double flops = 0)
-    {
-        var clock = Stopwatch.StartNew();
-        var value = body();
-        return (value, new Stage(name, clock.Elapsed.TotalSeconds, flops));
-    }
-
-    static object Describe(string dir, CausalLM model)
-    {
-        string? report = new[] { PretrainJob.ReportFile, DistillJob.ReportFile }.Select(f => Path.Combine(dir, f)).FirstOrDefault(File.Exists);
-        return new
-        {
-            folder = dir, layers = model.Config.NumLayers, hidden = model.HiddenSize, context = model.Config.MaxPositions, vocab_size = model.VocabSize,
-            parameters = model.parameters().Sum(p => p.numel()), training_report = report is null ? null : Path.GetFileName(report),
-        };
-    }
-
     static BenchReport Report(IReadOnlyList<TaskResult> results, Models models, Settings s, IReadOnlyList<Stage> setup)
     {
         var report = new BenchReport("post", "POST: prompt transfer from a distilled student to the teacher")
@@ -315,8 +255,7 @@ public static class PostBenchmark
                        $"LM head (vocabulary × hidden) {models.TeacherFlops.HeadParameters:N0}. " +
                        $"Soft prompt of {s.Tuning.PromptLength} vectors, {s.Tuning.Epochs} epochs of batch {s.Tuning.BatchSize}, Adam lr {s.Tuning.LearningRate}; " +
                        $"transfer {s.TransferSteps} steps. DP: ε = {s.Epsilon}, δ = 1/N, clip {s.ClipNorm}, σ from the RDP accountant. " +
-                       $"{Environment.ProcessorCount} CPU cores, seed {s.Seed}." +
-                       (setup.Count > 0 ? " Setup: " + string.Join(", ", setup.Select(st => $"{st.Name} {st.Seconds:F0} s")) + "." : ""))
+                       BenchReport.RunConditions(s.Seed, setup))
             .Paragraph("FLOPs are estimates: forward = 2 · parameters · tokens for the transformer body (all positions: BOS, soft prompt, " +
                        "templated text) plus 2 · vocabulary · hidden per input for the LM head, which runs only at the prediction position; " +
                        "backward = 2 · forward. Cost ratio = (student tuning + α heuristic + transfer) / teacher full prompt tuning. " +

@@ -11,5 +11,6 @@ public static class BenchCommand
         PretrainBenchmark.Create(),
         PostBenchmark.Create(),
         FederationBenchmark.Create(),
+        FedDtptBenchmark.Create(),
     };
 }
