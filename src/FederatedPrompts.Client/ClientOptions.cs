@@ -16,6 +16,13 @@ public sealed record ClientOptions
     public int MaxAttempts { get; init; } = 30;
     public TimeSpan FirstBackoff { get; init; } = TimeSpan.FromMilliseconds(250);
     public TimeSpan MaxBackoff { get; init; } = TimeSpan.FromSeconds(10);
+    /// <summary>
+    /// Deadline of each control call (enrol, round task, upload, heartbeat): a reply lost on the way is retried like any
+    /// transient failure instead of waiting forever. Model downloads and inference calls have none (they may be long).
+    /// </summary>
+    public TimeSpan CallTimeout { get; init; } = TimeSpan.FromSeconds(60);
+    /// <summary>Clients sharing a process (simulate --in-process) take turns at local work through this gate; null: none.</summary>
+    public SemaphoreSlim? LocalWorkGate { get; init; }
     /// <summary>Local examples scored for the accuracy before/after metrics (all when fewer).</summary>
     public int MetricExamples { get; init; } = 200;
 }

@@ -24,7 +24,7 @@ public sealed class FederationClient(CallInvoker channel, ClientOptions options)
     {
         var retry = new Retry(options, seed: options.PrivateData.Count);
         var enrol = await retry.Call(() => _federation.EnrolAsync(
-            new EnrolRequest { Mode = options.Mode, ExampleCount = options.PrivateData.Count }, cancellationToken: cancel).ResponseAsync, cancel);
+            new EnrolRequest { Mode = options.Mode, ExampleCount = options.PrivateData.Count }, Deadline(cancel)).ResponseAsync, cancel);
         string me = enrol.ClientId;
         void Say(int round, string what) => events?.Report(new ClientEvent(me, round, what));
         Say(0, $"enrolled in {enrol.RunId} ({enrol.Mode})");
@@ -36,7 +36,7 @@ public sealed class FederationClient(CallInvoker channel, ClientOptions options)
         var trained = new List<int>();
         while (true)
         {
-            var next = await retry.Call(() => _federation.GetRoundTaskAsync(new RoundTaskRequest { RunId = enrol.RunId }, cancellationToken: cancel).ResponseAsync, cancel);
+            var next = await retry.Call(() => _federation.GetRoundTaskAsync(new RoundTaskRequest { RunId = enrol.RunId }, Deadline(cancel)).ResponseAsync, cancel);
             switch (next.Action)
             {
                 case RoundTaskReply.Types.Action.Finished:
@@ -50,7 +50,7 @@ public sealed class FederationClient(CallInvoker channel, ClientOptions options)
             Say(next.Round, "training");
             LocalResult result;
             using (var heartbeat = Heartbeats(enrol, next.Round, cancel))
-                result = await Task.Run(() => DoLocalWork(task, next, ledger, cancel), cancel);
+                result = await RunLocalWork(task, next, ledger, cancel);
             var upload = new UploadRequest
             {
                 RunId = enrol.RunId, Round = next.Round, Prompt = result.Prompt, ExampleCount = options.PrivateData.Count,
@@ -58,7 +58,7 @@ public sealed class FederationClient(CallInvoker channel, ClientOptions options)
             };
             try
             {
-                var reply = await retry.Call(() => _federation.UploadAsync(upload, cancellationToken: cancel).ResponseAsync, cancel);
+                var reply = await retry.Call(() => _federation.UploadAsync(upload, Deadline(cancel)).ResponseAsync, cancel);
                 Say(next.Round, $"uploaded ({reply.UploadsInRound} in round), local accuracy {result.Metrics.AccuracyBefore:P1} → {result.Metrics.AccuracyAfter:P1}");
                 trained.Add(next.Round);
             }
@@ -70,6 +70,22 @@ public sealed class FederationClient(CallInvoker channel, ClientOptions options)
             {
                 Say(next.Round, $"update refused: {e.Status.Detail}");   // too late: the round closed without us
             }
+        }
+    }
+
+    /// <summary>A fresh deadline per attempt (the lambdas passed to <see cref="Retry"/> call this each time).</summary>
+    CallOptions Deadline(CancellationToken cancel) => new(deadline: DateTime.UtcNow + options.CallTimeout, cancellationToken: cancel);
+
+    async Task<LocalResult> RunLocalWork(RunTask task, RoundTaskReply next, PrivacyLedger ledger, CancellationToken cancel)
+    {
+        if (options.LocalWorkGate is { } gate) await gate.WaitAsync(cancel);
+        try
+        {
+            return await Task.Run(() => DoLocalWork(task, next, ledger, cancel), cancel);
+        }
+        finally
+        {
+            options.LocalWorkGate?.Release();
         }
     }
 
@@ -88,7 +104,7 @@ public sealed class FederationClient(CallInvoker channel, ClientOptions options)
         {
             try
             {
-                _federation.Heartbeat(new HeartbeatRequest { RunId = enrol.RunId, Activity = $"training round {round}" }, cancellationToken: cancel);
+                _federation.Heartbeat(new HeartbeatRequest { RunId = enrol.RunId, Activity = $"training round {round}" }, Deadline(cancel));
             }
             catch (RpcException)
             {

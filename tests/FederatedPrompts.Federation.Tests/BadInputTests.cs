@@ -290,7 +290,7 @@ public class BadInputTests(TinyFederation setting, ITestOutputHelper output) : I
         using var __ = channelOne;
         // client-1 enrols, downloads the model and waits for a second client.
         var until = DateTime.UtcNow + Patience;
-        while (first.Store.GetClient(runId, "client-1")?.Activity != "asking for work")
+        while (first.Engine.Snapshot().Clients.SingleOrDefault(c => c.ClientId == "client-1")?.Activity != "asking for work")
         {
             Assert.True(DateTime.UtcNow < until && !one.IsCompleted, "client-1 did not start waiting for round 1");
             await Task.Delay(50);

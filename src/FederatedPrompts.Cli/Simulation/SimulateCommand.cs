@@ -16,8 +16,9 @@ namespace FederatedPrompts.Cli.Simulation;
 /// <summary>
 /// <c>fedprompt simulate</c>: a whole federation on this machine. It prepares models (by default a teacher pretrained
 /// on the generated corpus and a student distilled from it, cached under runs/cache), partitions a task across N
-/// clients, makes a CA and certificates, then starts the coordinator and N clients as separate processes that talk
-/// gRPC over mutual TLS on 127.0.0.1, follows the rounds through the operator API, and writes report.{json,md,png}.
+/// clients, makes a CA and certificates, then starts the coordinator and N clients as separate processes (or, with
+/// --in-process, the clients inside this process) that talk gRPC over mutual TLS on 127.0.0.1, follows the rounds
+/// through the operator API, and writes report.{json,md,png}.
 /// </summary>
 public static class SimulateCommand
 {
@@ -37,11 +38,19 @@ public static class SimulateCommand
         var output = new Option<string>("--out") { DefaultValueFactory = _ => Path.Combine("runs", "simulate") };
         var pretrainSteps = new Option<int>("--pretrain-steps") { DefaultValueFactory = _ => 1500 };
         var distillSteps = new Option<int>("--distill-steps") { DefaultValueFactory = _ => 300 };
+        var inProcess = new Option<bool>("--in-process")
+        {
+            Description = "Host all clients in this process (each still with its own certificate and gRPC connection) instead of one process each: for large N",
+        };
+        var concurrentWork = new Option<int>("--concurrent-work")
+        {
+            Description = "With --in-process: how many clients train at once (each local job already uses every core)", DefaultValueFactory = _ => 1,
+        };
         var seed = CommonOptions.Seed();
         var task = new TaskSetup(taskRequired: false, taskDescription: "Labeled task to partition across clients (default: the generated sentiment task)");
         var command = new Command("simulate", "Run a whole federation on this machine: coordinator and clients as processes over mutual TLS")
         {
-            clients, rounds, mode, strategy, partition, alpha, epsilon, large, small, test, publicTexts, output, pretrainSteps, distillSteps, seed,
+            clients, rounds, mode, strategy, partition, alpha, epsilon, large, small, test, publicTexts, output, pretrainSteps, distillSteps, inProcess, concurrentWork, seed,
         };
         foreach (var option in task.Options) command.Add(option);
         command.SetAction(async (parse, cancel) =>
@@ -49,6 +58,7 @@ public static class SimulateCommand
             int n = parse.GetValue(clients) is >= 1 and var c ? c : throw new UserInputException("--clients must be at least 1");
             if (parse.GetValue(rounds) < 1) throw new UserInputException("--rounds must be at least 1");
             if (parse.GetValue(mode) is not ("soft" or "discrete")) throw new UserInputException("--mode must be soft or discrete");
+            if (parse.GetValue(concurrentWork) < 1) throw new UserInputException("--concurrent-work must be at least 1");
             int s = parse.GetValue(seed);
             string outDir = Path.GetFullPath(parse.GetValue(output)!);
             Directory.CreateDirectory(outDir);
@@ -100,35 +110,32 @@ public static class SimulateCommand
             string configPath = Path.Combine(outDir, "run.json");
             File.WriteAllText(configPath, RunConfig.Parse(config.ToJson(), outDir).ToJson());
 
-            // The federation itself: separate processes over mutual TLS on loopback.
+            // The federation itself: the coordinator process and the clients (processes, or tasks of this one) over mutual TLS on loopback.
             string logs = Path.Combine(outDir, "logs");
             Directory.CreateDirectory(logs);
             using var coordinator = new FedpromptProcess("coordinator", Path.Combine(logs, "coordinator.log"),
                 ["coordinator", "--config", configPath, "--db", Path.Combine(outDir, "coordinator.db"), "--listen", "https://127.0.0.1:0",
                  "--certs", certs, "--exit-when-finished"]);
             string address = await coordinator.Listening.WaitAsync(TimeSpan.FromMinutes(5), cancel);
-            AnsiConsole.MarkupLine($"coordinator at [blue]{address}[/]; starting {n} clients (logs in {Markup.Escape(logs)})");
-            var clientProcesses = identities.Select(identity => new FedpromptProcess(identity, Path.Combine(logs, $"{identity}.log"),
-                ["client", "--coordinator", address, "--certs", certs, "--identity", identity, "--data", Path.Combine(data, $"{identity}.jsonl"),
-                 "--mode", config.Mode, "--cache", Path.Combine(outDir, "client-cache"), "--state", Path.Combine(outDir, "client-state", identity)])).ToList();
-            try
-            {
-                var operatorTls = ClientCredentials.Load(PemFiles.CertificatePath(certs, "operator"), PemFiles.KeyPath(certs, "operator"), PemFiles.CertificatePath(certs, "ca"));
-                var service = new Operator.OperatorClient(Client.Transport.CoordinatorChannel.Create(new Uri(address), operatorTls, false, null));
-                var status = await Follow(service, config, clientProcesses, cancel);
-                string reportJson = (await service.GetResultsAsync(new RunRef(), cancellationToken: cancel)).ReportJson;
-                await coordinator.WaitAsync(cancel).WaitAsync(TimeSpan.FromMinutes(1), cancel);
-                foreach (var p in clientProcesses) await p.WaitAsync(cancel).WaitAsync(TimeSpan.FromMinutes(1), cancel);
-                var failed = clientProcesses.Where(p => p.ExitCode != 0).Select(p => $"{p.Name} (exit {p.ExitCode}, see {p.LogPath})").ToList();
-                if (status.State != "finished") throw new UserInputException($"the run {status.State}: {status.Error} (see {coordinator.LogPath})");
-                if (failed.Count > 0) throw new UserInputException($"clients failed: {string.Join(", ", failed)}");
-                var paths = SimulationReport.Write(outDir, reportJson);
-                AnsiConsole.MarkupLine($"report: [blue]{Markup.Escape(paths[1])}[/] (and report.json, report.png)");
-            }
-            finally
-            {
-                foreach (var p in clientProcesses) p.Dispose();
-            }
+            bool hosted = parse.GetValue(inProcess);
+            AnsiConsole.MarkupLine($"coordinator at [blue]{address}[/]; starting {n} clients {(hosted ? "in this process" : "as processes")} (logs in {Markup.Escape(logs)})");
+            var simulated = identities.Select(identity => new SimulatedClient(identity, Path.Combine(data, $"{identity}.jsonl"), Path.Combine(outDir, "client-state", identity))).ToList();
+            var clientMode = config.IsSoft ? Mode.Soft : Mode.Discrete;
+            string cache = Path.Combine(outDir, "client-cache");
+            using var fleet = hosted
+                ? ClientFleet.InProcess(simulated, address, certs, clientMode, cache, logs, parse.GetValue(concurrentWork))
+                : ClientFleet.Processes(simulated, address, certs, clientMode, cache, logs);
+            var operatorTls = ClientCredentials.Load(PemFiles.CertificatePath(certs, "operator"), PemFiles.KeyPath(certs, "operator"), PemFiles.CertificatePath(certs, "ca"));
+            using var operatorChannel = Client.Transport.CoordinatorChannel.Create(new Uri(address), operatorTls, false, null);
+            var service = new Operator.OperatorClient(operatorChannel);
+            var status = await Follow(service, config, fleet, cancel);
+            string reportJson = (await service.GetResultsAsync(new RunRef(), cancellationToken: cancel)).ReportJson;
+            await coordinator.WaitAsync(cancel).WaitAsync(TimeSpan.FromMinutes(1), cancel);
+            var failed = await fleet.WaitAsync(cancel);
+            if (status.State != "finished") throw new UserInputException($"the run {status.State}: {status.Error} (see {coordinator.LogPath})");
+            if (failed.Count > 0) throw new UserInputException($"clients failed: {string.Join(", ", failed)}");
+            var paths = SimulationReport.Write(outDir, reportJson);
+            AnsiConsole.MarkupLine($"report: [blue]{Markup.Escape(paths[1])}[/] (and report.json, report.png)");
             return 0;
         });
         return command;
@@ -168,7 +175,7 @@ public static class SimulateCommand
     }
 
     /// <summary>Shows the rounds as they go (through the operator API) until the run ends or a client process dies.</summary>
-    static async Task<RunStatus> Follow(Operator.OperatorClient service, RunConfig config, IReadOnlyList<FedpromptProcess> clients, CancellationToken cancel)
+    static async Task<RunStatus> Follow(Operator.OperatorClient service, RunConfig config, ClientFleet clients, CancellationToken cancel)
     {
         RunStatus status = null!;
         await AnsiConsole.Progress().AutoClear(false).StartAsync(async progress =>
@@ -186,8 +193,7 @@ public static class SimulateCommand
                     var state => state,
                 };
                 if (status.State is "finished" or "failed") return;
-                if (clients.FirstOrDefault(p => p.HasExited && p.ExitCode != 0) is { } dead)
-                    throw new UserInputException($"{dead.Name} exited with {dead.ExitCode}; see {dead.LogPath}");
+                if (clients.FirstFailure is { } dead) throw new UserInputException(dead);
                 await Task.Delay(500, cancel);
             }
         });

@@ -28,6 +28,10 @@ public sealed record RunSnapshot(RunRecord Run, IReadOnlyList<RoundRecord> Round
 /// next round opens from the new global prompt; after the last round a soft run transfers its prompt to the large
 /// model, then finishes. Decisions are made under one lock and written before they are acknowledged, so a restarted
 /// coordinator continues from the store (a round found aggregating is aggregated again from its stored updates).
+/// The engine also keeps the current round, who has uploaded to it and the enrolled clients in memory (written to the
+/// store first, then here), so a poll or an upload costs O(1) reads however many clients there are. Liveness
+/// (last seen, activity) is kept in memory and written to the store in one transaction at most every
+/// <see cref="SeenFlushInterval"/>: it is informational, and a synchronous commit per poll is what capped uploads/s.
 /// </summary>
 public sealed class RoundEngine
 {
@@ -36,8 +40,16 @@ public sealed class RoundEngine
     readonly TimeProvider _time;
     readonly ILogger _log;
     readonly Lock _gate = new();
+    readonly Dictionary<string, int> _admitted;
+    readonly Dictionary<string, ClientRecord> _enrolled;
+    readonly HashSet<string> _uploaded = new(StringComparer.Ordinal);
+    readonly Dictionary<string, (DateTimeOffset At, string Activity)> _seen = new(StringComparer.Ordinal);
     RunRecord _run;
+    RoundRecord? _round;
+    DateTimeOffset _seenFlushedAt;
     bool _quorumWarned;
+
+    public static readonly TimeSpan SeenFlushInterval = TimeSpan.FromSeconds(5);
 
     public RoundEngine(CoordinatorStore store, string runId, ModelFacts facts, TimeProvider time, ILogger log)
     {
@@ -46,6 +58,10 @@ public sealed class RoundEngine
         _time = time;
         _log = log;
         _run = store.GetRun(runId) ?? throw new ArgumentException($"no run {runId} in {store.Path}");
+        _admitted = _run.Config.Clients.Select((id, index) => (id, index)).ToDictionary(p => p.id, p => p.index, StringComparer.Ordinal);
+        _enrolled = store.Clients(runId).ToDictionary(c => c.ClientId, StringComparer.Ordinal);
+        _seenFlushedAt = time.GetUtcNow();
+        Reload();
     }
 
     public string RunId => _run.RunId;
@@ -75,22 +91,23 @@ public sealed class RoundEngine
         {
             if (_run.State == RunState.Transferring)
                 return new EngineStep.Transfer(_store.GetRound(RunId, Config.Rounds)!.PromptOut!);
+            FlushSeenIfDue();
             if (_run.State != RunState.Running) return new EngineStep.Idle();
             var round = CurrentRound();
             switch (round.State)
             {
                 case RoundState.Open:
-                    var enrolled = _store.Clients(RunId).Select(c => c.ClientId).ToList();
-                    if (enrolled.Count >= Config.MinClients)
+                    if (_enrolled.Count >= Config.MinClients)
                     {
-                        var sampled = Sample(enrolled, round.Round);
+                        var sampled = Sample(_enrolled.Keys.ToList(), round.Round);
                         _store.StartCollecting(RunId, round.Round, sampled, Now.AddSeconds(Config.RoundTimeoutSeconds));
+                        ReloadRound();
                         _quorumWarned = false;
                         _log.LogInformation("run {Run}: round {Round} collecting from {Clients}", RunId, round.Round, string.Join(", ", sampled));
                     }
                     return new EngineStep.Idle();
                 case RoundState.Collecting:
-                    int uploads = _store.Updates(RunId, round.Round).Count;
+                    int uploads = _uploaded.Count;
                     bool everyone = uploads == round.Sampled.Count, late = Now >= round.Deadline;
                     if (!everyone && !(late && uploads >= Config.MinClients))
                     {
@@ -101,6 +118,7 @@ public sealed class RoundEngine
                         return new EngineStep.Idle();
                     }
                     _store.SetRoundState(RunId, round.Round, RoundState.Aggregating);
+                    ReloadRound();
                     _log.LogInformation("run {Run}: round {Round} aggregating {Uploads} updates of {Sampled} sampled", RunId, round.Round, uploads, round.Sampled.Count);
                     return new EngineStep.Aggregate(round.Round, round.PromptIn, _store.Updates(RunId, round.Round));
                 case RoundState.Aggregating:
@@ -163,7 +181,8 @@ public sealed class RoundEngine
     {
         lock (_gate)
         {
-            return new RunSnapshot(_run, _store.Rounds(RunId), _store.Clients(RunId), _store.AllUpdates(RunId));
+            var clients = _enrolled.Values.Order(ClientOrder).Select(c => _seen.TryGetValue(c.ClientId, out var seen) ? c with { LastSeen = seen.At, Activity = seen.Activity } : c);
+            return new RunSnapshot(_run, _store.Rounds(RunId), clients.ToList(), _store.AllUpdates(RunId));
         }
     }
 
@@ -180,6 +199,8 @@ public sealed class RoundEngine
             if (exampleCount < 1)
                 throw new RejectionException(RejectionKind.Invalid, $"example_count must be at least 1, got {exampleCount}");
             var client = _store.UpsertClient(RunId, identity, mode, exampleCount, Now);
+            _enrolled[identity] = client;
+            _seen.Remove(identity);
             _log.LogInformation("run {Run}: client {Client} enrolled with {Count} examples", RunId, identity, exampleCount);
             return client;
         }
@@ -190,7 +211,7 @@ public sealed class RoundEngine
         lock (_gate)
         {
             RequireEnrolled(identity, runId);
-            _store.Touch(RunId, identity, Now, "asking for work");
+            Seen(identity, "asking for work");
             ClientTask Wait(string reason) => new(RoundTaskReply.Types.Action.Wait, _run.CurrentRound, null, null, 0, reason);
             switch (_run.State)
             {
@@ -202,10 +223,10 @@ public sealed class RoundEngine
             }
             var round = CurrentRound();
             if (round.State == RoundState.Open)
-                return Wait($"round {round.Round} waits for {Config.MinClients - _store.Clients(RunId).Count} more clients to enrol");
+                return Wait($"round {round.Round} waits for {Config.MinClients - _enrolled.Count} more clients to enrol");
             if (round.State != RoundState.Collecting) return Wait($"round {round.Round} is {round.State.ToString().ToLowerInvariant()}");
             if (!round.Sampled.Contains(identity)) return Wait($"not sampled in round {round.Round}");
-            if (_store.Updates(RunId, round.Round).Any(u => u.ClientId == identity)) return Wait($"the update for round {round.Round} is in");
+            if (_uploaded.Contains(identity)) return Wait($"the update for round {round.Round} is in");
             return new(RoundTaskReply.Types.Action.Train, round.Round, round.PromptIn, round.Deadline, ClientSeed(identity, round.Round), "");
         }
     }
@@ -217,7 +238,7 @@ public sealed class RoundEngine
         {
             var client = RequireEnrolled(identity, runId);
             var current = RequireCollecting(identity, round);
-            if (_store.Updates(RunId, round).Any(u => u.ClientId == identity))
+            if (_uploaded.Contains(identity))
                 throw new RejectionException(RejectionKind.Duplicate, $"client {identity} already uploaded an update for round {round}");
             ValidatePrompt(prompt);
             if (exampleCount < 1 || exampleCount > client.ExampleCount)
@@ -228,8 +249,9 @@ public sealed class RoundEngine
             var update = new UpdateRecord(identity, round, prompt, exampleCount, metrics, privacy, Now, prompt.CalculateSize());
             if (!_store.TryAddUpdate(RunId, update))
                 throw new RejectionException(RejectionKind.Duplicate, $"client {identity} already uploaded an update for round {round}");
-            _store.Touch(RunId, identity, Now, $"uploaded round {round}");
-            int count = _store.Updates(RunId, round).Count;
+            _uploaded.Add(identity);
+            Seen(identity, $"uploaded round {round}");
+            int count = _uploaded.Count;
             _log.LogInformation("run {Run}: round {Round} accepted update {Count}/{Sampled} from {Client}", RunId, round, count, current.Sampled.Count, identity);
             return (round, count);
         }
@@ -240,7 +262,7 @@ public sealed class RoundEngine
         lock (_gate)
         {
             RequireEnrolled(identity, runId);
-            _store.Touch(RunId, identity, Now, activity.Length > 200 ? activity[..200] : activity);
+            Seen(identity, activity.Length > 200 ? activity[..200] : activity);
             return _run.CurrentRound;
         }
     }
@@ -277,7 +299,7 @@ public sealed class RoundEngine
 
     void RequireAdmitted(string identity)
     {
-        if (!Config.Clients.Contains(identity))
+        if (!_admitted.ContainsKey(identity))
             throw new RejectionException(RejectionKind.NotAdmitted, $"identity \"{identity}\" is not admitted to run {RunId}");
     }
 
@@ -285,7 +307,7 @@ public sealed class RoundEngine
     {
         RequireAdmitted(identity);
         if (runId.Length > 0 && runId != RunId) throw new RejectionException(RejectionKind.UnknownRun, $"no run \"{runId}\" (the current run is {RunId})");
-        return _store.GetClient(RunId, identity)
+        return _enrolled.GetValueOrDefault(identity)
             ?? throw new RejectionException(RejectionKind.WrongState, $"client {identity} is not enrolled in run {RunId}; call Enrol first");
     }
 
@@ -364,10 +386,34 @@ public sealed class RoundEngine
 
     // ------------------------------------------------------------------ helpers
 
-    RoundRecord CurrentRound() => _store.GetRound(RunId, _run.CurrentRound)
-        ?? throw new InvalidOperationException($"run {RunId} has no round {_run.CurrentRound}");
+    RoundRecord CurrentRound() => _round ?? throw new InvalidOperationException($"run {RunId} has no round {_run.CurrentRound}");
 
-    void Reload() => _run = _store.GetRun(RunId)!;
+    /// <summary>Re-reads the run and its current round (after the engine wrote a change of state).</summary>
+    void Reload()
+    {
+        _run = _store.GetRun(RunId)!;
+        ReloadRound();
+    }
+
+    void ReloadRound()
+    {
+        _round = _run.CurrentRound == 0 ? null : _store.GetRound(RunId, _run.CurrentRound);
+        _uploaded.Clear();
+        if (_round is not null) _uploaded.UnionWith(_store.Updates(RunId, _round.Round).Select(u => u.ClientId));
+    }
+
+    void Seen(string identity, string activity) => _seen[identity] = (Now, activity);
+
+    void FlushSeenIfDue()
+    {
+        if (_seen.Count == 0 || Now - _seenFlushedAt < SeenFlushInterval) return;
+        _store.Touch(RunId, _seen.Select(p => (p.Key, p.Value.At, p.Value.Activity)).ToList());
+        foreach (var (identity, seen) in _seen) _enrolled[identity] = _enrolled[identity] with { LastSeen = seen.At, Activity = seen.Activity };
+        _seen.Clear();
+        _seenFlushedAt = Now;
+    }
+
+    static readonly IComparer<ClientRecord> ClientOrder = Comparer<ClientRecord>.Create((a, b) => string.CompareOrdinal(a.ClientId, b.ClientId));
 
     /// <summary>max(min_clients, ⌈fraction·n⌉) enrolled clients, a seeded choice per round (same on every restart).</summary>
     List<string> Sample(List<string> enrolled, int round)
@@ -378,5 +424,5 @@ public sealed class RoundEngine
     }
 
     int ClientSeed(string identity, int round) =>
-        Config.Seed * 1_000_003 + round * 7919 + Config.Clients.ToList().IndexOf(identity);
+        Config.Seed * 1_000_003 + round * 7919 + _admitted[identity];
 }

@@ -116,9 +116,18 @@ public sealed class CoordinatorStore : IDisposable
     public IReadOnlyList<ClientRecord> Clients(string runId) =>
         Query("SELECT * FROM clients WHERE run_id = $run ORDER BY client_id", ReadClient, ("$run", runId));
 
-    public void Touch(string runId, string clientId, DateTimeOffset now, string activity) =>
-        Execute("UPDATE clients SET last_seen = $now, activity = $activity WHERE run_id = $run AND client_id = $client",
-            ("$run", runId), ("$client", clientId), ("$now", Time(now)), ("$activity", activity));
+    /// <summary>Records when clients were last seen and doing what, in one transaction (one synchronous commit).</summary>
+    public void Touch(string runId, IReadOnlyList<(string ClientId, DateTimeOffset At, string Activity)> seen)
+    {
+        lock (_gate)
+        {
+            using var transaction = _connection.BeginTransaction();
+            foreach (var (clientId, at, activity) in seen)
+                Execute("UPDATE clients SET last_seen = $now, activity = $activity WHERE run_id = $run AND client_id = $client",
+                    ("$run", runId), ("$client", clientId), ("$now", Time(at)), ("$activity", activity));
+            transaction.Commit();
+        }
+    }
 
     static ClientRecord ReadClient(SqliteDataReader r) => new(
         r.GetString(r.GetOrdinal("client_id")), (Mode)r.GetInt32(r.GetOrdinal("mode")), r.GetInt32(r.GetOrdinal("example_count")),

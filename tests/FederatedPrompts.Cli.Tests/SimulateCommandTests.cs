@@ -1,0 +1,38 @@
+using System.Text.Json;
+
+namespace FederatedPrompts.Cli.Tests;
+
+/// <summary><c>fedprompt simulate</c> end to end: a coordinator process and clients over mutual TLS on loopback.</summary>
+public class SimulateCommandTests : IDisposable
+{
+    readonly TempFolder _dir = new();
+    public void Dispose() => _dir.Dispose();
+
+    static void Ok(CliRun run) => Assert.True(run.ExitCode == 0, run.Stderr + run.Stdout);
+
+    [Fact]
+    public void In_process_clients_each_train_every_round_and_the_report_counts_them()
+    {
+        string corpus = _dir.Write("corpus.txt", string.Join("\n\n", Enumerable.Range(0, 30).Select(i =>
+            i % 2 == 0 ? $"note {i}: the day was lovely. It was great." : $"note {i}: the day was dull. It was terrible.")));
+        string large = _dir.Combine("large"), small = _dir.Combine("small"), output = _dir.Combine("sim");
+        Ok(Fedprompt.Run("pretrain", "--corpus", corpus, "--out", large, "--layers", "2", "--hidden", "16", "--heads", "2",
+            "--context", "64", "--vocab-size", "300", "--steps", "2", "--eval-every", "2", "--checkpoint-every", "2", "--held-out", "0.3"));
+        Ok(Fedprompt.Run("distill", "--teacher", large, "--corpus", corpus, "--out", small, "--steps", "1", "--context", "64",
+            "--eval-every", "1", "--checkpoint-every", "1", "--held-out", "0.3"));
+
+        var run = Fedprompt.Run("simulate", "--in-process", "--concurrent-work", "2", "--clients", "5", "--rounds", "2", "--partition", "iid",
+            "--large", large, "--small", small, "--public-texts", corpus, "--out", output);
+
+        Ok(run);
+        Assert.Contains("starting 5 clients in this process", run.Stdout);
+        Assert.Contains(Path.Combine(output, "report.md"), run.Stdout.Replace("\n", ""));
+        using var report = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "report.json")));
+        Assert.Equal("finished", report.RootElement.GetProperty("state").GetString());
+        var rounds = report.RootElement.GetProperty("rounds").EnumerateArray().ToList();
+        Assert.Equal(2, rounds.Count);
+        Assert.All(rounds, r => Assert.Equal(5, r.GetProperty("uploads").GetInt32()));
+        for (int i = 1; i <= 5; i++)   // each hosted client wrote its own log, ending with what it trained
+            Assert.Contains($"client-{i} trained in rounds [1, 2]", File.ReadAllText(Path.Combine(output, "logs", $"client-{i}.log")));
+    }
+}
