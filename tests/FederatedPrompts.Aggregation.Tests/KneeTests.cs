@@ -65,6 +65,19 @@ public sealed class KneeTests
         Assert.Equal(expected, KDistance.SortedCurve(OnALine(0, 1, 3, 7), minSamples));
     }
 
+    /// <summary>
+    /// Ties and repeated points 0, 0, 2, 2, 2, 5: sorted distances to the others are 0,2,2,2,5 (twice), 0,0,2,2,3 (three
+    /// times) and 3,3,3,5,5, so rank 1, 2, 3 give the curves below; the selection must count equal distances as a sort does.
+    /// </summary>
+    [Theory]
+    [InlineData(2, new double[] { 0, 0, 0, 0, 0, 3 })]
+    [InlineData(3, new double[] { 0, 0, 0, 2, 2, 3 })]
+    [InlineData(4, new double[] { 2, 2, 2, 2, 2, 3 })]
+    public void K_distance_counts_repeated_distances(int minSamples, double[] expected)
+    {
+        Assert.Equal(expected, KDistance.SortedCurve(OnALine(0, 0, 2, 2, 2, 5), minSamples));
+    }
+
     /// <summary>Points 0, 0.5, 1, 1.5, 2, 10 with min_samples 2: curve [.5, .5, .5, .5, .5, 8] → knee index 4 → eps 0.5.</summary>
     [Fact]
     public void Eps_is_the_k_distance_at_the_knee()

@@ -29,6 +29,22 @@ public sealed class SoftStrategyTests
         Assert.Equal((0.0, 2, 0, 0), (prompt.Notes.Eps!.Value, prompt.Notes.Clusters, prompt.Notes.NoiseKept, prompt.Notes.NoiseDropped));
     }
 
+    /// <summary>
+    /// 400 clients: 397 upload [(1,0), (1,0.01)], 3 upload [(1,0), (−1,0)]. For one of the 3, w((−1,0)) ≈ −397·2 − 2 + 2
+    /// ≈ −794 and w((1,0)) ≈ +794, so α((−1,0)) = exp(−1588)/… underflows to 0 in doubles for all three copies. They are
+    /// still a cluster (identical, distance 0), and its centroid must be (−1, 0): weighting by α itself would divide 0 by 0.
+    /// </summary>
+    [Fact]
+    public void FedDtpt_weights_a_cluster_whose_attention_underflows_by_its_log()
+    {
+        var uploads = Enumerable.Range(0, 400).Select(k => k < 397
+            ? SoftUpload($"c{k:D3}", V(1, 0), V(1, 0.01f))
+            : SoftUpload($"c{k:D3}", V(1, 0), V(-1, 0))).ToArray();
+        var prompt = SoftPromptAggregationStrategies.Create("feddtpt").Aggregate(uploads);
+        Assert.All(prompt.Clusters!.Groups.Single(g => g.Contains(397 * 2 + 1)), i => Assert.Equal(0, prompt.Clusters.Attention[i]));
+        Assert.Contains(prompt.Vectors, v => Math.Abs(v[0] + 1) < 1e-6 && Math.Abs(v[1]) < 1e-6);
+    }
+
     /// <summary>Mass of {A0, B0} is 2/(1+e) ≈ .54, of {A1, B1, C0} 2a + 1 ≈ 2.46: a cap of 1 keeps the second.</summary>
     [Fact]
     public void FedDtpt_cap_keeps_the_clusters_with_most_attention_mass()

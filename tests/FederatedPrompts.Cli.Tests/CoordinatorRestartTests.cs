@@ -21,15 +21,10 @@ public class CoordinatorRestartTests : IDisposable
     [Fact]
     public async Task Killed_coordinator_resumes_the_run_and_keeps_every_accepted_update()
     {
-        string corpus = _dir.Write("corpus.txt", string.Join("\n\n", Enumerable.Range(0, 30).Select(i =>
-            i % 2 == 0 ? $"note {i}: the day was lovely. It was great." : $"note {i}: the day was dull. It was terrible.")));
+        var (large, small, corpus) = TinyModels.Build(_dir, context: 48);
         string Examples(int count) => string.Join("\n", Enumerable.Range(0, count).Select(i =>
             JsonSerializer.Serialize(new { text = i % 2 == 0 ? $"lovely day {i}" : $"dull day {i}", label = i % 2 == 0 ? "positive" : "negative" })));
-        string large = _dir.Combine("large"), small = _dir.Combine("small"), certs = _dir.Combine("certs");
-        Ok(Fedprompt.Run("pretrain", "--corpus", corpus, "--out", large, "--layers", "2", "--hidden", "16", "--heads", "2",
-            "--context", "48", "--vocab-size", "300", "--steps", "2", "--eval-every", "2", "--checkpoint-every", "2", "--held-out", "0.3"));
-        Ok(Fedprompt.Run("distill", "--teacher", large, "--corpus", corpus, "--out", small, "--steps", "1", "--context", "48",
-            "--eval-every", "1", "--checkpoint-every", "1", "--held-out", "0.3"));
+        string certs = _dir.Combine("certs");
         Ok(Fedprompt.Run("certs", "--out", certs, "--clients", "2"));
         // client-2 has far more data, so its round-1 update lands well after client-1's: the kill falls between them.
         string[] data = [_dir.Write("client-1.jsonl", Examples(6)), _dir.Write("client-2.jsonl", Examples(600))];

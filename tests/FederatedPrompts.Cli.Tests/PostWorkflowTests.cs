@@ -20,16 +20,10 @@ public class PostWorkflowTests : IDisposable
 
     (string Teacher, string Student, string Train, string Test, string Corpus) Setup()
     {
-        string corpus = _dir.Write("corpus.txt", string.Join("\n\n", Enumerable.Range(0, 30).Select(i =>
-            i % 2 == 0 ? $"note {i}: the day was lovely. It was great." : $"note {i}: the day was dull. It was terrible.")));
+        var (teacher, student, corpus) = TinyModels.Build(_dir, context: 32, pretrainSteps: 4, distillSteps: 2);
         string train = _dir.Write("train.jsonl", string.Join("\n", Enumerable.Range(0, 12).Select(i =>
             JsonSerializer.Serialize(new { text = i % 2 == 0 ? $"lovely day {i}" : $"dull day {i}", label = i % 2 == 0 ? "positive" : "negative" }))));
         string test = _dir.Write("test.jsonl", "{\"text\":\"a lovely day\",\"label\":\"positive\"}\n{\"text\":\"a dull day\",\"label\":\"negative\"}\n");
-        string teacher = _dir.Combine("teacher"), student = _dir.Combine("student");
-        Ok(Fedprompt.Run("pretrain", "--corpus", corpus, "--out", teacher, "--layers", "2", "--hidden", "16", "--heads", "2",
-            "--context", "32", "--vocab-size", "300", "--steps", "4", "--eval-every", "2", "--checkpoint-every", "4", "--held-out", "0.3"));
-        Ok(Fedprompt.Run("distill", "--teacher", teacher, "--corpus", corpus, "--out", student, "--steps", "2", "--context", "32",
-            "--eval-every", "2", "--checkpoint-every", "2", "--held-out", "0.3"));
         return (teacher, student, train, test, corpus);
     }
 
@@ -57,6 +51,11 @@ public class PostWorkflowTests : IDisposable
         var eval = Fedprompt.Run(["eval", "--model", teacher, "--task", test, .. sentiment, "--soft-prompt", pt, "--json"]);
         Ok(eval);
         Assert.Equal(2, JsonDocument.Parse(eval.Stdout).RootElement.GetProperty("count").GetInt32());
+        Assert.DoesNotContain("warning", eval.Stderr);   // the transferred prompt is the teacher's own
+
+        var direct = Fedprompt.Run(["eval", "--model", teacher, "--task", test, .. sentiment, "--soft-prompt", ps, "--json"]);
+        Ok(direct);   // the student's prompt on the teacher is allowed (direct use), but said
+        Assert.Contains($"warning: {ps} was tuned for model", direct.Stderr);
     }
 
     [Fact]

@@ -13,13 +13,8 @@ public class SimulateCommandTests : IDisposable
     [Fact]
     public void In_process_clients_each_train_every_round_and_the_report_counts_them()
     {
-        string corpus = _dir.Write("corpus.txt", string.Join("\n\n", Enumerable.Range(0, 30).Select(i =>
-            i % 2 == 0 ? $"note {i}: the day was lovely. It was great." : $"note {i}: the day was dull. It was terrible.")));
-        string large = _dir.Combine("large"), small = _dir.Combine("small"), output = _dir.Combine("sim");
-        Ok(Fedprompt.Run("pretrain", "--corpus", corpus, "--out", large, "--layers", "2", "--hidden", "16", "--heads", "2",
-            "--context", "64", "--vocab-size", "300", "--steps", "2", "--eval-every", "2", "--checkpoint-every", "2", "--held-out", "0.3"));
-        Ok(Fedprompt.Run("distill", "--teacher", large, "--corpus", corpus, "--out", small, "--steps", "1", "--context", "64",
-            "--eval-every", "1", "--checkpoint-every", "1", "--held-out", "0.3"));
+        var (large, small, corpus) = TinyModels.Build(_dir, context: 64);
+        string output = _dir.Combine("sim");
 
         var run = Fedprompt.Run("simulate", "--in-process", "--concurrent-work", "2", "--clients", "5", "--rounds", "2", "--partition", "iid",
             "--large", large, "--small", small, "--public-texts", corpus, "--out", output);

@@ -13,7 +13,7 @@ public static class FedDtptClustering
 {
     public static PromptClusters Cluster(PooledVectors pooled, int minSamples, DistanceMetric metric)
     {
-        var attention = SemanticAttention.Weights(pooled);
+        var attention = SemanticAttention.LogWeights(pooled);
         var distances = new DistanceMatrix(pooled.Vectors, metric);
         var eps = ElbowEps.Choose(distances, minSamples);
         var labels = Dbscan.Labels(distances, eps.Eps, minSamples);

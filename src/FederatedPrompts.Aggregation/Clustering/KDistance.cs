@@ -16,11 +16,27 @@ public static class KDistance
         ArgumentOutOfRangeException.ThrowIfLessThan(minSamples, 1);
         var otherRank = Math.Min(minSamples - 1, distances.Count - 1);
         var curve = new double[distances.Count];
+        if (otherRank == 0) return curve;
+        // The otherRank smallest distances of each row, kept sorted by insertion: O(n·k) per row rather than a sort of
+        // the row (k is min_samples, a handful; n is every uploaded token, thousands with many clients).
+        var nearest = new double[otherRank];
         for (var i = 0; i < distances.Count; i++)
         {
-            if (otherRank == 0) continue;
-            var toOthers = Enumerable.Range(0, distances.Count).Where(j => j != i).Select(j => distances[i, j]).Order().ToArray();
-            curve[i] = toOthers[otherRank - 1];
+            var kept = 0;
+            for (var j = 0; j < distances.Count; j++)
+            {
+                if (j == i) continue;
+                var d = distances[i, j];
+                if (kept == otherRank && d >= nearest[kept - 1]) continue;
+                var at = kept < otherRank ? kept++ : otherRank - 1;
+                while (at > 0 && nearest[at - 1] > d)
+                {
+                    nearest[at] = nearest[at - 1];
+                    at--;
+                }
+                nearest[at] = d;
+            }
+            curve[i] = nearest[kept - 1];
         }
         Array.Sort(curve);
         return curve;

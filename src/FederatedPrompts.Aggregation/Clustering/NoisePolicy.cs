@@ -6,6 +6,7 @@ namespace FederatedPrompts.Aggregation.Clustering;
 /// prompt (attention is a softmax per client, so only values within one client compare fairly); otherwise it is
 /// dropped. So an idiosyncratic token survives only where it still ranks in the upper half of its own prompt by
 /// similarity to the other clients, and a prompt made only of noise loses at least half of it.
+/// Only the order of attention matters here, so callers pass log α (same decisions, no underflow ties).
 /// </summary>
 public static class NoisePolicy
 {

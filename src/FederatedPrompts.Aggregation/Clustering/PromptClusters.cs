@@ -4,15 +4,17 @@ namespace FederatedPrompts.Aggregation.Clustering;
 
 /// <summary>
 /// Groups of pooled vectors (indices into <see cref="PooledVectors"/>) that the global prompt turns into one element
-/// each, with the attention of every pooled vector, in global-prompt order: by the mean prompt position of each
-/// group's members, ties by the group's first member (client order, then position).
+/// each, with the attention of every pooled vector (as log α, see <see cref="Attention.SemanticAttention"/>), in
+/// global-prompt order: by the mean prompt position of each group's members, ties by the group's first member (client
+/// order, then position).
 /// </summary>
 public sealed class PromptClusters
 {
-    public PromptClusters(PooledVectors pooled, IReadOnlyList<double> attention, IEnumerable<int[]> groups, AggregationNotes notes)
+    public PromptClusters(PooledVectors pooled, IReadOnlyList<double> logAttention, IEnumerable<int[]> groups, AggregationNotes notes)
     {
         Pooled = pooled;
-        Attention = attention;
+        LogAttention = logAttention;
+        Attention = logAttention.Select(Math.Exp).ToArray();
         Groups = groups
             .Select(members => (Members: members, MeanPosition: members.Average(i => pooled.Position[i]), First: members.Min()))
             .OrderBy(group => group.MeanPosition).ThenBy(group => group.First)
@@ -23,6 +25,9 @@ public sealed class PromptClusters
 
     /// <summary>The vectors the groups index into, with the client and position of each.</summary>
     public PooledVectors Pooled { get; }
+    /// <summary>log α per pooled vector: what aggregation compares and weights by (never underflows).</summary>
+    public IReadOnlyList<double> LogAttention { get; }
+    /// <summary>α per pooled vector, for reports (may be 0 where log α is below −745).</summary>
     public IReadOnlyList<double> Attention { get; }
     public IReadOnlyList<int[]> Groups { get; }
     public AggregationNotes Notes { get; }

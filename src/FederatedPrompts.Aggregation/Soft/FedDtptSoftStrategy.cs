@@ -1,3 +1,4 @@
+using FederatedPrompts.Aggregation.Attention;
 using FederatedPrompts.Aggregation.Clustering;
 using FederatedPrompts.Aggregation.Geometry;
 using FederatedPrompts.Aggregation.Uploads;
@@ -16,9 +17,15 @@ public sealed class FedDtptSoftStrategy(SoftAggregationOptions options) : ISoftP
     {
         var pooled = PooledVectors.From(uploads);
         var clusters = FedDtptClustering.Cluster(pooled, options.MinSamples, options.Metric);
-        var kept = clusters.TopGroups(options.MaxLength, members => members.Sum(i => clusters.Attention[i]));
+        double[] LogsOf(int[] members) => members.Select(i => clusters.LogAttention[i]).ToArray();
+        // Mass Σα compared as log Σα; centroid weights α / max α over the members, exact where α itself underflows.
+        var kept = clusters.TopGroups(options.MaxLength, members => SemanticAttention.LogSumExp(LogsOf(members)));
         var centroids = kept.Select(members =>
-            VectorMath.WeightedMean(members.Select(i => pooled.Vectors[i]).ToArray(), members.Select(i => clusters.Attention[i]).ToArray()));
+        {
+            var logs = LogsOf(members);
+            double max = logs.Max();
+            return VectorMath.WeightedMean(members.Select(i => pooled.Vectors[i]).ToArray(), logs.Select(l => Math.Exp(l - max)).ToArray());
+        });
         return new GlobalSoftPrompt(centroids.ToArray(), clusters.Notes, clusters);
     }
 }

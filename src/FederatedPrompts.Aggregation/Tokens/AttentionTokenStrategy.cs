@@ -18,7 +18,7 @@ public sealed class AttentionTokenStrategy(TokenAggregationOptions options) : IT
         var pooled = PooledVectors.From(uploads);
         var length = options.PromptLength ?? uploads.Max(upload => upload.Tokens.Count);
         var singletons = Enumerable.Range(0, pooled.Count).Select(i => new[] { i });
-        var clusters = new PromptClusters(pooled, SemanticAttention.Weights(pooled), singletons, AggregationNotes.NoClustering);
+        var clusters = new PromptClusters(pooled, SemanticAttention.LogWeights(pooled), singletons, AggregationNotes.NoClustering);
         return ClusterWinners.Select(uploads, clusters, length);
     }
 }

@@ -13,8 +13,8 @@ static class ClusterWinners
     public static GlobalTokenPrompt Select(IReadOnlyList<TokenPromptUpload> uploads, PromptClusters clusters, int? maxLength)
     {
         var tokenIds = uploads.SelectMany(upload => upload.Tokens.Select(token => token.TokenId)).ToArray();
-        int Winner(int[] members) => members.OrderByDescending(i => clusters.Attention[i]).ThenBy(i => i).First();
-        var kept = clusters.TopGroups(maxLength, members => clusters.Attention[Winner(members)]);
+        int Winner(int[] members) => members.OrderByDescending(i => clusters.LogAttention[i]).ThenBy(i => i).First();
+        var kept = clusters.TopGroups(maxLength, members => clusters.LogAttention[Winner(members)]);
         return new GlobalTokenPrompt(kept.Select(members => tokenIds[Winner(members)]).ToArray(), clusters.Notes, clusters);
     }
 }

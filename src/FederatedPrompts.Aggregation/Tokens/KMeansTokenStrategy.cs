@@ -14,7 +14,7 @@ public sealed class KMeansTokenStrategy(TokenAggregationOptions options) : IToke
         var pooled = PooledVectors.From(uploads);
         var k = options.PromptLength ?? uploads.Max(upload => upload.Tokens.Count);
         var groups = PromptClusters.GroupsOf(KMeans.Labels(pooled.Vectors, k, options.Seed)).ToArray();
-        var clusters = new PromptClusters(pooled, SemanticAttention.Weights(pooled), groups, new AggregationNotes(EpsChoice: null, groups.Length));
+        var clusters = new PromptClusters(pooled, SemanticAttention.LogWeights(pooled), groups, new AggregationNotes(EpsChoice: null, groups.Length));
         return ClusterWinners.Select(uploads, clusters, maxLength: null);
     }
 }

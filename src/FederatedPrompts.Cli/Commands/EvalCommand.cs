@@ -76,6 +76,10 @@ public static class EvalCommand
             var prompt = SoftPrompt.Load(softPath);
             if (prompt.HiddenSize != model.HiddenSize)
                 throw new UserInputException($"{softPath}: soft prompt vectors have {prompt.HiddenSize} dimensions, the model's embeddings {model.HiddenSize}");
+            // Same width but another model is allowed (POST's "direct use" of a student prompt on the teacher), never silently.
+            if (ModelIdentity.Of(model) is var identity && identity != prompt.ModelIdentity)
+                Console.Error.WriteLine($"warning: {softPath} was tuned for model {prompt.ModelIdentity}, not this model ({identity}); " +
+                                        "evaluating it here is direct use, not a transfer");
             soft = tensor(prompt.Values.ToArray(), device: device).reshape(prompt.Length, prompt.HiddenSize);
         }
         return new PromptInput(soft, discrete);
