@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using FederatedPrompts.Client;
 using FederatedPrompts.Client.Transport;
 using FederatedPrompts.Coordinator.Hosting;
+using FederatedPrompts.Coordinator.Rounds;
 using FederatedPrompts.Coordinator.Runs;
 using FederatedPrompts.Coordinator.Storage;
 using FederatedPrompts.Protocol.V1;
@@ -294,6 +295,13 @@ public class BadInputTests(TinyFederation setting, ITestOutputHelper output) : I
         {
             Assert.True(DateTime.UtcNow < until && !one.IsCompleted, "client-1 did not start waiting for round 1");
             await Task.Delay(50);
+        }
+        // Liveness is written to the store in batches, within the flush interval (plus the worker's poll).
+        var flushed = DateTime.UtcNow + RoundEngine.SeenFlushInterval + TimeSpan.FromSeconds(5);
+        while (first.Store.GetClient(runId, "client-1")?.Activity != "asking for work")
+        {
+            Assert.True(DateTime.UtcNow < flushed, "client-1's liveness never reached the store");
+            await Task.Delay(100);
         }
         await first.DisposeAsync();   // the coordinator goes away under the waiting client
         await Task.Delay(TimeSpan.FromSeconds(1));

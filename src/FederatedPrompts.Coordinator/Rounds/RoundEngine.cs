@@ -89,9 +89,9 @@ public sealed class RoundEngine
     {
         lock (_gate)
         {
+            FlushSeenIfDue();
             if (_run.State == RunState.Transferring)
                 return new EngineStep.Transfer(_store.GetRound(RunId, Config.Rounds)!.PromptOut!);
-            FlushSeenIfDue();
             if (_run.State != RunState.Running) return new EngineStep.Idle();
             var round = CurrentRound();
             switch (round.State)
