@@ -28,6 +28,18 @@ public class PromptedClassifierTests
 
     static readonly string[] Texts = ["a joy", "the pace drags and the jokes fall flat", "wonderful", "a dull and tired story from start to end"];
 
+    /// <summary>" spam" and " legitimate" are not in this 300-token vocabulary: both begin with the byte token " ".</summary>
+    [Fact]
+    public void Labels_whose_words_begin_with_the_same_token_are_refused()
+    {
+        var (model, tokenizer) = SmallModel();
+        Assert.Equal(tokenizer.Encode(" spam")[0], tokenizer.Encode(" legitimate")[0]);
+        var error = Assert.Throws<ArgumentException>(() =>
+            new PromptedClassifier(model, tokenizer, ["spam", "ham"], [[" spam"], [" legitimate"]], text => text + " This message is"));
+        Assert.Contains("labels \"spam\" and \"ham\" cannot be told apart", error.Message);
+        Assert.Contains($"[{tokenizer.Encode(" spam")[0]}]", error.Message);
+    }
+
     [Fact]
     public void Class_score_is_the_mean_label_word_logit_at_the_last_position()
     {

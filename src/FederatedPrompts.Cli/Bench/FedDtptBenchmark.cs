@@ -36,7 +36,7 @@ public static class FedDtptBenchmark
     {
         ["sst2"] = " Is this movie review great or terrible?",
         ["trec"] = " Which type of answer does this question ask for?",
-        ["spam"] = " Is this text message spam or legitimate?",
+        ["spam"] = " Is this message advertising or personal?",   // the preset's label words
     };
 
     public static Command Create()

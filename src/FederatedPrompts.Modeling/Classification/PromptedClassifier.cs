@@ -51,7 +51,18 @@ public sealed class PromptedClassifier
             var ids = tokenizer.Encode(word);
             if (ids.Count == 0) throw new ArgumentException($"label word \"{word}\" of \"{label}\" encodes to no tokens");
             return (long)ids[0];
-        }).Distinct().ToArray()).ToArray();
+        }).Distinct().Order().ToArray()).ToArray();
+        // Two labels scored by the same tokens always tie: the argmax then names the first of them for every input,
+        // whatever the prompt. This happens when label words are missing from the vocabulary as word starts (a
+        // byte-fallback tokenizer begins " spam" and " legitimate" alike with the bare space).
+        for (int i = 0; i < labels.Count; i++)
+            for (int j = i + 1; j < labels.Count; j++)
+                if (_labelTokenIds[i].SequenceEqual(_labelTokenIds[j]))
+                    throw new ArgumentException(
+                        $"labels \"{labels[i]}\" and \"{labels[j]}\" cannot be told apart: their label words " +
+                        $"({string.Join(", ", labelWords[i].Concat(labelWords[j]).Select(w => $"\"{w}\""))}) all begin with token(s) " +
+                        $"[{string.Join(", ", _labelTokenIds[i])}] of this tokenizer; choose label words that begin with different tokens " +
+                        "(fedprompt tokenize shows a word's tokens)");
     }
 
     /// <summary>Full-vocabulary next-token logits [B,V] at each input's prediction position (what POST transfer matches).</summary>

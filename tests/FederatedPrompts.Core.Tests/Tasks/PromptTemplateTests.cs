@@ -24,7 +24,7 @@ public sealed class PromptTemplateTests
     [Theory]
     [InlineData("sst2", "{text} It was", "positive", " great")]
     [InlineData("trec", "{text} Answer type:", "location", " place")]
-    [InlineData("spam", "{text} This message is", "spam", " spam")]
+    [InlineData("spam", "{text} This message is", "spam", " advertising")]
     [InlineData("SYNTHETIC-sentiment", "{text} It was", "negative", " terrible")]
     public void Known_tasks_have_presets(string task, string pattern, string label, string word)
     {
