@@ -70,17 +70,25 @@ public abstract class ClientFleet : IDisposable
             _gate = new SemaphoreSlim(Math.Max(1, concurrentWork));
             _logs = logs;
             string authority = PemFiles.CertificatePath(certs, "ca");
-            foreach (var client in clients)
+            try
             {
-                var tls = ClientCredentials.Load(PemFiles.CertificatePath(certs, client.Identity), PemFiles.KeyPath(certs, client.Identity), authority);
-                var channel = CoordinatorChannel.Create(address, tls, insecure: false, insecureIdentity: null);
-                var log = new StreamWriter(LogPath(logs, client)) { AutoFlush = true };
-                var options = new ClientOptions
+                foreach (var client in clients)
                 {
-                    PrivateData = TaskFile.Load(client.DataPath).RequireAtLeastTwoClasses(), Mode = mode, CacheDirectory = cache,
-                    StateDirectory = client.StateDirectory, LocalWorkGate = _gate,
-                };
-                _clients.Add((client, channel, log, Run(client, new FederationClient(channel.CreateCallInvoker(), options), log)));
+                    var options = new ClientOptions
+                    {
+                        PrivateData = TaskFile.Load(client.DataPath).RequireAtLeastTwoClasses(), Mode = mode, CacheDirectory = cache,
+                        StateDirectory = client.StateDirectory, LocalWorkGate = _gate,
+                    };
+                    var tls = ClientCredentials.Load(PemFiles.CertificatePath(certs, client.Identity), PemFiles.KeyPath(certs, client.Identity), authority);
+                    var channel = CoordinatorChannel.Create(address, tls, insecure: false, insecureIdentity: null);
+                    var log = new StreamWriter(LogPath(logs, client)) { AutoFlush = true };
+                    _clients.Add((client, channel, log, Run(client, new FederationClient(channel.CreateCallInvoker(), options), log)));
+                }
+            }
+            catch
+            {
+                Dispose();   // the clients already started stop, and their channels and logs are closed
+                throw;
             }
         }
 
