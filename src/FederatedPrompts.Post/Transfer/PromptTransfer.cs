@@ -26,10 +26,13 @@ public sealed record AlphaChoice(double Alpha, double ZeroShotLarge, double Comp
 
 /// <summary>
 /// POST's transfer of a soft prompt p_s tuned on the small model Φ_s to the large model Φ_t, using public texts only:
-/// L = (1−α)·KL(σ(Φ_t(p_t+x)/T) ‖ σ(Φ_s(p_s+x)/T)) + α·KL(σ((Φ_t(p_t+x) − Φ_t(x))/T) ‖ σ((Φ_s(p_s+x) − Φ_s(x))/T)),
+/// L = T²·[(1−α)·KL(σ(Φ_s(p_s+x)/T) ‖ σ(Φ_t(p_t+x)/T)) + α·KL(σ((Φ_s(p_s+x) − Φ_s(x))/T) ‖ σ((Φ_t(p_t+x) − Φ_t(x))/T))],
 /// on full-vocabulary logits at the prediction position. The first term matches the small model's prompted
 /// predictions; the second matches the change the prompt causes, which transfers where the two models disagree
-/// without a prompt. Only p_t is trained; everything on the small-model side is computed once.
+/// without a prompt. Only p_t is trained; everything on the small-model side is computed once. The direction is the
+/// official code's (sprintml/POST utils/transfer.py, mix_transfer: nn.KLDivLoss(log_softmax(target/T), softmax(source/T))·T²,
+/// batch mean): the small model's distribution is the reference, so p_t is pushed to cover every token the prompted small
+/// model puts mass on (mass-covering), rather than to sit on one of its modes as the reverse KL would.
 /// </summary>
 public sealed class PromptTransfer(PromptedClassifier large, PromptedClassifier small, TransferOptions options)
 {
@@ -61,14 +64,15 @@ public sealed class PromptTransfer(PromptedClassifier large, PromptedClassifier 
     /// <summary>The loss for one batch of logits [B,V]; exposed for checking against hand computation.</summary>
     public static Tensor Loss(Tensor largePrompted, Tensor smallPrompted, Tensor largePlain, Tensor smallPlain, double alpha, double temperature)
     {
-        static Tensor Kl(Tensor pLogits, Tensor qLogits)
+        // KL(source ‖ target) averaged over the batch: the source (small model) is the reference distribution.
+        static Tensor Kl(Tensor sourceLogits, Tensor targetLogits)
         {
-            var logP = F.log_softmax(pLogits, -1);
-            return (logP.exp() * (logP - F.log_softmax(qLogits, -1))).sum(-1).mean();
+            var logSource = F.log_softmax(sourceLogits, -1);
+            return (logSource.exp() * (logSource - F.log_softmax(targetLogits, -1))).sum(-1).mean();
         }
-        var direct = Kl(largePrompted / temperature, smallPrompted / temperature);
-        var change = Kl((largePrompted - largePlain) / temperature, (smallPrompted - smallPlain) / temperature);
-        return direct * (1 - alpha) + change * alpha;
+        var direct = Kl(smallPrompted / temperature, largePrompted / temperature);
+        var change = Kl((smallPrompted - smallPlain) / temperature, (largePrompted - largePlain) / temperature);
+        return (direct * (1 - alpha) + change * alpha) * (temperature * temperature);
     }
 
     /// <summary>Optimises p_t from <paramref name="initialLargePrompt"/> to match <paramref name="smallPrompt"/>'s behaviour on <paramref name="publicTexts"/>.</summary>

@@ -26,22 +26,30 @@ public class PromptTransferTests : IDisposable
         Assert.Equal(expected, PromptTransfer.AlphaHeuristic(zeroShot, compressed, random), 1);
 
     [Fact]
-    public void Loss_matches_hand_computed_kl_terms()
+    public void Loss_is_the_official_kl_from_the_small_model_to_the_large_one_times_t_squared()
     {
-        // Two-token vocabulary, T = 1: KL(p‖q) = Σ p log(p/q) by hand.
-        var largePrompted = tensor(new float[] { 1f, 0f }).reshape(1, 2);
-        var smallPrompted = tensor(new float[] { 0f, 0f }).reshape(1, 2);
-        var largePlain = tensor(new float[] { 0f, 1f }).reshape(1, 2);
-        var smallPlain = tensor(new float[] { 0f, 0f }).reshape(1, 2);
-        double p = 1 / (1 + Math.Exp(-1));                               // softmax([1,0])[0]
-        double direct = p * Math.Log(p / 0.5) + (1 - p) * Math.Log((1 - p) / 0.5);
-        double pc = 1 / (1 + Math.Exp(-2));                              // softmax([1,−1])[0]
-        double change = pc * Math.Log(pc / 0.5) + (1 - pc) * Math.Log((1 - pc) / 0.5);
-        Assert.Equal(0.75 * direct + 0.25 * change,
-            PromptTransfer.Loss(largePrompted, smallPrompted, largePlain, smallPlain, alpha: 0.25, temperature: 1).item<float>(), 5);
-        // Temperature divides the logits.
-        Assert.Equal(PromptTransfer.Loss(largePrompted / 2, smallPrompted / 2, largePlain / 2, smallPlain / 2, 0.25, 1).item<float>(),
-            PromptTransfer.Loss(largePrompted, smallPrompted, largePlain, smallPlain, 0.25, 2).item<float>(), 6);
+        // Three-token vocabulary. Distributions chosen by their logits: logits = log p, so softmax gives p back exactly.
+        //   small prompted p_s = (0.98, 0.01, 0.01), large prompted p_t = (0.4, 0.3, 0.3)
+        //   small plain (0.5, 0.25, 0.25),        large plain (0.25, 0.25, 0.5)
+        static Tensor Logits(params double[] p) => tensor(p.Select(v => (float)Math.Log(v)).ToArray()).reshape(1, 3);
+        double[] ps = [0.98, 0.01, 0.01], pt = [0.4, 0.3, 0.3], ss = [0.5, 0.25, 0.25], ts = [0.25, 0.25, 0.5];
+        static double Kl(double[] p, double[] q) => p.Zip(q, (a, b) => a * Math.Log(a / b)).Sum();
+        static double[] Normalised(double[] v) => v.Select(x => x / v.Sum()).ToArray();
+        // The change term compares softmax(prompted − plain) = normalised ratios p_prompted / p_plain.
+        var changeSmall = Normalised(ps.Zip(ss, (a, b) => a / b).ToArray());
+        var changeLarge = Normalised(pt.Zip(ts, (a, b) => a / b).ToArray());
+        double alpha = 0.25;
+        double official = (1 - alpha) * Kl(ps, pt) + alpha * Kl(changeSmall, changeLarge);      // KL(source ‖ target), T = 1
+        double reversed = (1 - alpha) * Kl(pt, ps) + alpha * Kl(changeLarge, changeSmall);
+        Assert.True(Math.Abs(official - reversed) > 0.5, "the hand case must tell the two directions apart");
+
+        double loss = PromptTransfer.Loss(Logits(pt), Logits(ps), Logits(ts), Logits(ss), alpha, temperature: 1).item<float>();
+        Assert.Equal(official, loss, 5);
+
+        // Temperature divides the logits and the loss is scaled by T² (as the official code and Hinton et al. do).
+        double atTwo = PromptTransfer.Loss(Logits(pt), Logits(ps), Logits(ts), Logits(ss), alpha, temperature: 2).item<float>();
+        double scaledByHand = PromptTransfer.Loss(Logits(pt) / 2, Logits(ps) / 2, Logits(ts) / 2, Logits(ss) / 2, alpha, temperature: 1).item<float>() * 4;
+        Assert.Equal(scaledByHand, atTwo, 5);
     }
 
     [Fact]
