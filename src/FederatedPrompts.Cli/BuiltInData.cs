@@ -9,7 +9,7 @@ namespace FederatedPrompts.Cli;
 /// </summary>
 public static class BuiltInData
 {
-    public const int CorpusDocuments = 4000, TrainExamples = 1000, TestExamples = 400;
+    public const int CorpusDocuments = 20000, TrainExamples = 1000, TestExamples = 400;
 
     public static IReadOnlyList<string> Corpus(int seed) => SyntheticCorpus.Generate(seed, CorpusDocuments);
 

@@ -147,13 +147,19 @@ public static class SimulateCommand
         return path;
     }
 
-    /// <summary>The given models, or the built-in pair pretrained and distilled once and cached by seed and steps.</summary>
+    /// <summary>
+    /// The given models, or the built-in pair pretrained and distilled once and cached by corpus content, seed and steps
+    /// (a cache keyed without the corpus would hand a teacher of an older generated corpus, or of another --public-texts, to this run).
+    /// </summary>
     static (string Large, string Small) Models(string? large, string? small, string corpusPath, int seed, int pretrainSteps, int distillSteps)
     {
         string cache = Path.GetFullPath(Path.Combine("runs", "cache"));
         if (large is null)
         {
-            large = Path.Combine(cache, $"teacher-seed{seed}-steps{pretrainSteps}");
+            string corpusHash;
+            using (var corpus = File.OpenRead(corpusPath))
+                corpusHash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(corpus))[..12];
+            large = Path.Combine(cache, $"teacher-{corpusHash}-seed{seed}-steps{pretrainSteps}");
             if (!File.Exists(Path.Combine(large, "config.json")))
                 ProgressViews.Pretrain(new PretrainJobSpec
                 {

@@ -1,13 +1,29 @@
 namespace FederatedPrompts.Core.Synthetic;
 
 /// <summary>
-/// Download-free pretraining text for the default simulation: seeded stories, questions with answers,
-/// descriptions and reviews. Every review closes with " It was great." or " It was terrible." to match its
-/// sentiment, so a model pretrained here already prefers the right word after "... It was" — the zero-shot
-/// signal that <see cref="SyntheticSentimentTask"/> and its prompt build on.
+/// Download-free pretraining text for the default simulation: seeded stories, questions with answers, descriptions,
+/// and reviews of two genres that close alike but mean different things by it:
+/// <list type="bullet">
+/// <item>a critics' column: the review opens with <see cref="CriticMarker"/> and closes with the critic's verdict,
+/// " It was great." or " It was terrible.", always matching its sentiment;</item>
+/// <item>a diary: the same kind of review with no opening, followed by a remark about the writer's day that starts
+/// the same way (" It was great to be home again.", " It was terrible weather on the way back.") and is great or
+/// terrible by a coin toss, whatever the review said.</item>
+/// </list>
+/// A model pretrained here therefore knows the sentiment of every review (it must, to predict the critic's verdict),
+/// but after a bare review followed by " It was" — which is how <see cref="SyntheticSentimentTask"/> presents its
+/// inputs — the continuation it learned is the diary's coin toss. The knowledge is there; the default template does
+/// not reach it. A prompt that puts the model in the critics' frame (the marker itself, or soft vectors that act like
+/// it) does: that is what prompt tuning has to find.
 /// </summary>
 public static class SyntheticCorpus
 {
+    /// <summary>Opens every critics'-column review; never part of a task input or of the default prompts.</summary>
+    public const string CriticMarker = "Verdict:";
+
+    /// <summary>Changes whenever the generated text changes, so models cached for an older corpus are not reused.</summary>
+    public const int Version = 2;
+
     public static IReadOnlyList<string> Generate(int seed, int documents)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(documents);
@@ -19,19 +35,27 @@ public static class SyntheticCorpus
             var kind = random.NextDouble();
             texts.Add(kind switch
             {
-                < 0.35 => grammar.Story(),
-                < 0.50 => grammar.QuestionWithAnswer(),
-                < 0.60 => grammar.Description(),
-                _ => ClosedReview(grammar, random),
+                < 0.22 => grammar.Story(),
+                < 0.32 => grammar.QuestionWithAnswer(),
+                < 0.40 => grammar.Description(),
+                < 0.76 => CriticReview(grammar, random),
+                _ => DiaryReview(grammar, random),
             });
         }
         return texts;
     }
 
-    static string ClosedReview(SyntheticGrammar grammar, Random random)
+    static string CriticReview(SyntheticGrammar grammar, Random random)
     {
         var positive = random.Next(2) == 0;
         var review = grammar.Review(positive, mixed: random.NextDouble() < 0.2);
-        return review + (positive ? " It was great." : " It was terrible.");
+        return $"{CriticMarker} {review}" + (positive ? " It was great." : " It was terrible.");
+    }
+
+    static string DiaryReview(SyntheticGrammar grammar, Random random)
+    {
+        var review = grammar.Review(positive: random.Next(2) == 0, mixed: random.NextDouble() < 0.2);
+        var dayWasGreat = random.Next(2) == 0;   // independent of the review: the remark is about the day
+        return $"{review} It was {(dayWasGreat ? "great" : "terrible")} {grammar.DayRemark()}.";
     }
 }

@@ -113,6 +113,16 @@ sealed class SyntheticGrammar(Random random)
         };
     }
 
+    /// <summary>The rest of a diary's "It was great/terrible ..." remark about the day, e.g. "to see Anna again".</summary>
+    public string DayRemark() => random.Next(5) switch
+    {
+        0 => $"to see {Pick(Names)} again",
+        1 => $"weather {Pick(Places)}",
+        2 => $"to be home {Pick(Times)}",
+        3 => $"news about the {Pick(Things)}",
+        _ => $"luck with the {Pick(Things)}",
+    };
+
     public string Description() => random.Next(2) == 0
         ? $"The {Pick(Things)} was {Pick(Looks)} and {Pick(Looks)}."
         : $"The {Pick(Days)} was {Pick(Weather)}. {Capitalize(Someone())} felt {Pick(Feelings)}.";
