@@ -22,9 +22,7 @@ public sealed class TaskSetup(string taskOption = "--task", bool taskRequired = 
     {
         string? path = parse.GetValue(Task);
         var data = path is null ? null : TaskFile.Load(path);
-        string? presetName = parse.GetValue(Preset);
-        var preset = presetName is not null ? TaskPreset.Get(presetName)
-            : path is null ? null : TaskPreset.Find(new DirectoryInfo(Path.GetDirectoryName(Path.GetFullPath(path))!).Name);
+        var preset = PresetOf(parse);
         string what = path ?? "this run";
         var template = parse.GetValue(Template) is { } pattern ? new PromptTemplate(pattern)
             : preset?.Template ?? throw new UserInputException($"no template for {what}: give --template or --preset");
@@ -35,5 +33,13 @@ public sealed class TaskSetup(string taskOption = "--task", bool taskRequired = 
                 : throw new UserInputException($"no label words for {what}: give --verbalizer or --preset"));
         if (data is not null) verbalizer.RequireCovers(data.Labels);
         return (data, template, verbalizer);
+    }
+
+    /// <summary>The preset --preset names, else the one named like the task file's folder; null when neither is known.</summary>
+    public TaskPreset? PresetOf(ParseResult parse)
+    {
+        string? path = parse.GetValue(Task);
+        return parse.GetValue(Preset) is { } presetName ? TaskPreset.Get(presetName)
+            : path is null ? null : TaskPreset.Find(new DirectoryInfo(Path.GetDirectoryName(Path.GetFullPath(path))!).Name);
     }
 }

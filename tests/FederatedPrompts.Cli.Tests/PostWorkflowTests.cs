@@ -1,4 +1,9 @@
 using System.Text.Json;
+using FederatedPrompts.Core.Prompts;
+using FederatedPrompts.Core.Tasks;
+using FederatedPrompts.Modeling.Models;
+using FederatedPrompts.Modeling.Tokenization;
+using static TorchSharp.torch;
 
 namespace FederatedPrompts.Cli.Tests;
 
@@ -41,6 +46,9 @@ public class PostWorkflowTests : IDisposable
         Assert.Equal(3, dp.GetProperty("steps").GetInt32());                     // 1 epoch / q, q = 4/12
         Assert.InRange(dp.GetProperty("epsilon").GetDouble(), 7.99, 8.0);         // σ calibrated so that ε ≤ 8, within 0.01
         Assert.Equal(1.0 / 12, dp.GetProperty("delta").GetDouble(), 12);          // δ defaults to 1/N
+        var tuned = JsonDocument.Parse(tune.Stdout).RootElement;
+        Assert.Equal("sgd", tuned.GetProperty("optimizer").GetString());         // the official DP path
+        Assert.Equal(1.0, tuned.GetProperty("learning_rate").GetDouble());
 
         var transfer = Fedprompt.Run(["transfer", "--large", teacher, "--small", student, "--prompt", ps, "--public", corpus,
             "--alpha-task", test, .. sentiment, "--steps", "3", "--out", pt, "--json"]);
@@ -72,5 +80,68 @@ public class PostWorkflowTests : IDisposable
         string wide = _dir.Combine("wide.json");
         new Core.Prompts.SoftPrompt([0.1f, 0.2f, 0.3f], length: 1, hiddenSize: 3, modelIdentity: "another model").Save(wide);
         BadInput(Fedprompt.Run(["eval", "--model", teacher, "--task", test, .. sentiment, "--soft-prompt", wide]), "3");
+    }
+
+    [Fact]
+    public void Tune_starts_from_the_preset_init_text_unless_random_init_is_asked_for()
+    {
+        var (_, student, train, _, _) = Setup();
+        string textStart = _dir.Combine("text.json"), randomStart = _dir.Combine("random.json");
+        // Learning rate 0: the written prompt is the initial one.
+        string[] common = ["tune", "--model", student, "--task", train, "--preset", "synthetic-sentiment", "--length", "5", "--epochs", "1", "--lr", "0", "--json"];
+        var byText = Fedprompt.Run([.. common, "--out", textStart]);
+        Ok(byText);
+        Assert.Equal(TaskPreset.SyntheticSentiment.InitText, JsonDocument.Parse(byText.Stdout).RootElement.GetProperty("init_text").GetString());
+        Ok(Fedprompt.Run([.. common, "--out", randomStart, "--random-init"]));
+
+        using var model = HfCheckpoint.Load(student);
+        var tokenizer = TokenizerLoader.FromFolder(student);
+        // PEFT's TEXT init: the text's token ids repeated to the prompt length, then cut.
+        var ids = tokenizer.Encode(TaskPreset.SyntheticSentiment.InitText);
+        Tensor Embeddings(IEnumerable<int> tokenIds) => model.EmbedTokens(tensor(tokenIds.Select(i => (long)i).ToArray())).detach();
+        Tensor Loaded(string path) { var p = SoftPrompt.Load(path); return tensor(p.Values.ToArray()).reshape(p.Length, p.HiddenSize); }
+        var expected = Embeddings(Enumerable.Range(0, 5).Select(i => ids[i % ids.Count]));
+        Assert.True(allclose(Loaded(textStart), expected));
+        // Seeded random vocabulary tokens (seed 1, as the run's --seed).
+        var random = new Random(1);
+        Assert.True(allclose(Loaded(randomStart), Embeddings(Enumerable.Range(0, 5).Select(_ => random.Next(model.VocabSize)))));
+
+        BadInput(Fedprompt.Run([.. common, "--out", randomStart, "--random-init", "--init-text", "Is it good?"]), "--init-text and --random-init");
+    }
+
+    [Fact]
+    public void Transfer_json_reports_alpha_steps_and_whole_set_losses_and_keeps_the_best_validated_prompt()
+    {
+        var (teacher, student, train, test, corpus) = Setup();
+        string[] sentiment = ["--template", "{text} It was", "--verbalizer", "positive=great;negative=terrible"];
+        string ps = _dir.Combine("ps.json"), pt = _dir.Combine("pt.json");
+        Ok(Fedprompt.Run(["tune", "--model", student, "--task", train, .. sentiment, "--out", ps, "--length", "3", "--epochs", "2", "--lr", "0.1", "--json"]));
+
+        var transfer = Fedprompt.Run(["transfer", "--large", teacher, "--small", student, "--prompt", ps, "--public", corpus, "--alpha", "0.5",
+            .. sentiment, "--steps", "30", "--lr", "0.05", "--validate-every", "10", "--validation", test, "--out", pt, "--json"]);
+        Ok(transfer);
+        var json = JsonDocument.Parse(transfer.Stdout).RootElement;
+        Assert.Equal(0.5, json.GetProperty("alpha").GetDouble());
+        Assert.Equal(30, json.GetProperty("steps").GetInt32());
+        Assert.Equal(2.0, json.GetProperty("temperature").GetDouble());
+        Assert.Equal(30, json.GetProperty("public_texts").GetInt32());            // the corpus's 30 paragraphs, all of them
+        double initial = json.GetProperty("initial_loss").GetDouble(), final = json.GetProperty("final_loss").GetDouble();
+        Assert.True(final < initial, $"loss over the public set {initial} → {final}");
+
+        var validation = json.GetProperty("validation");
+        Assert.Equal([0, 10, 20, 30], validation.GetProperty("accuracies").EnumerateArray().Select(a => a.GetProperty("step").GetInt32()));
+        var accuracies = validation.GetProperty("accuracies").EnumerateArray().Select(a => a.GetProperty("accuracy").GetDouble()).ToList();
+        Assert.Equal(accuracies.Max(), validation.GetProperty("best_accuracy").GetDouble());
+        Assert.Equal(accuracies[^1], validation.GetProperty("last_accuracy").GetDouble());
+
+        // The written prompt is the best one: evaluating it on the validation file gives the best accuracy.
+        var eval = Fedprompt.Run(["eval", "--model", teacher, "--task", test, .. sentiment, "--soft-prompt", pt, "--json"]);
+        Ok(eval);
+        var evaluated = JsonDocument.Parse(eval.Stdout).RootElement;
+        Assert.Equal(accuracies.Max(), evaluated.GetProperty("accuracy").GetDouble(), 12);
+        Assert.InRange(evaluated.GetProperty("macro_accuracy").GetDouble(), 0, 1);
+
+        BadInput(Fedprompt.Run(["transfer", "--large", teacher, "--small", student, "--prompt", ps, "--public", corpus, "--alpha", "0.5",
+            .. sentiment, "--validate-every", "5", "--out", pt]), "--validate-every needs a public labeled file");
     }
 }

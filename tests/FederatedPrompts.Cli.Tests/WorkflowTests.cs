@@ -40,13 +40,22 @@ public class WorkflowTests : IDisposable
     [SharedDataFact]
     public void Eval_on_real_sst2_uses_the_folder_preset_and_reports_a_consistent_confusion_matrix()
     {
-        var run = Fedprompt.Run("eval", "--model", SharedData.Under("models", "tiny-random-gpt2"),
-            "--task", SharedData.Under("tasks", "sst2", "dev.jsonl"), "--limit", "40", "--json");
+        string model = SharedData.Under("models", "tiny-random-gpt2"), dev = SharedData.Under("tasks", "sst2", "dev.jsonl");
+        // The folder's preset is sst2's, whose words this 1,000-token vocabulary splits, every one of them: refused, naming the class.
+        var preset = Fedprompt.Run("eval", "--model", model, "--task", dev, "--limit", "40");
+        Assert.Equal(2, preset.ExitCode);
+        Assert.StartsWith("error: label \"negative\" has no label word that is one token of this tokenizer (\" terrible\" is [", preset.Stderr.Trim());
+
+        // With words it has whole (" a" and " the" are single tokens there), the folder preset still gives the template and labels.
+        var run = Fedprompt.Run("eval", "--model", model, "--task", dev, "--limit", "40", "--verbalizer", "positive=a;negative=the", "--json");
         Assert.True(run.ExitCode == 0, run.Stderr);
         var result = JsonDocument.Parse(run.Stdout).RootElement;
         Assert.Equal(["negative", "positive"], result.GetProperty("labels").EnumerateArray().Select(l => l.GetString()));
         var confusion = result.GetProperty("confusion").EnumerateArray().Select(r => r.EnumerateArray().Select(c => c.GetInt32()).ToArray()).ToArray();
         Assert.Equal(40, confusion.Sum(r => r.Sum()));
         Assert.Equal((confusion[0][0] + confusion[1][1]) / 40.0, result.GetProperty("accuracy").GetDouble(), 12);
+        // Macro accuracy: the mean of the two classes' recalls (both occur in 40 dev examples).
+        double Recall(int c) => (double)confusion[c][c] / confusion[c].Sum();
+        Assert.Equal((Recall(0) + Recall(1)) / 2, result.GetProperty("macro_accuracy").GetDouble(), 12);
     }
 }

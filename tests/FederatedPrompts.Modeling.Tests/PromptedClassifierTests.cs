@@ -23,25 +23,47 @@ public class PromptedClassifierTests
         return (model, tokenizer);
     }
 
+    /// <summary>" good" is not in the corpus, so this vocabulary spells it from bytes: it is left out, and " joy" and " great" score "positive".</summary>
     static PromptedClassifier Classifier(CausalLM model, ITextTokenizer tokenizer) =>
-        new(model, tokenizer, ["positive", "negative"], [[" great", " good"], [" terrible"]], text => text + " It was");
+        new(model, tokenizer, ["positive", "negative"], [[" great", " good", " joy"], [" terrible"]], text => text + " It was");
 
     static readonly string[] Texts = ["a joy", "the pace drags and the jokes fall flat", "wonderful", "a dull and tired story from start to end"];
 
     /// <summary>" spam" and " legitimate" are not in this 300-token vocabulary: both begin with the byte token " ".</summary>
     [Fact]
-    public void Labels_whose_words_begin_with_the_same_token_are_refused()
+    public void A_label_left_without_a_one_token_word_is_refused_naming_its_words_and_tokens()
     {
         var (model, tokenizer) = SmallModel();
         Assert.Equal(tokenizer.Encode(" spam")[0], tokenizer.Encode(" legitimate")[0]);
         var error = Assert.Throws<ArgumentException>(() =>
             new PromptedClassifier(model, tokenizer, ["spam", "ham"], [[" spam"], [" legitimate"]], text => text + " This message is"));
-        Assert.Contains("labels \"spam\" and \"ham\" cannot be told apart", error.Message);
-        Assert.Contains($"[{tokenizer.Encode(" spam")[0]}]", error.Message);
+        Assert.Contains("label \"spam\" has no label word that is one token of this tokenizer", error.Message);
+        Assert.Contains($"\" spam\" is [{string.Join(", ", tokenizer.Encode(" spam"))}]", error.Message);
+    }
+
+    /// <summary>A tokenizer that, like SentencePiece's word-start marker, spells "great" and " great" alike.</summary>
+    sealed class WordStartTokenizer(ITextTokenizer inner) : ITextTokenizer
+    {
+        public string Identity => inner.Identity;
+        public int VocabSize => inner.VocabSize;
+        public int? BosId => inner.BosId;
+        public int? EosId => inner.EosId;
+        public IReadOnlyList<int> Encode(string text) => inner.Encode(" " + text.TrimStart());
+        public string Decode(IEnumerable<int> ids) => inner.Decode(ids);
     }
 
     [Fact]
-    public void Class_score_is_the_mean_label_word_logit_at_the_last_position()
+    public void Labels_scored_by_the_same_tokens_are_refused()
+    {
+        var (model, tokenizer) = SmallModel();
+        var error = Assert.Throws<ArgumentException>(() => new PromptedClassifier(model, new WordStartTokenizer(tokenizer),
+            ["positive", "negative"], [["great"], [" great"]], text => text + " It was"));
+        Assert.Contains("labels \"positive\" and \"negative\" cannot be told apart", error.Message);
+        Assert.Contains($"[{tokenizer.Encode(" great")[0]}]", error.Message);
+    }
+
+    [Fact]
+    public void Class_score_is_the_mean_logit_of_its_one_token_label_words_and_split_words_are_reported()
     {
         var (model, tokenizer) = SmallModel();
         using var noGrad = no_grad();
@@ -52,10 +74,15 @@ public class PromptedClassifierTests
         ids.AddRange(tokenizer.Encode(Texts[1] + " It was").Select(i => (long)i));
         var logits = model.Logits(tensor(ids.ToArray()).unsqueeze(0))[0, -1];
         float Logit(string word) => logits[tokenizer.Encode(word)[0]].item<float>();
-        float positive = (Logit(" great") + Logit(" good")) / 2, negative = Logit(" terrible");
+        float positive = (Logit(" great") + Logit(" joy")) / 2, negative = Logit(" terrible");
 
         Assert.Equal(positive, scores[0, 0].item<float>(), 4);
         Assert.Equal(negative, scores[0, 1].item<float>(), 4);
+
+        var dropped = Assert.Single(Classifier(model, tokenizer).DroppedWords);
+        Assert.Equal(("positive", " good"), (dropped.Label, dropped.Word));
+        Assert.Equal(tokenizer.Encode(" good"), dropped.Tokens);
+        Assert.True(dropped.Tokens.Count > 1);
     }
 
     [Fact]
@@ -122,5 +149,25 @@ public class PromptedClassifierTests
         Assert.Equal((double)correct / examples.Count, result.Accuracy);
         Assert.Equal(examples.Count, result.Confusion.Cast<int>().Sum());
         Assert.Throws<ArgumentException>(() => classifier.Evaluate([("x", "neutral")], PromptInput.None));
+    }
+
+    [Fact]
+    public void Macro_accuracy_is_the_mean_recall_of_the_classes_that_occur_or_are_predicted()
+    {
+        // rows: true label, columns: predicted. Recalls: a 8/10, b 1/4, c 0/1; d never occurs and is never predicted (left out).
+        int[,] confusion =
+        {
+            { 8, 2, 0, 0 },
+            { 3, 1, 0, 0 },
+            { 1, 0, 0, 0 },
+            { 0, 0, 0, 0 },
+        };
+        Assert.Equal((0.8 + 0.25 + 0.0) / 3, ClassificationResult.MacroAccuracyOf(confusion), 12);
+        // A class predicted but absent from the truth counts with recall 0 (torchmetrics' macro average).
+        int[,] predictedOnly = { { 3, 1 }, { 0, 0 } };
+        Assert.Equal((0.75 + 0) / 2, ClassificationResult.MacroAccuracyOf(predictedOnly), 12);
+        var result = new ClassificationResult(9.0 / 15, 15, confusion, ["a", "b", "c", "d"], []);
+        Assert.Equal(0.35, result.MacroAccuracy, 12);     // below the 60 % accuracy that the frequent class carries
+        Assert.Throws<ArgumentException>(() => ClassificationResult.MacroAccuracyOf(new int[2, 3]));
     }
 }

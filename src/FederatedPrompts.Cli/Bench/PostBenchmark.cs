@@ -34,7 +34,12 @@ public static class PostBenchmark
         var promptLength = new Option<int>("--prompt-length") { DefaultValueFactory = _ => 10 };
         var epochs = new Option<int>("--epochs") { DefaultValueFactory = _ => 3 };
         var batch = new Option<int>("--batch-size") { Description = "Tuning and transfer batch size (expected size under DP)", DefaultValueFactory = _ => 16 };
-        var lr = new Option<double>("--lr") { Description = "Adam learning rate of prompt tuning and transfer", DefaultValueFactory = _ => 1e-2 };
+        var optimizer = new Option<string?>("--optimizer") { Description = "Prompt-tuning optimizer for both settings: sgd or adam (default: adam without DP, sgd with DP, as the official code)" }
+            .AcceptOnlyFromAmong("sgd", "adam");
+        var lr = new Option<double>("--lr") { Description = "Adam learning rate of prompt tuning", DefaultValueFactory = _ => 1e-2 };
+        var sgdLr = new Option<double>("--sgd-lr") { Description = "SGD learning rate of prompt tuning", DefaultValueFactory = _ => TuneOptions.DefaultLearningRate(PromptOptimizer.Sgd) };
+        var transferLr = new Option<double>("--transfer-lr") { Description = "Adam learning rate of the transfer", DefaultValueFactory = _ => 1e-2 };
+        var start = new SoftPromptStart("Initialise every prompt from this text (default: each task preset's init text; the transfer's p_t starts the same way)");
         var transferSteps = new Option<int>("--transfer-steps") { DefaultValueFactory = _ => 150 };
         var epsilon = new Option<double>("--epsilon") { Description = "DP-SGD target ε (δ = 1/N); σ calibrated by the RDP accountant", DefaultValueFactory = _ => 8 };
         var clip = new Option<double>("--clip") { Description = "DP-SGD per-example clip norm", DefaultValueFactory = _ => 1.0 };
@@ -43,9 +48,9 @@ public static class PostBenchmark
         var seed = CommonOptions.Seed();
         var command = new Command("post", "POST table: zero-shot, compressed PT, direct, POST transfer and full PT, without and with DP")
         {
-            tasks, data, trainLimit, testLimit, publicLimit, promptLength, epochs, batch, lr, transferSteps, epsilon, clip, work, output, seed,
+            tasks, data, trainLimit, testLimit, publicLimit, promptLength, epochs, batch, optimizer, lr, sgdLr, transferLr, transferSteps, epsilon, clip, work, output, seed,
         };
-        foreach (var option in models.Options) command.Add(option);
+        foreach (var option in models.Options.Concat(start.Options)) command.Add(option);
         command.SetAction(parse =>
         {
             var settings = new Settings(
@@ -54,10 +59,13 @@ public static class PostBenchmark
                 new TuneOptions
                 {
                     PromptLength = parse.GetValue(promptLength), Epochs = parse.GetValue(epochs), BatchSize = parse.GetValue(batch),
-                    LearningRate = parse.GetValue(lr), Seed = parse.GetValue(seed),
+                    Optimizer = parse.GetValue(optimizer) is { } name ? TuneOptions.ParseOptimizer(name) : null, Seed = parse.GetValue(seed),
                 },
+                parse.GetValue(lr), parse.GetValue(sgdLr), parse.GetValue(transferLr), preset => start.Resolve(parse, preset.InitText),
                 parse.GetValue(transferSteps), parse.GetValue(epsilon), parse.GetValue(clip), parse.GetValue(work)!, parse.GetValue(seed));
             if (settings.Tasks.Length == 0) throw new UserInputException("--tasks names no task");
+            foreach (var (option, value) in new[] { ("--lr", settings.AdamLearningRate), ("--sgd-lr", settings.SgdLearningRate), ("--transfer-lr", settings.TransferLearningRate) })
+                if (!(value > 0) || double.IsInfinity(value)) throw new UserInputException($"{option} must be positive and finite, got {value}");
 
             var (teacherDir, studentDir, setup) = models.Ensure(parse, settings.Seed);
             using var pair = BenchModels.Load(teacherDir, studentDir, "POST needs the distilled pair");
@@ -70,7 +78,8 @@ public static class PostBenchmark
                 settings = new
                 {
                     settings.TrainLimit, settings.TestLimit, settings.PublicLimit, settings.Tuning.PromptLength, settings.Tuning.Epochs, settings.Tuning.BatchSize,
-                    settings.Tuning.LearningRate, settings.TransferSteps, settings.Epsilon, settings.ClipNorm, settings.Seed,
+                    optimizer = settings.Tuning.Optimizer?.ToString().ToLowerInvariant() ?? "adam without DP, sgd with DP",
+                    settings.AdamLearningRate, settings.SgdLearningRate, settings.TransferLearningRate, settings.TransferSteps, settings.Epsilon, settings.ClipNorm, settings.Seed,
                     threads = get_num_threads(), Environment.ProcessorCount,
                 },
                 flop_estimate = "forward = 2 · body parameters · tokens + 2 · vocabulary · hidden per input (LM head at the prediction position only); backward = 2 · forward; tokens include BOS and the soft prompt",
@@ -83,8 +92,18 @@ public static class PostBenchmark
         return command;
     }
 
+    /// <param name="Tuning">Shared tuning options; the optimizer (null: per setting) picks AdamLearningRate or SgdLearningRate.</param>
     sealed record Settings(string[] Tasks, string DataDir, int TrainLimit, int TestLimit, int PublicLimit, TuneOptions Tuning,
-        int TransferSteps, double Epsilon, double ClipNorm, string WorkDir, int Seed);
+        double AdamLearningRate, double SgdLearningRate, double TransferLearningRate, Func<TaskPreset, string?> InitTextFor,
+        int TransferSteps, double Epsilon, double ClipNorm, string WorkDir, int Seed)
+    {
+        /// <summary>Tuning options of one privacy setting: its optimizer and that optimizer's learning rate.</summary>
+        public TuneOptions TuningFor(bool dp, string? initText)
+        {
+            var options = Tuning with { InitText = initText, ClipNorm = dp ? ClipNorm : null };
+            return options with { LearningRate = options.OptimizerInUse == PromptOptimizer.Sgd ? SgdLearningRate : AdamLearningRate };
+        }
+    }
 
     sealed record Models(CausalLM Teacher, CausalLM Student, ITextTokenizer Tokenizer)
     {
@@ -113,8 +132,15 @@ public static class PostBenchmark
 
     public sealed record DpSpent(double ClipNorm, double NoiseMultiplier, double SampleRate, int Steps, double Delta, double Epsilon);
 
+    /// <summary>Accuracy and macro accuracy (mean per-class recall) on the test sample.</summary>
+    public sealed record Score(double Accuracy, double MacroAccuracy)
+    {
+        public static Score Of(ClassificationResult result) => new(result.Accuracy, result.MacroAccuracy);
+        public override string ToString() => $"{Accuracy:P1} (macro {MacroAccuracy:P1})";
+    }
+
     /// <summary>Rows (2)-(5) of the table for one privacy setting.</summary>
-    public sealed record Variant(bool Dp, double CompressedAccuracy, double DirectAccuracy, double PostAccuracy, double FullAccuracy,
+    public sealed record Variant(bool Dp, string Optimizer, double LearningRate, Score Compressed, Score Direct, Score Post, Score Full,
         AlphaChoice Alpha, DpSpent? StudentPrivacy, DpSpent? TeacherPrivacy, IReadOnlyList<Stage> Stages)
     {
         public double Seconds(string stage) => Stages.Single(s => s.Name == stage).Seconds;
@@ -124,7 +150,8 @@ public static class PostBenchmark
     public sealed record Targets(double GapRecovered, double CostRatioSeconds, double CostRatioFlops);
 
     public sealed record TaskResult(string Task, int TrainExamples, int TestExamples, int PublicExamples, string PublicSplit, IReadOnlyList<string> Labels,
-        double ZeroShotAccuracy, Stage ZeroShot, Variant NoDp, Variant WithDp, Targets NoDpTargets, Targets DpTargets, double DpPostMinusNoDpPost);
+        string? InitText, IReadOnlyList<string> DroppedLabelWords, Score ZeroShotScore, Stage ZeroShot, Variant NoDp, Variant WithDp,
+        Targets NoDpTargets, Targets DpTargets, double DpPostMinusNoDpPost);
 
     // Stage names: the cost ratio is (student tuning + α choice + transfer) / teacher tuning.
     const string StudentTuning = "student prompt tuning", AlphaStage = "alpha heuristic", TransferStage = "POST transfer", TeacherTuning = "teacher full prompt tuning";
@@ -149,6 +176,8 @@ public static class PostBenchmark
         PromptedClassifier Classifier(CausalLM model) => new(model, models.Tokenizer, labels, labels.Select(preset.Verbalizer.WordsFor).ToList(), preset.Template.Render);
         var teacher = Classifier(models.Teacher);
         var student = Classifier(models.Student);
+        LabelWordWarnings.Print(teacher, student);
+        string? initText = settings.InitTextFor(preset);
         var labelIndex = labels.Select((label, i) => (label, i)).ToDictionary(p => p.label, p => p.i);
         var trainExamples = privateTrain.Examples.Select(e => (e.Text, labelIndex[e.Label])).ToList();
         var testExamples = test.Examples.Select(e => (e.Text, e.Label)).ToList();
@@ -163,9 +192,10 @@ public static class PostBenchmark
         var (teacherFlops, studentFlops) = (models.TeacherFlops, models.StudentFlops);
 
         AnsiConsole.MarkupLine($"[bold]{task}[/]: {privateTrain.Count} private training, {test.Count} test, {publicLabeled.Count} public examples ({Markup.Escape(publicSplit)})");
-        var (zeroShotAccuracy, zeroShot) = Stage.Timed("teacher zero-shot evaluation",
-            () => teacher.Evaluate(testExamples, PromptInput.None).Accuracy, teacherFlops.Forward(WorkOf(test.Examples.Select(e => e.Text), 0)));
-        AnsiConsole.MarkupLine($"  teacher zero-shot {zeroShotAccuracy:P1}");
+        var (zeroShotScore, zeroShot) = Stage.Timed("teacher zero-shot evaluation",
+            () => Score.Of(teacher.Evaluate(testExamples, PromptInput.None)), teacherFlops.Forward(WorkOf(test.Examples.Select(e => e.Text), 0)));
+        double zeroShotAccuracy = zeroShotScore.Accuracy;
+        AnsiConsole.MarkupLine($"  teacher zero-shot {zeroShotScore}");
 
         Variant RunVariant(bool dp)
         {
@@ -176,9 +206,9 @@ public static class PostBenchmark
                 stages.Add(stage);
                 return value;
             }
-            TuneOptions options = settings.Tuning;
+            TuneOptions options = settings.TuningFor(dp, initText);
             double delta = 1.0 / trainExamples.Count;
-            if (dp) options = SoftPromptTuner.WithNoiseForEpsilon(options with { ClipNorm = settings.ClipNorm }, trainExamples.Count, settings.Epsilon, delta);
+            if (dp) options = SoftPromptTuner.WithNoiseForEpsilon(options, trainExamples.Count, settings.Epsilon, delta);
             DpSpent? Spent(TuneResult result) => result.Dp is { } s
                 ? new DpSpent(s.ClipNorm, s.NoiseMultiplier, s.SampleRate, result.Steps, delta, RdpAccountant.Epsilon(s.SampleRate, s.NoiseMultiplier, result.Steps, delta).Epsilon)
                 : null;
@@ -188,43 +218,46 @@ public static class PostBenchmark
             var studentTuned = Stage(StudentTuning, () => new SoftPromptTuner(models.Student, models.Tokenizer, student, options).Tune(trainExamples),
                 studentFlops.Train(trainWork, epochs));
             var studentPrompt = new PromptInput(studentTuned.Prompt);
-            double compressed = Stage("compressed evaluation (student)", () => student.Evaluate(testExamples, studentPrompt).Accuracy,
+            var compressed = Stage("compressed evaluation (student)", () => Score.Of(student.Evaluate(testExamples, studentPrompt)),
                 studentFlops.Forward(testWorkPrompted));
-            double direct = Stage("direct evaluation (student prompt on teacher)", () => teacher.Evaluate(testExamples, studentPrompt).Accuracy,
+            var direct = Stage("direct evaluation (student prompt on teacher)", () => Score.Of(teacher.Evaluate(testExamples, studentPrompt)),
                 teacherFlops.Forward(testWorkPrompted));
 
             var alpha = Stage(AlphaStage, () => PromptTransfer.ChooseAlpha(teacher, student, studentTuned.Prompt, publicExamples),
                 teacherFlops.Forward(publicWork) + studentFlops.Forward(publicWorkPrompted));
             var transferOptions = new TransferOptions
             {
-                Steps = settings.TransferSteps, LearningRate = settings.Tuning.LearningRate, BatchSize = settings.Tuning.BatchSize, Alpha = alpha.Alpha, Seed = settings.Seed,
+                Steps = settings.TransferSteps, LearningRate = settings.TransferLearningRate, BatchSize = settings.Tuning.BatchSize, Alpha = alpha.Alpha, Seed = settings.Seed,
             };
             // Fixed forward passes (student with and without p_s, teacher without) plus the teacher's training steps on sampled batches.
             double transferPasses = (double)settings.TransferSteps * Math.Min(settings.Tuning.BatchSize, publicTexts.Texts.Count) / publicTexts.Texts.Count;
             double transferFlops = studentFlops.Forward(publicWorkPrompted) + studentFlops.Forward(publicWork) + teacherFlops.Forward(publicWork)
                 + teacherFlops.Train(publicWorkPrompted, transferPasses);
             var transferred = Stage(TransferStage, () => new PromptTransfer(teacher, student, transferOptions).Run(publicTexts, studentTuned.Prompt,
-                SoftPromptInit.Embed(models.Teacher, models.Tokenizer, promptLength, settings.Tuning.InitText, settings.Tuning.Seed)), transferFlops);
-            double post = Stage("POST evaluation (teacher)", () => teacher.Evaluate(testExamples, new PromptInput(transferred.Prompt)).Accuracy,
+                SoftPromptInit.Embed(models.Teacher, models.Tokenizer, promptLength, initText, settings.Tuning.Seed)), transferFlops);
+            var post = Stage("POST evaluation (teacher)", () => Score.Of(teacher.Evaluate(testExamples, new PromptInput(transferred.Best))),
                 teacherFlops.Forward(testWorkPrompted));
 
             var teacherTuned = Stage(TeacherTuning, () => new SoftPromptTuner(models.Teacher, models.Tokenizer, teacher, options).Tune(trainExamples),
                 teacherFlops.Train(trainWork, epochs));
-            double full = Stage("full prompt tuning evaluation (teacher)", () => teacher.Evaluate(testExamples, new PromptInput(teacherTuned.Prompt)).Accuracy,
+            var full = Stage("full prompt tuning evaluation (teacher)", () => Score.Of(teacher.Evaluate(testExamples, new PromptInput(teacherTuned.Prompt))),
                 teacherFlops.Forward(testWorkPrompted));
 
-            AnsiConsole.MarkupLine($"  {(dp ? $"DP ε={settings.Epsilon}" : "no DP")}: compressed {compressed:P1}, direct {direct:P1}, POST {post:P1} (α {alpha.Alpha:F2}), full PT {full:P1}");
-            return new Variant(dp, compressed, direct, post, full, alpha, Spent(studentTuned), Spent(teacherTuned), stages);
+            string optimizerName = options.OptimizerInUse.ToString().ToLowerInvariant();
+            AnsiConsole.MarkupLine($"  {(dp ? $"DP ε={settings.Epsilon}" : "no DP")}, {optimizerName} lr {options.LearningRateInUse:G3}: compressed {compressed}, direct {direct}, " +
+                                   $"POST {post} (α {alpha.Alpha:F2}), full PT {full}");
+            return new Variant(dp, optimizerName, options.LearningRateInUse, compressed, direct, post, full, alpha, Spent(studentTuned), Spent(teacherTuned), stages);
         }
 
         Targets TargetsOf(Variant v) => new(
-            (v.PostAccuracy - zeroShotAccuracy) / (v.FullAccuracy - zeroShotAccuracy),
+            (v.Post.Accuracy - zeroShotAccuracy) / (v.Full.Accuracy - zeroShotAccuracy),
             (v.Seconds(StudentTuning) + v.Seconds(AlphaStage) + v.Seconds(TransferStage)) / v.Seconds(TeacherTuning),
             (v.Flops(StudentTuning) + v.Flops(AlphaStage) + v.Flops(TransferStage)) / v.Flops(TeacherTuning));
         var noDp = RunVariant(dp: false);
         var withDp = RunVariant(dp: true);
-        return new TaskResult(task, privateTrain.Count, test.Count, publicLabeled.Count, publicSplit, labels, zeroShotAccuracy, zeroShot,
-            noDp, withDp, TargetsOf(noDp), TargetsOf(withDp), withDp.PostAccuracy - noDp.PostAccuracy);
+        return new TaskResult(task, privateTrain.Count, test.Count, publicLabeled.Count, publicSplit, labels, initText,
+            teacher.DroppedWords.Select(d => d.ToString()).ToList(), zeroShotScore, zeroShot,
+            noDp, withDp, TargetsOf(noDp), TargetsOf(withDp), withDp.Post.Accuracy - noDp.Post.Accuracy);
     }
 
     /// <summary>
@@ -247,38 +280,44 @@ public static class PostBenchmark
         return new Workload(list.Sum(text => (long)Math.Min(models.Tokenizer.Encode(template.Render(text)).Count, textBudget) + bos + promptLength), list.Count);
     }
 
+    static string Optimizer(TuneOptions options) => $"{(options.OptimizerInUse == PromptOptimizer.Sgd ? "SGD" : "Adam")} lr {options.LearningRateInUse}";
+
     static BenchReport Report(IReadOnlyList<TaskResult> results, Models models, Settings s, IReadOnlyList<Stage> setup)
     {
         var report = new BenchReport("post", "POST: prompt transfer from a distilled student to the teacher")
             .Paragraph($"Teacher {models.Teacher.Config.NumLayers} layers × {models.Teacher.HiddenSize} hidden, context {models.Teacher.Config.MaxPositions} " +
                        $"({models.TeacherFlops.BodyParameters:N0} body parameters); student {models.Student.Config.NumLayers} layers ({models.StudentFlops.BodyParameters:N0}); " +
                        $"LM head (vocabulary × hidden) {models.TeacherFlops.HeadParameters:N0}. " +
-                       $"Soft prompt of {s.Tuning.PromptLength} vectors, {s.Tuning.Epochs} epochs of batch {s.Tuning.BatchSize}, Adam lr {s.Tuning.LearningRate}; " +
-                       $"transfer {s.TransferSteps} steps. DP: ε = {s.Epsilon}, δ = 1/N, clip {s.ClipNorm}, σ from the RDP accountant. " +
+                       $"Soft prompt of {s.Tuning.PromptLength} vectors, {s.Tuning.Epochs} epochs of batch {s.Tuning.BatchSize}; " +
+                       $"tuning without DP: {Optimizer(s.TuningFor(false, null))}, with DP: {Optimizer(s.TuningFor(true, null))}; " +
+                       $"transfer {s.TransferSteps} steps of Adam lr {s.TransferLearningRate}. DP: ε = {s.Epsilon}, δ = 1/N, clip {s.ClipNorm}, σ from the RDP accountant. " +
                        BenchReport.RunConditions(s.Seed, setup))
             .Paragraph("FLOPs are estimates: forward = 2 · parameters · tokens for the transformer body (all positions: BOS, soft prompt, " +
                        "templated text) plus 2 · vocabulary · hidden per input for the LM head, which runs only at the prediction position; " +
                        "backward = 2 · forward. Cost ratio = (student tuning + α heuristic + transfer) / teacher full prompt tuning. " +
-                       "Gap recovered = (POST − zero-shot) / (full PT − zero-shot), within the same privacy setting.");
+                       "Gap recovered = (POST − zero-shot) / (full PT − zero-shot), within the same privacy setting. " +
+                       "Accuracies are followed by macro accuracy (mean per-class recall).");
         foreach (var r in results)
         {
-            string Acc(double a) => $"{a:P1}";
+            string Acc(Score score) => score.ToString();
             // Undefined where full PT did not move off zero-shot (0/0).
             string Ratio(double x) => double.IsFinite(x) ? $"{x:F2}" : "n/a (full PT = zero-shot)";
             string Cost(Variant v, string stage) => $"{v.Seconds(stage):F1} s, {v.Flops(stage) / 1e9:F1} GFLOP";
             var (n, d) = (r.NoDp, r.WithDp);
             report.Paragraph($"## {r.Task}\n\n{r.TrainExamples} private training examples, {r.TestExamples} test examples; α from {r.PublicExamples} public " +
-                             $"labeled examples of `{r.PublicSplit}`, whose texts are also the transfer data. " +
+                             $"labeled examples of `{r.PublicSplit}`, whose texts are also the transfer data. Prompts start from " +
+                             $"{SoftPromptStart.Describe(r.InitText)}. " +
+                             (r.DroppedLabelWords.Count == 0 ? "" : $"Label words left out (not one token of this vocabulary): {string.Join("; ", r.DroppedLabelWords)}. ") +
                              $"DP σ = {d.StudentPrivacy!.NoiseMultiplier:F3} (q = {d.StudentPrivacy.SampleRate:F3}, {d.StudentPrivacy.Steps} steps, δ = {d.StudentPrivacy.Delta:G3}) → " +
                              $"ε = {d.StudentPrivacy.Epsilon:F2} on student and teacher.");
             report.Table(["method", "accuracy", $"accuracy, DP ε = {s.Epsilon}", "cost (no DP)", "cost (DP)"],
             [
-                ["(1) teacher zero-shot", Acc(r.ZeroShotAccuracy), "—", $"{r.ZeroShot.Seconds:F1} s eval", "—"],
-                ["(2) compressed PT (student prompt on student)", Acc(n.CompressedAccuracy), Acc(d.CompressedAccuracy), Cost(n, StudentTuning), Cost(d, StudentTuning)],
-                ["(3) direct: student prompt on teacher", Acc(n.DirectAccuracy), Acc(d.DirectAccuracy), "—", "—"],
-                [$"(4) POST transfer to teacher (α {n.Alpha.Alpha:F2} / {d.Alpha.Alpha:F2})", Acc(n.PostAccuracy), Acc(d.PostAccuracy),
+                ["(1) teacher zero-shot", Acc(r.ZeroShotScore), "—", $"{r.ZeroShot.Seconds:F1} s eval", "—"],
+                ["(2) compressed PT (student prompt on student)", Acc(n.Compressed), Acc(d.Compressed), Cost(n, StudentTuning), Cost(d, StudentTuning)],
+                ["(3) direct: student prompt on teacher", Acc(n.Direct), Acc(d.Direct), "—", "—"],
+                [$"(4) POST transfer to teacher (α {n.Alpha.Alpha:F2} / {d.Alpha.Alpha:F2})", Acc(n.Post), Acc(d.Post),
                     $"{Cost(n, TransferStage)} + α {n.Seconds(AlphaStage):F1} s", $"{Cost(d, TransferStage)} + α {d.Seconds(AlphaStage):F1} s"],
-                ["(5) full PT on teacher", Acc(n.FullAccuracy), Acc(d.FullAccuracy), Cost(n, TeacherTuning), Cost(d, TeacherTuning)],
+                ["(5) full PT on teacher", Acc(n.Full), Acc(d.Full), Cost(n, TeacherTuning), Cost(d, TeacherTuning)],
             ]);
             report.Table(["target", "no DP", $"DP ε = {s.Epsilon}"],
             [
@@ -302,8 +341,8 @@ public static class PostBenchmark
         for (int t = 0; t < results.Count; t++)
         {
             var r = results[t];
-            double[] plain = [r.ZeroShotAccuracy, r.NoDp.CompressedAccuracy, r.NoDp.DirectAccuracy, r.NoDp.PostAccuracy, r.NoDp.FullAccuracy];
-            double?[] dp = [null, r.WithDp.CompressedAccuracy, r.WithDp.DirectAccuracy, r.WithDp.PostAccuracy, r.WithDp.FullAccuracy];
+            double[] plain = [r.ZeroShotScore.Accuracy, r.NoDp.Compressed.Accuracy, r.NoDp.Direct.Accuracy, r.NoDp.Post.Accuracy, r.NoDp.Full.Accuracy];
+            double?[] dp = [null, r.WithDp.Compressed.Accuracy, r.WithDp.Direct.Accuracy, r.WithDp.Post.Accuracy, r.WithDp.Full.Accuracy];
             for (int m = 0; m < methods.Length; m++)
             {
                 double x = t * (methods.Length + 1) + m;

@@ -41,6 +41,7 @@ public static class EvalCommand
             var tokenizer = TokenizerLoader.FromFolder(dir);
             var prompt = ReadPrompt(parse.GetValue(softPrompt), parse.GetValue(promptText), parse.GetValue(promptIds), lm, tokenizer, computeDevice);
             var classifier = new PromptedClassifier(lm, tokenizer, data.Labels, data.Labels.Select(verbalizer.WordsFor).ToList(), template.Render);
+            LabelWordWarnings.Print(classifier);
             var examples = data.Examples.Select(e => (e.Text, e.Label)).ToList();
 
             var result = ProgressViews.Bar($"evaluating {examples.Count} examples", parse.GetValue(json), report =>
@@ -50,7 +51,7 @@ public static class EvalCommand
             {
                 Console.WriteLine(JsonSerializer.Serialize(new
                 {
-                    accuracy = result.Accuracy, count = result.Count, labels = result.Labels,
+                    accuracy = result.Accuracy, macro_accuracy = result.MacroAccuracy, count = result.Count, labels = result.Labels,
                     confusion = Enumerable.Range(0, result.Labels.Count).Select(i => Enumerable.Range(0, result.Labels.Count).Select(j => result.Confusion[i, j])),
                 }));
                 return 0;
@@ -60,7 +61,7 @@ public static class EvalCommand
             for (int i = 0; i < result.Labels.Count; i++)
                 table.AddRow([result.Labels[i], .. Enumerable.Range(0, result.Labels.Count).Select(j => result.Confusion[i, j].ToString())]);
             AnsiConsole.Write(table);
-            AnsiConsole.MarkupLine($"accuracy [bold]{result.Accuracy:P2}[/] on {result.Count} examples ({Markup.Escape(data.Source)}, template \"{Markup.Escape(template.Pattern)}\")");
+            AnsiConsole.MarkupLine($"accuracy [bold]{result.Accuracy:P2}[/], macro accuracy (mean per-class recall) [bold]{result.MacroAccuracy:P2}[/] on {result.Count} examples ({Markup.Escape(data.Source)}, template \"{Markup.Escape(template.Pattern)}\")");
             return 0;
         });
         return command;

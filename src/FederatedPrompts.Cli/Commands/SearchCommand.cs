@@ -64,6 +64,7 @@ public static class SearchCommand
             using var proposerModel = proposerDir == modelDir ? null : HfCheckpoint.Load(proposerDir, computeDevice);
             var labels = local.Labels.Union(publicSet.Labels).Order(StringComparer.Ordinal).ToList();
             var classifier = new PromptedClassifier(blackBoxModel, tokenizer, labels, labels.Select(verbalizer.WordsFor).ToList(), template.Render);
+            LabelWordWarnings.Print(classifier);
             var blackBox = new LocalBlackBoxClassifier(classifier, tokenizer);
             var options = new DiscreteSearchOptions
             {

@@ -16,7 +16,8 @@ namespace FederatedPrompts.Cli.Commands;
 /// <summary>
 /// <c>fedprompt transfer --large DIR --small DIR --prompt p_s.json --public FILE --out p_t.json</c>: POST transfer of a
 /// soft prompt from the small model to the large one on public texts. α is given, or computed by the heuristic from
-/// accuracies on a public labeled file (--alpha-task); private data has no way in.
+/// accuracies on a public labeled file (--alpha-task); private data has no way in. With --validate-every N the prompt of best
+/// accuracy on a public labeled file is kept, checked every N steps.
 /// </summary>
 public static class TransferCommand
 {
@@ -29,7 +30,9 @@ public static class TransferCommand
         var publicLimit = new Option<int?>("--public-limit") { Description = "Use a seeded sample of at most this many public texts" };
         var output = new Option<string>("--out") { Description = "Transferred prompt p_t to write (JSON)", Required = true };
         var alpha = new Option<double?>("--alpha") { Description = "Weight of the prompt-change term; default: heuristic from --alpha-task" };
-        var initText = new Option<string?>("--init-text") { Description = "The text p_s was initialised from (p_t starts the same way); default: the seeded random tokens" };
+        var start = new SoftPromptStart("The text p_t is initialised from, as p_s was (default: the preset's init text)");
+        var validateEvery = new Option<int>("--validate-every") { Description = "Every N steps, accuracy of p_t on the public labeled set (--validation, else --alpha-task); the best prompt is written", DefaultValueFactory = _ => 0 };
+        var validation = new Option<string?>("--validation") { Description = "Public labeled file for --validate-every (default: the --alpha-task file); never the test set" };
         var steps = new Option<int>("--steps") { DefaultValueFactory = _ => 300 };
         var lr = new Option<double>("--lr") { DefaultValueFactory = _ => 1e-3 };
         var batch = new Option<int>("--batch-size") { DefaultValueFactory = _ => 16 };
@@ -40,12 +43,18 @@ public static class TransferCommand
         var device = CommonOptions.Device();
         var json = CommonOptions.Json();
         var command = new Command("transfer", "Transfer a soft prompt from the small model to the large model (POST)")
-            { large, small, promptFile, publicFile, publicLimit, output, alpha, initText, steps, lr, batch, temperature, seed, device, json };
-        foreach (var option in task.Options) command.Add(option);
+            { large, small, promptFile, publicFile, publicLimit, output, alpha, steps, lr, batch, temperature, validateEvery, validation, seed, device, json };
+        foreach (var option in task.Options.Concat(start.Options)) command.Add(option);
         command.SetAction(parse =>
         {
             var (alphaTask, template, verbalizer) = task.Resolve(parse);
             if (parse.GetValue(alpha) is null && alphaTask is null) throw new UserInputException("give --alpha, or --alpha-task to compute it");
+            int every = parse.GetValue(validateEvery);
+            if (every < 0) throw new UserInputException($"--validate-every must not be negative, got {every}");
+            if (parse.GetValue(validation) is not null && every == 0) throw new UserInputException("--validation is read only with --validate-every N");
+            var validationSet = every == 0 ? null
+                : parse.GetValue(validation) is { } validationPath ? Core.Tasks.TaskFile.Load(validationPath)
+                : alphaTask ?? throw new UserInputException("--validate-every needs a public labeled file: --validation or --alpha-task");
             var computeDevice = CommonOptions.ResolveDevice(parse.GetValue(device)!);
             string largeDir = parse.GetValue(large)!, smallDir = parse.GetValue(small)!;
             using var largeModel = HfCheckpoint.Load(largeDir, computeDevice);
@@ -61,6 +70,8 @@ public static class TransferCommand
             PromptedClassifier Classifier(CausalLM m) => new(m, tokenizer, labels, labels.Select(verbalizer.WordsFor).ToList(), template.Render);
             var largeClassifier = Classifier(largeModel);
             var smallClassifier = Classifier(smallModel);
+            LabelWordWarnings.Print(largeClassifier, smallClassifier);
+            if (validationSet is not null) verbalizer.RequireCovers(validationSet.Labels);
             var ps = tensor(smallPrompt.Values.ToArray(), device: computeDevice).reshape(smallPrompt.Length, smallPrompt.HiddenSize);
 
             double chosenAlpha;
@@ -79,18 +90,35 @@ public static class TransferCommand
             var options = new TransferOptions
             {
                 Steps = parse.GetValue(steps), LearningRate = parse.GetValue(lr), BatchSize = parse.GetValue(batch),
-                Temperature = parse.GetValue(temperature), Alpha = chosenAlpha, Seed = parse.GetValue(seed),
+                Temperature = parse.GetValue(temperature), Alpha = chosenAlpha, Seed = parse.GetValue(seed), ValidateEvery = every,
             };
-            var init = SoftPromptInit.Embed(largeModel, tokenizer, smallPrompt.Length, parse.GetValue(initText), parse.GetValue(seed));
+            string? initText = start.Resolve(parse, task.PresetOf(parse)?.InitText);
+            var init = SoftPromptInit.Embed(largeModel, tokenizer, smallPrompt.Length, initText, parse.GetValue(seed));
             var result = ProgressViews.Bar("transfer", parse.GetValue(json), report =>
                 new PromptTransfer(largeClassifier, smallClassifier, options).Run(texts, ps, init,
+                    validationSet?.Examples.Select(e => (e.Text, e.Label)).ToList(),
                     new SyncProgress<TransferProgress>(p => report(p.Step, p.TotalSteps, $"transfer, loss {p.Loss:F4}"))));
-            var values = result.Prompt.cpu().contiguous().data<float>().ToArray();
+            var values = result.Best.cpu().contiguous().data<float>().ToArray();
             new SoftPrompt(values, smallPrompt.Length, smallPrompt.HiddenSize, ModelIdentity.Of(largeModel)).Save(parse.GetValue(output)!);
-            var summary = new { prompt = parse.GetValue(output), alpha = chosenAlpha, heuristic, steps = options.Steps,
-                                first_loss = result.Losses[0], final_loss = result.Losses.TakeLast(10).Average(), public_texts = texts.Texts.Count };
+            // Losses over the whole public set (not a batch), T²-scaled as trained: an independent implementation can recompute them.
+            var summary = new
+            {
+                prompt = parse.GetValue(output), alpha = chosenAlpha, heuristic, steps = options.Steps, temperature = options.Temperature,
+                public_texts = texts.Texts.Count, init_text = initText, initial_loss = result.InitialLoss, final_loss = result.FinalLoss,
+                validation = every == 0 ? null : new
+                {
+                    every, examples = validationSet!.Count, best_step = result.BestStep,
+                    best_accuracy = result.Validation.Single(v => v.Step == result.BestStep).Accuracy, last_accuracy = result.Validation[^1].Accuracy,
+                    accuracies = result.Validation.Select(v => new { step = v.Step, accuracy = v.Accuracy }),
+                },
+            };
             if (parse.GetValue(json)) Console.WriteLine(JsonSerializer.Serialize(summary));
-            else AnsiConsole.MarkupLine($"wrote [blue]{Markup.Escape(summary.prompt!)}[/]: loss {summary.first_loss:F4} → {summary.final_loss:F4} over {options.Steps} steps on {texts.Texts.Count} public texts");
+            else
+            {
+                AnsiConsole.MarkupLine($"wrote [blue]{Markup.Escape(summary.prompt!)}[/]: loss over the {texts.Texts.Count} public texts {result.InitialLoss:F4} → {result.FinalLoss:F4} after {options.Steps} steps");
+                if (summary.validation is { } v)
+                    AnsiConsole.MarkupLine($"kept the prompt of step {v.best_step} (public validation accuracy {v.best_accuracy:P1}; last step {v.last_accuracy:P1})");
+            }
             return 0;
         });
         return command;

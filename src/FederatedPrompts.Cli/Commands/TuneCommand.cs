@@ -14,6 +14,7 @@ namespace FederatedPrompts.Cli.Commands;
 /// <summary>
 /// <c>fedprompt tune --model DIR --task train.jsonl --out prompt.json</c>: soft-prompt tuning on a (small) model,
 /// optionally with DP-SGD (--clip C --noise σ); writes the prompt as JSON and reports accuracy on --eval-task.
+/// The prompt starts from the preset's init text unless --init-text or --random-init says otherwise.
 /// </summary>
 public static class TuneCommand
 {
@@ -25,8 +26,10 @@ public static class TuneCommand
         var length = new Option<int>("--length") { Description = "Prompt length (vectors)", DefaultValueFactory = _ => 100 };
         var epochs = new Option<int>("--epochs") { DefaultValueFactory = _ => 5 };
         var batch = new Option<int>("--batch-size") { Description = "Batch size (expected size under DP: q = batch/N)", DefaultValueFactory = _ => 16 };
-        var lr = new Option<double>("--lr") { Description = "Adam learning rate", DefaultValueFactory = _ => 1e-3 };
-        var initText = new Option<string?>("--init-text") { Description = "Initialise from this text's token embeddings (default: random vocabulary tokens)" };
+        var optimizer = new Option<string?>("--optimizer") { Description = "sgd or adam (default: sgd with DP, as the official DP path; adam without)" }
+            .AcceptOnlyFromAmong("sgd", "adam");
+        var lr = new Option<double?>("--lr") { Description = "Learning rate (default: 1e-3 for adam, 1.0 for sgd)" };
+        var start = new SoftPromptStart();
         var clip = new Option<double?>("--clip") { Description = "DP-SGD: per-example gradient clip norm C (enables DP)" };
         var noise = new Option<double?>("--noise") { Description = "DP-SGD: noise multiplier σ (noise N(0, σ²C²) on the clipped sum); or give --epsilon" };
         var epsilon = new Option<double?>("--epsilon") { Description = "DP-SGD: target ε; σ is calibrated by the RDP accountant for this run's sample rate and steps" };
@@ -36,8 +39,8 @@ public static class TuneCommand
         var device = CommonOptions.Device();
         var json = CommonOptions.Json();
         var command = new Command("tune", "Tune a soft prompt on a model (optionally with DP-SGD)")
-            { model, output, length, epochs, batch, lr, initText, clip, noise, epsilon, delta, evalTask, seed, device, json };
-        foreach (var option in task.Options) command.Add(option);
+            { model, output, length, epochs, batch, optimizer, lr, clip, noise, epsilon, delta, evalTask, seed, device, json };
+        foreach (var option in task.Options.Concat(start.Options)) command.Add(option);
         command.SetAction(parse =>
         {
             var (taskData, template, verbalizer) = task.Resolve(parse);
@@ -51,10 +54,12 @@ public static class TuneCommand
             using var lm = HfCheckpoint.Load(dir, CommonOptions.ResolveDevice(parse.GetValue(device)!));
             var tokenizer = TokenizerLoader.FromFolder(dir);
             var classifier = new PromptedClassifier(lm, tokenizer, data.Labels, data.Labels.Select(verbalizer.WordsFor).ToList(), template.Render);
+            LabelWordWarnings.Print(classifier);
             var options = new TuneOptions
             {
                 PromptLength = parse.GetValue(length), Epochs = parse.GetValue(epochs), BatchSize = parse.GetValue(batch),
-                LearningRate = parse.GetValue(lr), InitText = parse.GetValue(initText), Seed = parse.GetValue(seed),
+                Optimizer = parse.GetValue(optimizer) is { } name ? TuneOptions.ParseOptimizer(name) : null, LearningRate = parse.GetValue(lr),
+                InitText = start.Resolve(parse, task.PresetOf(parse)?.InitText), Seed = parse.GetValue(seed),
                 ClipNorm = parse.GetValue(clip), NoiseMultiplier = parse.GetValue(noise),
             };
             if (dp)
@@ -81,6 +86,7 @@ public static class TuneCommand
             var summary = new
             {
                 prompt = parse.GetValue(output), steps = result.Steps, final_loss = result.Losses.TakeLast(10).Average(),
+                optimizer = result.Optimizer.ToString().ToLowerInvariant(), learning_rate = result.LearningRate, init_text = options.InitText,
                 dp = result.Dp is { } settings ? new
                 {
                     clip = settings.ClipNorm, noise_multiplier = settings.NoiseMultiplier, sample_rate = settings.SampleRate, steps = result.Steps,
@@ -91,7 +97,8 @@ public static class TuneCommand
             if (parse.GetValue(json)) Console.WriteLine(JsonSerializer.Serialize(summary));
             else
             {
-                AnsiConsole.MarkupLine($"wrote [blue]{Markup.Escape(summary.prompt!)}[/] after {result.Steps} steps (loss {summary.final_loss:F3})");
+                AnsiConsole.MarkupLine($"wrote [blue]{Markup.Escape(summary.prompt!)}[/] after {result.Steps} steps of {summary.optimizer} at lr {result.LearningRate:G3} " +
+                                       $"from {Markup.Escape(SoftPromptStart.Describe(options.InitText))} (loss {summary.final_loss:F3})");
                 if (summary.dp is { } spent)
                     AnsiConsole.MarkupLine($"DP-SGD: C = {spent.clip}, σ = {spent.noise_multiplier:F3}, q = {spent.sample_rate:F4}, {spent.steps} steps → (ε = {spent.epsilon:F2}, δ = {spent.delta:G3})");
                 if (accuracy is double a) AnsiConsole.MarkupLine($"accuracy on {Markup.Escape(parse.GetValue(evalTask)!)}: [bold]{a:P2}[/]");

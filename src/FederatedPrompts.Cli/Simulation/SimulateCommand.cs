@@ -65,9 +65,12 @@ public static class SimulateCommand
             foreach (var stale in Directory.EnumerateFiles(outDir, "coordinator.db*")) File.Delete(stale);   // a new simulation, not a resume
 
             // Data: the task (given or generated), a public slice, the held-out set, one private file per client.
-            var (given, template, verbalizer) = parse.GetValue(task.Task) is null && parse.GetValue(task.Template) is null && parse.GetValue(task.Preset) is null
+            bool builtIn = parse.GetValue(task.Task) is null && parse.GetValue(task.Template) is null && parse.GetValue(task.Preset) is null;
+            var (given, template, verbalizer) = builtIn
                 ? (null, TaskPreset.SyntheticSentiment.Template, TaskPreset.SyntheticSentiment.Verbalizer)
                 : task.Resolve(parse);
+            // The run file spells out template and words, so the preset's init text is carried explicitly too.
+            string? initText = (builtIn ? TaskPreset.SyntheticSentiment : task.PresetOf(parse))?.InitText;
             var all = (given ?? BuiltInData.SentimentTrain(s)).RequireAtLeastTwoClasses();
             TaskDataset heldOut;
             if (parse.GetValue(test) is { } testPath) heldOut = TaskFile.Load(testPath);
@@ -105,7 +108,7 @@ public static class SimulateCommand
                 Strategy = parse.GetValue(strategy)!, Seed = s, SmallModel = smallDir, LargeModel = largeDir,
                 Template = template.Pattern, LabelWords = verbalizer.Labels.ToDictionary(l => l, l => verbalizer.WordsFor(l).ToArray()),
                 EvalTask = Path.Combine(data, "held-out.jsonl"), PublicTexts = corpusPath, PublicLabeled = Path.Combine(data, "public-labeled.jsonl"),
-                Soft = new SoftRunConfig { Dp = parse.GetValue(epsilon) is double eps ? new DpRunConfig(1.0, eps) : null },
+                Soft = new SoftRunConfig { InitText = initText, Dp = parse.GetValue(epsilon) is double eps ? new DpRunConfig(1.0, eps) : null },
             };
             string configPath = Path.Combine(outDir, "run.json");
             File.WriteAllText(configPath, RunConfig.Parse(config.ToJson(), outDir).ToJson());

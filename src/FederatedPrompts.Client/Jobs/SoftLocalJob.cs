@@ -31,7 +31,11 @@ public sealed class SoftLocalJob(RunTask task, int metricExamples)
         var data = task.PrivateData;
         var labelIndex = task.Classifier.Labels.Select((l, i) => (l, i)).ToDictionary(p => p.l, p => p.i);
         var examples = data.Examples.Select(e => (e.Text, labelIndex[e.Label])).ToList();
-        var options = new TuneOptions { Epochs = work.Epochs, BatchSize = work.BatchSize, LearningRate = work.LearningRate, Seed = round.Work.Seed };
+        var options = new TuneOptions
+        {
+            Epochs = work.Epochs, BatchSize = work.BatchSize, LearningRate = work.LearningRate, Seed = round.Work.Seed,
+            Optimizer = TuneOptions.ParseOptimizer(work.Optimizer),
+        };
 
         PrivacySpend? privacy = null;
         if (work.Dp is { } dp)

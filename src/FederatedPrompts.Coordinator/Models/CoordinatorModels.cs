@@ -20,9 +20,14 @@ using static TorchSharp.torch;
 
 namespace FederatedPrompts.Coordinator.Models;
 
-/// <summary>The transfer step's outcome, stored with the run and shown in its report.</summary>
+/// <summary>
+/// The transfer step's outcome, stored with the run and shown in its report. Accuracies are on the held-out set;
+/// TransferredLarge is the published prompt's (the best on public_labeled when validating, else the last), LastLarge the last
+/// step's. BestStep and Validation (step → public_labeled accuracy) are null without validation. Losses are over all public texts.
+/// </summary>
 public sealed record TransferOutcome(double Alpha, string AlphaSource, double ZeroShotLarge, double DirectLarge, double TransferredLarge,
-    double SmallWithPrompt, int Steps, double FirstLoss, double FinalLoss, int PublicTexts, double Seconds);
+    double LastLarge, double SmallWithPrompt, int Steps, double InitialLoss, double FinalLoss, int PublicTexts, double Seconds,
+    int? BestStep = null, IReadOnlyList<ValidationPoint>? Validation = null);
 
 /// <summary>
 /// Everything the coordinator computes with models: the initial global prompt, aggregation of a round's updates
@@ -106,7 +111,7 @@ public sealed class CoordinatorModels : IDisposable
         {
             if (_config.IsSoft)
             {
-                using var init = SoftPromptInit.Embed(_small, _tokenizer, _config.Soft.PromptLength, _config.Soft.InitText, _config.Seed);
+                using var init = SoftPromptInit.Embed(_small, _tokenizer, _config.Soft.PromptLength, _config.InitTextInUse(), _config.Seed);
                 return PromptMessages.ToMessage(new SoftPrompt(init.contiguous().data<float>().ToArray(), _config.Soft.PromptLength, _small.HiddenSize, SmallModelIdentity));
             }
             var ids = _tokenizer.Encode(_config.Discrete.InitialPrompt);
@@ -142,15 +147,15 @@ public sealed class CoordinatorModels : IDisposable
         eps = notes.EpsChoice?.Eps, knee_index = notes.EpsChoice?.KneeIndex,
     };
 
-    /// <summary>Held-out accuracy of a global prompt: a soft prompt on the small model, a token prompt on the large model.</summary>
-    public double Evaluate(PromptValue prompt)
+    /// <summary>Held-out accuracy (and macro accuracy) of a global prompt: a soft prompt on the small model, a token prompt on the large model.</summary>
+    public ClassificationResult Evaluate(PromptValue prompt)
     {
         lock (_compute)
         {
             if (!_config.IsSoft)
-                return _largeClassifier.Evaluate(_eval, new PromptInput(Discrete: PromptMessages.ToDiscretePrompt(prompt).TokenIds)).Accuracy;
+                return _largeClassifier.Evaluate(_eval, new PromptInput(Discrete: PromptMessages.ToDiscretePrompt(prompt).TokenIds));
             using var scope = NewDisposeScope();
-            return _smallClassifier.Evaluate(_eval, new PromptInput(ToTensor(PromptMessages.ToSoftPrompt(prompt)))).Accuracy;
+            return _smallClassifier.Evaluate(_eval, new PromptInput(ToTensor(PromptMessages.ToSoftPrompt(prompt))));
         }
     }
 
@@ -197,17 +202,22 @@ public sealed class CoordinatorModels : IDisposable
             var options = new TransferOptions
             {
                 Steps = _config.Transfer.Steps, LearningRate = _config.Transfer.LearningRate, BatchSize = _config.Transfer.BatchSize,
-                Alpha = alpha, Seed = _config.Seed,
+                Alpha = alpha, Seed = _config.Seed, ValidateEvery = _config.Transfer.ValidateEvery,
             };
-            var init = SoftPromptInit.Embed(_large, _tokenizer, small.Length, _config.Soft.InitText, _config.Seed);
-            var result = new PromptTransfer(_largeClassifier, _smallClassifier, options).Run(texts, ps, init, progress);
-            var largePrompt = new SoftPrompt(result.Prompt.cpu().contiguous().data<float>().ToArray(), small.Length, small.HiddenSize, ModelIdentity.Of(_large));
+            var init = SoftPromptInit.Embed(_large, _tokenizer, small.Length, _config.InitTextInUse(), _config.Seed);
+            bool validating = options.ValidateEvery > 0;
+            var result = new PromptTransfer(_largeClassifier, _smallClassifier, options).Run(texts, ps, init,
+                validating ? _publicLabeled!.Examples.Select(e => (e.Text, e.Label)).ToList() : null, progress);
+            var largePrompt = new SoftPrompt(result.Best.cpu().contiguous().data<float>().ToArray(), small.Length, small.HiddenSize, ModelIdentity.Of(_large));
+            double transferred = _largeClassifier.Evaluate(_eval, new PromptInput(result.Best)).Accuracy;
             var outcome = new TransferOutcome(alpha, source,
                 ZeroShotLarge: _largeClassifier.Evaluate(_eval, PromptInput.None).Accuracy,
                 DirectLarge: _largeClassifier.Evaluate(_eval, new PromptInput(ps)).Accuracy,
-                TransferredLarge: _largeClassifier.Evaluate(_eval, new PromptInput(result.Prompt)).Accuracy,
+                TransferredLarge: transferred,
+                LastLarge: validating ? _largeClassifier.Evaluate(_eval, new PromptInput(result.Last)).Accuracy : transferred,
                 SmallWithPrompt: _smallClassifier.Evaluate(_eval, new PromptInput(ps)).Accuracy,
-                options.Steps, result.Losses[0], result.Losses.TakeLast(10).Average(), texts.Texts.Count, (DateTime.UtcNow - started).TotalSeconds);
+                options.Steps, result.InitialLoss, result.FinalLoss, texts.Texts.Count, (DateTime.UtcNow - started).TotalSeconds,
+                validating ? result.BestStep : null, validating ? result.Validation : null);
             return (PromptMessages.ToMessage(largePrompt), outcome);
         }
     }

@@ -49,13 +49,16 @@ public sealed class RoundWorker(RunHost host, ILogger<RoundWorker> log) : Backgr
             var clock = System.Diagnostics.Stopwatch.StartNew();
             var (prompt, notes) = models.Aggregate(a.Updates);
             double aggregateSeconds = clock.Elapsed.TotalSeconds;
-            double accuracy = models.Evaluate(prompt);
+            var evaluation = models.Evaluate(prompt);
             double evaluateSeconds = clock.Elapsed.TotalSeconds - aggregateSeconds;
             object? transfer = null;
             var config = engine.Config;
             if (config.IsSoft && config.Transfer.EveryRounds > 0 && a.Round % config.Transfer.EveryRounds == 0 && a.Round < config.Rounds)
                 transfer = models.Transfer(prompt).Outcome;
-            engine.CompleteRound(a.Round, prompt, accuracy, CoordinatorModels.ToJson(new { aggregation = notes, aggregate_seconds = aggregateSeconds, evaluate_seconds = evaluateSeconds, transfer }));
+            engine.CompleteRound(a.Round, prompt, evaluation.Accuracy, CoordinatorModels.ToJson(new
+            {
+                aggregation = notes, macro_accuracy = evaluation.MacroAccuracy, aggregate_seconds = aggregateSeconds, evaluate_seconds = evaluateSeconds, transfer,
+            }));
             return true;
         }, stop),
         EngineStep.Transfer t => Task.Run(() =>

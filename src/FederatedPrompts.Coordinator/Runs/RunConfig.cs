@@ -2,6 +2,8 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using FederatedPrompts.Aggregation.Soft;
 using FederatedPrompts.Aggregation.Tokens;
+using FederatedPrompts.Core.Tasks;
+using FederatedPrompts.Post.Tuning;
 
 namespace FederatedPrompts.Coordinator.Runs;
 
@@ -112,6 +114,7 @@ public sealed record RunConfig
         Require(AggregationMinSamples >= 1, "aggregation_min_samples must be at least 1");
         Require(AggregationMaxLength is null or >= 1, "aggregation_max_length must be at least 1");
         Require(PublicPerLabel >= 0, "public_per_label must not be negative");
+        Require(Transfer.ValidateEvery == 0 || PublicLabeled is not null, "transfer.validate_every needs public_labeled, the set it validates on");
         problems.AddRange(Soft.Problems().Concat(Discrete.Problems()).Concat(Transfer.Problems()));
         if (problems.Count > 0) throw new InvalidDataException("run configuration: " + string.Join("; ", problems));
     }
@@ -120,10 +123,16 @@ public sealed record RunConfig
 public sealed record SoftRunConfig
 {
     public int PromptLength { get; init; } = 10;
+    /// <summary>The text the initial global prompt is embedded from; null: the preset's init text (none without a preset: random).</summary>
     public string? InitText { get; init; }
+    /// <summary>Start from seeded random vocabulary tokens instead of a text.</summary>
+    public bool RandomInit { get; init; }
     public int Epochs { get; init; } = 2;
     public int BatchSize { get; init; } = 16;
-    public double LearningRate { get; init; } = 0.1;
+    /// <summary>"sgd" or "adam"; null: sgd under DP (the official DP path), adam without.</summary>
+    public string? Optimizer { get; init; }
+    /// <summary>Null: 0.1 with adam (a round is a few local steps), <see cref="TuneOptions.DefaultLearningRate"/> with sgd.</summary>
+    public double? LearningRate { get; init; }
     /// <summary>Null: no DP. Otherwise every client runs DP-SGD and spends at most this ε over the whole run.</summary>
     public DpRunConfig? Dp { get; init; }
 
@@ -131,7 +140,9 @@ public sealed record SoftRunConfig
     {
         if (PromptLength < 1) yield return "soft.prompt_length must be at least 1";
         if (Epochs < 1 || BatchSize < 1) yield return "soft.epochs and soft.batch_size must be at least 1";
-        if (!(LearningRate > 0)) yield return "soft.learning_rate must be positive";
+        if (LearningRate is not null && !(LearningRate > 0 && double.IsFinite(LearningRate.Value))) yield return "soft.learning_rate must be positive and finite";
+        if (Optimizer is not (null or "sgd" or "adam")) yield return $"soft.optimizer must be \"sgd\" or \"adam\", not \"{Optimizer}\"";
+        if (RandomInit && InitText is not null) yield return "soft.init_text and soft.random_init exclude each other";
         if (Dp is { } dp)
         {
             if (!(dp.ClipNorm > 0)) yield return "soft.dp.clip_norm must be positive";
@@ -139,6 +150,20 @@ public sealed record SoftRunConfig
             if (dp.Delta is not null and (<= 0 or >= 1)) yield return "soft.dp.delta must be in (0, 1)";
         }
     }
+}
+
+public static class SoftRunConfigDefaults
+{
+    /// <summary>The optimizer clients tune with.</summary>
+    public static PromptOptimizer OptimizerInUse(this SoftRunConfig soft) =>
+        soft.Optimizer is { } name ? TuneOptions.ParseOptimizer(name) : soft.Dp is null ? PromptOptimizer.Adam : PromptOptimizer.Sgd;
+
+    public static double LearningRateInUse(this SoftRunConfig soft) =>
+        soft.LearningRate ?? (soft.OptimizerInUse() == PromptOptimizer.Sgd ? TuneOptions.DefaultLearningRate(PromptOptimizer.Sgd) : 0.1);
+
+    /// <summary>The initial global prompt's text: soft.init_text, else the preset's (null: seeded random tokens).</summary>
+    public static string? InitTextInUse(this RunConfig config) =>
+        config.Soft.RandomInit ? null : config.Soft.InitText ?? (config.Preset is { } name ? TaskPreset.Get(name).InitText : null);
 }
 
 /// <summary>δ null: each client uses 1/N of its own example count.</summary>
@@ -175,6 +200,8 @@ public sealed record TransferRunConfig
     public double? Alpha { get; init; }
     /// <summary>Also transfer every k rounds (0: only after the last round).</summary>
     public int EveryRounds { get; init; }
+    /// <summary>Check the transferred prompt's accuracy on public_labeled every this many steps and publish the best (0: the last).</summary>
+    public int ValidateEvery { get; init; }
 
     internal IEnumerable<string> Problems()
     {
@@ -182,5 +209,6 @@ public sealed record TransferRunConfig
         if (!(LearningRate > 0)) yield return "transfer.learning_rate must be positive";
         if (Alpha is not null and (< 0 or > 1)) yield return "transfer.alpha must be in [0, 1]";
         if (EveryRounds < 0) yield return "transfer.every_rounds must not be negative";
+        if (ValidateEvery < 0) yield return "transfer.validate_every must not be negative";
     }
 }

@@ -1,6 +1,7 @@
 using FederatedPrompts.Coordinator.Hosting;
 using FederatedPrompts.Coordinator.Rounds;
 using FederatedPrompts.Coordinator.Runs;
+using FederatedPrompts.Post.Tuning;
 using FederatedPrompts.Protocol.V1;
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
@@ -48,7 +49,11 @@ public sealed class FederationService(RunHost runs, CallerIdentity caller) : Fed
         var work = new LocalWork { Seed = seed };
         if (config.IsSoft)
         {
-            work.Soft = new SoftWork { Epochs = config.Soft.Epochs, BatchSize = config.Soft.BatchSize, LearningRate = config.Soft.LearningRate };
+            work.Soft = new SoftWork
+            {
+                Epochs = config.Soft.Epochs, BatchSize = config.Soft.BatchSize, LearningRate = config.Soft.LearningRateInUse(),
+                Optimizer = config.Soft.OptimizerInUse() == PromptOptimizer.Sgd ? "sgd" : "adam",
+            };
             if (config.Soft.Dp is { } dp) work.Soft.Dp = new DpPolicy { ClipNorm = dp.ClipNorm, Epsilon = dp.Epsilon, Delta = dp.Delta ?? 0 };
         }
         else

@@ -14,12 +14,46 @@ public sealed record PromptInput(Tensor? Soft = null, IReadOnlyList<int>? Discre
     public static readonly PromptInput None = new();
 }
 
-public sealed record ClassificationResult(double Accuracy, int Count, int[,] Confusion, IReadOnlyList<string> Labels, IReadOnlyList<int> Predictions);
+public sealed record ClassificationResult(double Accuracy, int Count, int[,] Confusion, IReadOnlyList<string> Labels, IReadOnlyList<int> Predictions)
+{
+    /// <summary>Mean per-class recall: torchmetrics' MulticlassAccuracy with its default average="macro".</summary>
+    public double MacroAccuracy { get; } = MacroAccuracyOf(Confusion);
+
+    /// <summary>
+    /// Mean over classes of recall = correct / true count, from a confusion matrix (rows: true label, columns: predicted). As
+    /// torchmetrics does, a class that neither occurs nor is predicted is left out of the mean, and a class predicted but
+    /// absent from the truth counts with recall 0. With every class equally frequent it equals accuracy; on a skewed test
+    /// set it is what a majority-class predictor cannot inflate (it scores 1/classes).
+    /// </summary>
+    public static double MacroAccuracyOf(int[,] confusion)
+    {
+        int classes = confusion.GetLength(0);
+        if (confusion.GetLength(1) != classes) throw new ArgumentException($"a confusion matrix must be square, not {classes} × {confusion.GetLength(1)}");
+        var recalls = new List<double>();
+        for (int c = 0; c < classes; c++)
+        {
+            int truth = 0, predicted = 0;
+            for (int k = 0; k < classes; k++) { truth += confusion[c, k]; predicted += confusion[k, c]; }
+            if (truth == 0 && predicted == 0) continue;
+            recalls.Add(truth == 0 ? 0 : (double)confusion[c, c] / truth);
+        }
+        return recalls.Count == 0 ? 0 : recalls.Average();
+    }
+}
+
+/// <summary>A label word the classifier does not use: the tokenizer splits it into <paramref name="Tokens"/>, so its first token is not the word.</summary>
+public sealed record DroppedLabelWord(string Label, string Word, IReadOnlyList<int> Tokens)
+{
+    public override string ToString() =>
+        $"label word \"{Word}\" of \"{Label}\" is {Tokens.Count} tokens [{string.Join(", ", Tokens)}] of this tokenizer, not one; it is not used";
+}
 
 /// <summary>
 /// Classification with a causal LM by reading next-token logits after a template: each input becomes
 /// [BOS] [soft prompt] [discrete prompt] template(text); the score of a class is the mean logit of its label
-/// words' first tokens at the last real position. Sequences are right-padded, so causal attention never lets a
+/// words at the last real position (as the official POST code scores them: the mean of the words' first-token logits),
+/// over the words that are one token of the tokenizer; the others are left out and listed in <see cref="DroppedWords"/>.
+/// Sequences are right-padded, so causal attention never lets a
 /// real token see padding and positions count from the start of each row.
 /// </summary>
 public sealed class PromptedClassifier
@@ -46,24 +80,42 @@ public sealed class PromptedClassifier
         _render = render;
         _maxTextTokens = maxTextTokens;
         Labels = labels;
-        _labelTokenIds = labels.Select((label, i) => labelWords[i].Select(word =>
+        var dropped = new List<DroppedLabelWord>();
+        _labelTokenIds = labels.Select((label, i) =>
         {
-            var ids = tokenizer.Encode(word);
-            if (ids.Count == 0) throw new ArgumentException($"label word \"{word}\" of \"{label}\" encodes to no tokens");
-            return (long)ids[0];
-        }).Distinct().Order().ToArray()).ToArray();
+            var kept = new List<long>();
+            foreach (var word in labelWords[i])
+            {
+                var ids = tokenizer.Encode(word);
+                if (ids.Count == 0) throw new ArgumentException($"label word \"{word}\" of \"{label}\" encodes to no tokens");
+                // A word scores its class by its first token, which stands for the word only when it is the whole word: a
+                // byte-fallback tokenizer begins " awesome" with the bare space, a token every class's missing words share.
+                if (ids.Count == 1) kept.Add(ids[0]);
+                else dropped.Add(new DroppedLabelWord(label, word, ids.ToArray()));
+            }
+            if (kept.Count == 0)
+                throw new ArgumentException(
+                    $"label \"{label}\" has no label word that is one token of this tokenizer " +
+                    $"({string.Join(", ", labelWords[i].Select(w => $"\"{w}\" is [{string.Join(", ", tokenizer.Encode(w))}]"))}); " +
+                    "a class is scored by the logits of its words' tokens, so give it a word the vocabulary has whole (fedprompt tokenize shows a word's tokens)");
+            return kept.Distinct().Order().ToArray();
+        }).ToArray();
+        DroppedWords = dropped;
         // Two labels scored by the same tokens always tie: the argmax then names the first of them for every input,
-        // whatever the prompt. This happens when label words are missing from the vocabulary as word starts (a
-        // byte-fallback tokenizer begins " spam" and " legitimate" alike with the bare space).
+        // whatever the prompt. Distinct words can still share their one token where the tokenizer normalises them
+        // (SentencePiece's word-start marker makes "great" and " great" alike).
         for (int i = 0; i < labels.Count; i++)
             for (int j = i + 1; j < labels.Count; j++)
                 if (_labelTokenIds[i].SequenceEqual(_labelTokenIds[j]))
                     throw new ArgumentException(
                         $"labels \"{labels[i]}\" and \"{labels[j]}\" cannot be told apart: their label words " +
-                        $"({string.Join(", ", labelWords[i].Concat(labelWords[j]).Select(w => $"\"{w}\""))}) all begin with token(s) " +
-                        $"[{string.Join(", ", _labelTokenIds[i])}] of this tokenizer; choose label words that begin with different tokens " +
+                        $"({string.Join(", ", labelWords[i].Concat(labelWords[j]).Select(w => $"\"{w}\""))}) are token(s) " +
+                        $"[{string.Join(", ", _labelTokenIds[i])}] of this tokenizer; choose label words with different tokens " +
                         "(fedprompt tokenize shows a word's tokens)");
     }
+
+    /// <summary>Label words left out because this tokenizer splits them (their first token is not the word); see <see cref="DroppedLabelWord"/>.</summary>
+    public IReadOnlyList<DroppedLabelWord> DroppedWords { get; }
 
     /// <summary>Full-vocabulary next-token logits [B,V] at each input's prediction position (what POST transfer matches).</summary>
     public Tensor PredictionLogits(IReadOnlyList<string> texts, PromptInput prompt)

@@ -15,11 +15,26 @@ public sealed record TransferOptions
     /// <summary>Weight α of the prompt-change term, e.g. from <see cref="PromptTransfer.AlphaHeuristic"/>.</summary>
     public required double Alpha { get; init; }
     public int Seed { get; init; } = 1;
+    /// <summary>
+    /// Measure accuracy on the public validation set every this many steps (and at the start and the last step) and keep the
+    /// best prompt, as the official code does every `interval` steps; 0: no validation, the last prompt is the result.
+    /// </summary>
+    public int ValidateEvery { get; init; }
 }
 
 public sealed record TransferProgress(int Step, int TotalSteps, double Loss);
 
-public sealed record TransferResult(Tensor Prompt, IReadOnlyList<double> Losses);
+/// <summary>Accuracy of the large model with p_t after <paramref name="Step"/> steps (0: the initial prompt) on the public validation set.</summary>
+public sealed record ValidationPoint(int Step, double Accuracy);
+
+/// <summary>
+/// The transfer's outcome. <paramref name="Best"/> is the prompt of highest public validation accuracy (the earliest of equals)
+/// and <paramref name="Last"/> the prompt after the last step; without validation both are the last. <paramref name="Losses"/>
+/// are the training batches'; <paramref name="InitialLoss"/> and <paramref name="FinalLoss"/> are the loss of the initial and
+/// of the last prompt averaged over the whole public set, so another implementation can check them.
+/// </summary>
+public sealed record TransferResult(Tensor Best, Tensor Last, int BestStep, IReadOnlyList<ValidationPoint> Validation,
+    IReadOnlyList<double> Losses, double InitialLoss, double FinalLoss);
 
 /// <summary>α from <see cref="PromptTransfer.AlphaHeuristic"/> and the accuracies (on a public labeled set) it came from.</summary>
 public sealed record AlphaChoice(double Alpha, double ZeroShotLarge, double CompressedSmall, double RandomGuess);
@@ -75,12 +90,21 @@ public sealed class PromptTransfer(PromptedClassifier large, PromptedClassifier 
         return (direct * (1 - alpha) + change * alpha) * (temperature * temperature);
     }
 
-    /// <summary>Optimises p_t from <paramref name="initialLargePrompt"/> to match <paramref name="smallPrompt"/>'s behaviour on <paramref name="publicTexts"/>.</summary>
+    /// <summary>
+    /// Optimises p_t from <paramref name="initialLargePrompt"/> to match <paramref name="smallPrompt"/>'s behaviour on <paramref name="publicTexts"/>.
+    /// With <see cref="TransferOptions.ValidateEvery"/> &gt; 0, <paramref name="publicValidation"/> (labeled examples the operator declares public,
+    /// never a client's private data or the test set) chooses the best prompt.
+    /// </summary>
     public TransferResult Run(PublicTexts publicTexts, Tensor smallPrompt, Tensor initialLargePrompt,
+        IReadOnlyList<(string Text, string Label)>? publicValidation = null,
         IProgress<TransferProgress>? progress = null, CancellationToken cancel = default)
     {
         if (!(options.Alpha >= 0 && options.Alpha <= 1)) throw new ArgumentException($"alpha must lie in [0,1], got {options.Alpha}");
         if (!(options.Temperature > 0)) throw new ArgumentException($"temperature must be positive, got {options.Temperature}");
+        if (options.Steps < 1 || options.BatchSize < 1) throw new ArgumentException($"steps and batch size must be at least 1, got {options.Steps} and {options.BatchSize}");
+        if (options.ValidateEvery < 0) throw new ArgumentException($"validate-every must not be negative, got {options.ValidateEvery}");
+        if (options.ValidateEvery > 0 && (publicValidation is null || publicValidation.Count == 0))
+            throw new ArgumentException("validating every few steps needs a public labeled validation set");
         large.Model.Freeze();
         small.Model.Freeze();
         var texts = publicTexts.Texts;
@@ -94,6 +118,24 @@ public sealed class PromptTransfer(PromptedClassifier large, PromptedClassifier 
 
         var prompt = new TorchSharp.Modules.Parameter(initialLargePrompt.detach().clone());
         using var optimizer = optim.Adam([prompt], options.LearningRate);
+        double initialLoss = WholeSetLoss(texts, prompt, smallPrompted, smallPlain, largePlain);
+        var validation = new List<ValidationPoint>();
+        Tensor? best = null;
+        int bestStep = 0;
+        void Validate(int step)
+        {
+            double accuracy = large.Evaluate(publicValidation!, new PromptInput(prompt.detach())).Accuracy;
+            validation.Add(new ValidationPoint(step, accuracy));
+            // Strictly better replaces: among equals the earliest, least-moved prompt stays (the official code's acc > best_acc).
+            if (validation.Count == 1 || accuracy > validation.Where(v => v.Step != step).Max(v => v.Accuracy))
+            {
+                best?.Dispose();
+                best = prompt.detach().clone().DetachFromDisposeScope();   // outlives the step's dispose scope
+                bestStep = step;
+            }
+        }
+        if (options.ValidateEvery > 0) Validate(0);
+
         var random = new Random(options.Seed);
         var losses = new List<double>();
         for (int step = 1; step <= options.Steps; step++)
@@ -111,8 +153,29 @@ public sealed class PromptTransfer(PromptedClassifier large, PromptedClassifier 
             optimizer.step();
             losses.Add(loss.item<float>());
             progress?.Report(new TransferProgress(step, options.Steps, losses[^1]));
+            if (options.ValidateEvery > 0 && (step % options.ValidateEvery == 0 || step == options.Steps)) Validate(step);
         }
-        return new TransferResult(prompt.detach(), losses);
+        var last = prompt.detach();
+        double finalLoss = WholeSetLoss(texts, last, smallPrompted, smallPlain, largePlain);
+        if (best is null) (best, bestStep) = (last, options.Steps);   // no validation: the last prompt is the result
+        return new TransferResult(best, last, bestStep, validation, losses, initialLoss, finalLoss);
+    }
+
+    /// <summary>The transfer loss of <paramref name="largePrompt"/> averaged over every public text (batches weighted by their size).</summary>
+    double WholeSetLoss(IReadOnlyList<string> texts, Tensor largePrompt, Tensor smallPrompted, Tensor smallPlain, Tensor largePlain)
+    {
+        using var noGrad = no_grad();
+        double total = 0;
+        for (int start = 0; start < texts.Count; start += options.BatchSize)
+        {
+            using var scope = NewDisposeScope();
+            int count = Math.Min(options.BatchSize, texts.Count - start);
+            var largePrompted = large.PredictionLogits(texts.Skip(start).Take(count).ToList(), new PromptInput(largePrompt.detach()));
+            var device = largePrompted.device;
+            Tensor Rows(Tensor all) => all.narrow(0, start, count).to(device);
+            total += count * Loss(largePrompted, Rows(smallPrompted), Rows(largePlain), Rows(smallPlain), options.Alpha, options.Temperature).item<float>();
+        }
+        return total / texts.Count;
     }
 
     Tensor Batched(IReadOnlyList<string> texts, Func<IReadOnlyList<string>, Tensor> logits)

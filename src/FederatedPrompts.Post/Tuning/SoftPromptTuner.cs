@@ -8,10 +8,22 @@ using F = TorchSharp.torch.nn.functional;
 
 namespace FederatedPrompts.Post.Tuning;
 
+/// <summary>The optimizer that moves the prompt.</summary>
+public enum PromptOptimizer
+{
+    /// <summary>Adam (Kingma and Ba 2015), the official code's choice without DP.</summary>
+    Adam,
+    /// <summary>Plain SGD without momentum: prompt ← prompt − lr·gradient. The official DP path requires it (Opacus' DP-SGD).</summary>
+    Sgd,
+}
+
 public sealed record TuneOptions
 {
     public int PromptLength { get; init; } = 100;
-    public double LearningRate { get; init; } = 1e-3;
+    /// <summary>Null: <see cref="DefaultLearningRate"/> of the optimizer in use.</summary>
+    public double? LearningRate { get; init; }
+    /// <summary>Null: the official choice, <see cref="PromptOptimizer.Sgd"/> under DP and <see cref="PromptOptimizer.Adam"/> without.</summary>
+    public PromptOptimizer? Optimizer { get; init; }
     public int Epochs { get; init; } = 5;
     /// <summary>Minibatch size; under DP the expected Poisson batch size, so q = BatchSize / N.</summary>
     public int BatchSize { get; init; } = 16;
@@ -21,17 +33,36 @@ public sealed record TuneOptions
     /// <summary>DP-SGD clip norm and noise multiplier; the sample rate is derived from BatchSize / N.</summary>
     public double? ClipNorm { get; init; }
     public double? NoiseMultiplier { get; init; }
+
+    public PromptOptimizer OptimizerInUse => Optimizer ?? (ClipNorm is null ? PromptOptimizer.Adam : PromptOptimizer.Sgd);
+    public double LearningRateInUse => LearningRate ?? DefaultLearningRate(OptimizerInUse);
+
+    /// <summary>
+    /// Adam 1e-3 (the official prompt-tuning scripts use 5e-4 to 1e-3); SGD 1.0: a DP step moves the prompt by lr times an average
+    /// of gradients clipped to norm C, plus noise, so SGD needs a step near 1 to move prompts of embedding scale at all
+    /// (bench/README.md, "POST under DP: SGD or Adam", has the sweep).
+    /// </summary>
+    public static double DefaultLearningRate(PromptOptimizer optimizer) => optimizer == PromptOptimizer.Sgd ? 1.0 : 1e-3;
+
+    /// <summary>Parses "sgd" or "adam" (any case).</summary>
+    public static PromptOptimizer ParseOptimizer(string name) => name.ToLowerInvariant() switch
+    {
+        "sgd" => PromptOptimizer.Sgd,
+        "adam" => PromptOptimizer.Adam,
+        _ => throw new ArgumentException($"optimizer must be sgd or adam, not \"{name}\""),
+    };
 }
 
 public sealed record TuneProgress(int Step, int TotalSteps, double Loss);
 
-public sealed record TuneResult(Tensor Prompt, int Steps, IReadOnlyList<double> Losses, DpSettings? Dp);
+public sealed record TuneResult(Tensor Prompt, int Steps, IReadOnlyList<double> Losses, DpSettings? Dp, PromptOptimizer Optimizer, double LearningRate);
 
 /// <summary>
-/// Prompt tuning (Lester et al. 2021) on a frozen causal LM: only k prompt vectors are trained, with Adam, on the
-/// cross-entropy of the verbalizer's class scores. With DP settings every step is one DP-SGD step on the prompt
+/// Prompt tuning (Lester et al. 2021) on a frozen causal LM: only k prompt vectors are trained, with Adam or plain SGD, on
+/// the cross-entropy of the verbalizer's class scores. With DP settings every step is one DP-SGD step on the prompt
 /// (see <see cref="DpSgd"/>): per-example gradients come from one backward pass over per-example copies of the
-/// prompt, since example b's loss depends only on copy b.
+/// prompt, since example b's loss depends only on copy b; the optimizer then takes the privatized gradient as its
+/// gradient (with SGD, prompt ← prompt − lr·privatized gradient, Abadi et al.'s update).
 /// </summary>
 public sealed class SoftPromptTuner(CausalLM model, ITextTokenizer tokenizer, PromptedClassifier classifier, TuneOptions options)
 {
@@ -48,7 +79,12 @@ public sealed class SoftPromptTuner(CausalLM model, ITextTokenizer tokenizer, Pr
         model.Freeze();   // only the prompt learns
 
         var prompt = new TorchSharp.Modules.Parameter(start.detach().clone().to(model.parameters().First().device));
-        using var optimizer = optim.Adam([prompt], options.LearningRate);
+        var optimizerKind = options.OptimizerInUse;
+        double learningRate = options.LearningRateInUse;
+        if (!(learningRate >= 0) || double.IsInfinity(learningRate)) throw new ArgumentException($"learning rate must be non-negative and finite, got {learningRate}");
+        using optim.Optimizer optimizer = optimizerKind == PromptOptimizer.Sgd
+            ? optim.SGD([prompt], learningRate)
+            : optim.Adam([prompt], learningRate);
         var random = new Random(options.Seed);
         DpSettings? dp = options.ClipNorm is double clip
             ? new DpSettings(clip, options.NoiseMultiplier ?? throw new ArgumentException("DP tuning needs a noise multiplier"),
@@ -93,7 +129,7 @@ public sealed class SoftPromptTuner(CausalLM model, ITextTokenizer tokenizer, Pr
             step++;
             progress?.Report(new TuneProgress(step, totalSteps, loss));
         }
-        return new TuneResult(prompt.detach(), step, losses, dp);
+        return new TuneResult(prompt.detach(), step, losses, dp, optimizerKind, learningRate);
     }
 
     /// <summary>DP steps: Epochs passes in expectation, i.e. Epochs / q steps.</summary>

@@ -22,15 +22,32 @@ public sealed class PromptTemplateTests
     }
 
     [Theory]
-    [InlineData("sst2", "{text} It was", "positive", " great")]
-    [InlineData("trec", "{text} Answer type:", "location", " place")]
-    [InlineData("spam", "{text} This message is", "spam", " advertising")]
-    [InlineData("SYNTHETIC-sentiment", "{text} It was", "negative", " terrible")]
-    public void Known_tasks_have_presets(string task, string pattern, string label, string word)
+    [InlineData("sst2", "{text} It was", "positive", " great", "Predict if sentiment of this review is positive or negative")]
+    [InlineData("trec", "{text} Answer type:", "location", " place", "Predict the topic of the question")]
+    [InlineData("spam", "{text} This message is", "spam", " advertising", "Predict if this text message is spam or a normal personal message")]
+    [InlineData("SYNTHETIC-sentiment", "{text} It was", "negative", " terrible", "Predict if sentiment of this review is great or terrible")]
+    public void Known_tasks_have_presets(string task, string pattern, string label, string word, string initText)
     {
         var preset = TaskPreset.Get(task);
         Assert.Equal(pattern, preset.Template.Pattern);
-        Assert.Equal([word], preset.Verbalizer.WordsFor(label));
+        Assert.Contains(word, preset.Verbalizer.WordsFor(label));
+        Assert.Equal(initText, preset.InitText);
+    }
+
+    [Fact]
+    public void Sst2_has_the_official_label_words()
+    {
+        // sprintml/POST scripts/constants.py, TEXT_LABEL_DICT["sst2"]
+        Assert.Equal([" terrible", " negative", " bad", " poor", " awful"], TaskPreset.Sst2.Verbalizer.WordsFor("negative"));
+        Assert.Equal([" positive", " good", " great", " awesome", " brilliant", " amazing"], TaskPreset.Sst2.Verbalizer.WordsFor("positive"));
+    }
+
+    [Fact]
+    public void The_built_in_task_keeps_its_corpus_words()
+    {
+        // Its generated corpus closes reviews with " It was great." / " It was terrible.": the label words must stay those two.
+        Assert.Equal([" great"], TaskPreset.SyntheticSentiment.Verbalizer.WordsFor("positive"));
+        Assert.Equal([" terrible"], TaskPreset.SyntheticSentiment.Verbalizer.WordsFor("negative"));
     }
 
     [Fact]

@@ -52,11 +52,11 @@ public class PromptTransferTests : IDisposable
         Assert.Equal(scaledByHand, atTwo, 5);
     }
 
-    [Fact]
-    public void Transfer_between_different_models_lowers_the_loss_and_identical_ones_start_at_zero()
+    static readonly string[] Corpus = ["the film was lovely. It was great.", "the film was dull. It was terrible.", "a bright and moving story.", "a flat and tired plot."];
+
+    (PromptedClassifier Large, PromptedClassifier Small, PublicTexts Texts, ITextTokenizer Tokenizer) Pair()
     {
-        string[] corpus = ["the film was lovely. It was great.", "the film was dull. It was terrible.", "a bright and moving story.", "a flat and tired plot."];
-        var tokenizer = Cl100kSubsetTokenizer.Train(corpus, 300);
+        var tokenizer = Cl100kSubsetTokenizer.Train(Corpus, 300);
         CausalLM Model(int seed, int layers)
         {
             var m = HfCheckpoint.Create(new GptShape(layers, 32, 4, 64).ToConfig(tokenizer.VocabSize, tokenizer), seed);
@@ -64,19 +64,62 @@ public class PromptTransferTests : IDisposable
             return m;
         }
         PromptedClassifier Classifier(CausalLM m) => new(m, tokenizer, ["positive", "negative"], [[" great"], [" terrible"]], t => t + " It was");
-        var texts = PublicTexts.Load(_dir.Write("public.txt", string.Join("\n\n", corpus)));
-        var large = Classifier(Model(1, 2));
-        var small = Classifier(Model(2, 1));
+        var texts = PublicTexts.Load(_dir.Write("public.txt", string.Join("\n\n", Corpus)));
+        return (Classifier(Model(1, 2)), Classifier(Model(2, 1)), texts, tokenizer);
+    }
+
+    [Fact]
+    public void Transfer_between_different_models_lowers_the_loss_and_identical_ones_start_at_zero()
+    {
+        var (large, small, texts, tokenizer) = Pair();
         var smallPrompt = SoftPromptInit.Embed(small.Model, tokenizer, 3, null, seed: 4);
         var init = SoftPromptInit.Embed(large.Model, tokenizer, 3, null, seed: 4);
 
-        var options = new TransferOptions { Steps = 40, LearningRate = 0.05, BatchSize = 4, Alpha = 0.5 };
+        // Batches of 3 over 4 texts: the whole-set losses must still weigh every text once.
+        var options = new TransferOptions { Steps = 40, LearningRate = 0.05, BatchSize = 3, Alpha = 0.5 };
         var result = new PromptTransfer(large, small, options).Run(texts, smallPrompt, init);
         Assert.True(result.Losses.TakeLast(5).Average() < result.Losses.Take(5).Average() * 0.9,
             $"loss {result.Losses.Take(5).Average():F4} → {result.Losses.TakeLast(5).Average():F4}");
+        Assert.True(result.FinalLoss < result.InitialLoss, $"whole-set loss {result.InitialLoss:F4} → {result.FinalLoss:F4}");
+        Assert.Same(result.Last, result.Best);                      // without validation the last prompt is the result
+        Assert.Equal(40, result.BestStep);
+        Assert.Empty(result.Validation);
+
+        using (no_grad())
+        {
+            // The whole-set loss is the loss of one batch holding every public text.
+            var all = texts.Texts;
+            double WholeSet(Tensor prompt) => PromptTransfer.Loss(large.PredictionLogits(all, new PromptInput(prompt)), small.PredictionLogits(all, new PromptInput(smallPrompt)),
+                large.PredictionLogits(all, PromptInput.None), small.PredictionLogits(all, PromptInput.None), 0.5, 2.0).item<float>();
+            Assert.Equal(WholeSet(init), result.InitialLoss, 4);
+            Assert.Equal(WholeSet(result.Last), result.FinalLoss, 4);
+        }
 
         var self = new PromptTransfer(small, small, options with { Steps = 1 }).Run(texts, smallPrompt, smallPrompt);
         Assert.Equal(0, self.Losses[0], 5);
+        Assert.Equal(0, self.InitialLoss, 5);
+    }
+
+    [Fact]
+    public void Validation_every_n_steps_keeps_the_earliest_best_prompt_and_reports_the_last()
+    {
+        var (large, small, texts, tokenizer) = Pair();
+        var smallPrompt = SoftPromptInit.Embed(small.Model, tokenizer, 3, null, seed: 4);
+        var init = SoftPromptInit.Embed(large.Model, tokenizer, 3, null, seed: 4);
+        IReadOnlyList<(string Text, string Label)> validation =
+            [("a lovely film", "positive"), ("a dull film", "negative"), ("bright and moving", "positive"), ("flat and tired", "negative")];
+        var options = new TransferOptions { Steps = 25, LearningRate = 0.05, BatchSize = 4, Alpha = 0.5, ValidateEvery = 10 };
+        var result = new PromptTransfer(large, small, options).Run(texts, smallPrompt, init, validation);
+
+        Assert.Equal([0, 10, 20, 25], result.Validation.Select(v => v.Step));           // the start, every 10 steps, and the last
+        double best = result.Validation.Max(v => v.Accuracy);
+        Assert.Equal(result.Validation.First(v => v.Accuracy == best).Step, result.BestStep);
+        Assert.Equal(best, large.Evaluate(validation, new PromptInput(result.Best)).Accuracy);
+        Assert.Equal(result.Validation[^1].Accuracy, large.Evaluate(validation, new PromptInput(result.Last)).Accuracy);
+        if (result.BestStep == 0) Assert.True(allclose(result.Best, init));
+
+        var error = Assert.Throws<ArgumentException>(() => new PromptTransfer(large, small, options).Run(texts, smallPrompt, init));
+        Assert.Contains("public labeled validation set", error.Message);
     }
 
     [Fact]

@@ -84,4 +84,61 @@ public class SoftPromptTunerTests
         var expected = model.EmbedTokens(tensor(Enumerable.Range(0, 5).Select(i => (long)ids[i % ids.Count]).ToArray()));
         Assert.True(allclose(result.Prompt, expected));
     }
+
+    [Fact]
+    public void A_dp_sgd_step_moves_the_prompt_by_minus_lr_times_the_clipped_noisy_mean_gradient()
+    {
+        var (model, tokenizer, classifier) = Setup();
+        // q = 8/8 = 1: the one step's Poisson batch is every example, so the step can be recomputed by hand.
+        var options = new TuneOptions
+        {
+            PromptLength = 2, Epochs = 1, BatchSize = 8, Seed = 4, ClipNorm = 0.5, NoiseMultiplier = 1.0,
+            Optimizer = PromptOptimizer.Sgd, LearningRate = 0.3,
+        };
+        var result = new SoftPromptTuner(model, tokenizer, classifier, options).Tune(Examples);
+        Assert.Equal(1, result.Steps);
+        Assert.Equal(PromptOptimizer.Sgd, result.Optimizer);
+
+        var start = SoftPromptInit.Embed(model, tokenizer, 2, null, seed: 4);
+        var sum = new double[start.numel()];
+        foreach (var (text, label) in Examples)
+        {
+            // Each example's gradient on its own, clipped to norm C = 0.5 in double precision.
+            var single = start.clone().requires_grad_();
+            F.cross_entropy(classifier.ClassScores([text], new PromptInput(single)), tensor(new long[] { label })).backward();
+            var g = single.grad!.data<float>().Select(v => (double)v).ToArray();
+            double norm = Math.Sqrt(g.Sum(v => v * v));
+            double factor = Math.Min(1, 0.5 / norm);
+            for (int i = 0; i < g.Length; i++) sum[i] += g[i] * factor;
+        }
+        // The noise is N(0, σ²C²) per coordinate, drawn on the CPU from a generator seeded Seed + 1.
+        var noise = randn(start.shape, generator: new Generator(5)).data<float>().ToArray();
+        var begin = start.data<float>().ToArray();
+        var expected = begin.Select((p, i) => (float)(p - 0.3 * (sum[i] + noise[i] * 1.0 * 0.5) / 8)).ToArray();
+        Assert.True(allclose(result.Prompt, tensor(expected).reshape(start.shape), rtol: 1e-4, atol: 1e-6));
+        Assert.False(allclose(result.Prompt, start));
+    }
+
+    [Fact]
+    public void Sgd_tuning_lowers_the_training_loss()
+    {
+        var (model, tokenizer, classifier) = Setup();
+        var options = new TuneOptions { PromptLength = 4, Optimizer = PromptOptimizer.Sgd, LearningRate = 1.0, Epochs = 15, BatchSize = 4, Seed = 9 };
+        var result = new SoftPromptTuner(model, tokenizer, classifier, options).Tune(Examples);
+        Assert.Equal((PromptOptimizer.Sgd, 1.0), (result.Optimizer, result.LearningRate));
+        Assert.True(result.Losses.TakeLast(4).Average() < result.Losses.Take(4).Average() * 0.8,
+            $"loss {result.Losses.Take(4).Average():F3} → {result.Losses.TakeLast(4).Average():F3}");
+    }
+
+    [Fact]
+    public void The_default_optimizer_is_sgd_under_dp_and_adam_without_as_the_official_code()
+    {
+        var plain = new TuneOptions();
+        var dp = new TuneOptions { ClipNorm = 1, NoiseMultiplier = 1 };
+        Assert.Equal((PromptOptimizer.Adam, TuneOptions.DefaultLearningRate(PromptOptimizer.Adam)), (plain.OptimizerInUse, plain.LearningRateInUse));
+        Assert.Equal((PromptOptimizer.Sgd, TuneOptions.DefaultLearningRate(PromptOptimizer.Sgd)), (dp.OptimizerInUse, dp.LearningRateInUse));
+        Assert.Equal(PromptOptimizer.Adam, (dp with { Optimizer = PromptOptimizer.Adam }).OptimizerInUse);
+        Assert.Equal(PromptOptimizer.Sgd, TuneOptions.ParseOptimizer("SGD"));
+        Assert.Contains("optimizer must be sgd or adam, not \"rmsprop\"", Assert.Throws<ArgumentException>(() => TuneOptions.ParseOptimizer("rmsprop")).Message);
+    }
 }

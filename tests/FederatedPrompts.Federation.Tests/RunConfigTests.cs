@@ -1,0 +1,56 @@
+using FederatedPrompts.Coordinator.Runs;
+using FederatedPrompts.Core.Tasks;
+using FederatedPrompts.Post.Tuning;
+
+namespace FederatedPrompts.Federation.Tests;
+
+/// <summary>The soft section's optimizer, learning rate and init text as the coordinator resolves them for its clients.</summary>
+public class RunConfigTests : IDisposable
+{
+    readonly TempFolder _dir = new();
+    public void Dispose() => _dir.Dispose();
+
+    RunConfig Parse(string soft, string transfer = "{}", bool publicLabeled = true)
+    {
+        Directory.CreateDirectory(_dir.Combine("small"));
+        Directory.CreateDirectory(_dir.Combine("large"));
+        _dir.Write("eval.jsonl", "{\"text\":\"a\",\"label\":\"positive\"}\n");
+        _dir.Write("public.txt", "a public text");
+        string labeled = publicLabeled ? "\"public_labeled\": \"eval.jsonl\"," : "";
+        return RunConfig.Parse($$"""
+            { "clients": ["a", "b"], "small_model": "small", "large_model": "large", "preset": "sst2", "eval_task": "eval.jsonl",
+              "public_texts": "public.txt", {{labeled}} "soft": {{soft}}, "transfer": {{transfer}} }
+            """, _dir.Path);
+    }
+
+    [Fact]
+    public void Sgd_is_the_default_under_dp_and_adam_without_each_with_its_learning_rate()
+    {
+        var dp = Parse("""{ "dp": { "clip_norm": 1, "epsilon": 8 } }""").Soft;
+        Assert.Equal((PromptOptimizer.Sgd, TuneOptions.DefaultLearningRate(PromptOptimizer.Sgd)), (dp.OptimizerInUse(), dp.LearningRateInUse()));
+        var plain = Parse("{}").Soft;
+        Assert.Equal((PromptOptimizer.Adam, 0.1), (plain.OptimizerInUse(), plain.LearningRateInUse()));
+        var chosen = Parse("""{ "optimizer": "adam", "learning_rate": 0.02, "dp": { "clip_norm": 1, "epsilon": 8 } }""").Soft;
+        Assert.Equal((PromptOptimizer.Adam, 0.02), (chosen.OptimizerInUse(), chosen.LearningRateInUse()));
+    }
+
+    [Fact]
+    public void The_initial_prompt_text_is_the_presets_unless_given_or_random()
+    {
+        Assert.Equal(TaskPreset.Sst2.InitText, Parse("{}").InitTextInUse());
+        Assert.Equal("Is it good?", Parse("""{ "init_text": "Is it good?" }""").InitTextInUse());
+        Assert.Null(Parse("""{ "random_init": true }""").InitTextInUse());
+    }
+
+    [Theory]
+    [InlineData("""{ "optimizer": "rmsprop" }""", "{}", true, "soft.optimizer must be \"sgd\" or \"adam\", not \"rmsprop\"")]
+    [InlineData("""{ "learning_rate": 0 }""", "{}", true, "soft.learning_rate must be positive and finite")]
+    [InlineData("""{ "init_text": "x", "random_init": true }""", "{}", true, "soft.init_text and soft.random_init exclude each other")]
+    [InlineData("{}", """{ "validate_every": 10 }""", false, "transfer.validate_every needs public_labeled")]
+    [InlineData("{}", """{ "validate_every": -1 }""", true, "transfer.validate_every must not be negative")]
+    public void Bad_soft_and_transfer_settings_are_named(string soft, string transfer, bool publicLabeled, string problem)
+    {
+        var error = Assert.Throws<InvalidDataException>(() => Parse(soft, transfer, publicLabeled));
+        Assert.Contains(problem, error.Message);
+    }
+}
