@@ -1,4 +1,5 @@
 using FederatedPrompts.Core;
+using FederatedPrompts.Core.Corpora;
 using FederatedPrompts.Modeling.Models;
 using FederatedPrompts.Modeling.Tokenization;
 using FederatedPrompts.Modeling.Training;
@@ -18,7 +19,7 @@ public class PretrainerTests : IDisposable
 
     static PretrainJobSpec Spec(string dir, int steps, bool resume = false) => new()
     {
-        Documents = Documents, OutputDir = dir, Shape = new GptShape(Layers: 1, Hidden: 32, Heads: 2, Context: 16), VocabSize = 300,
+        Documents = DocumentSource.Of(Documents), OutputDir = dir, Shape = new GptShape(Layers: 1, Hidden: 32, Heads: 2, Context: 16), VocabSize = 300,
         HeldOutFraction = 0.1, Resume = resume,
         Options = new PretrainOptions { Steps = steps, BatchSize = 8, ContextLength = 16, LearningRate = 3e-3, WarmupSteps = 5, EvalEvery = 10, CheckpointEvery = 10, EvalTokens = 512, Seed = 3 },
     };
@@ -46,7 +47,7 @@ public class PretrainerTests : IDisposable
     public void Resumed_run_ends_with_the_weights_of_an_uninterrupted_run()
     {
         string straight = Path.Combine(_dir, "straight"), resumed = Path.Combine(_dir, "resumed");
-        PretrainJob.Run(Spec(straight, 30));
+        var straightRun = PretrainJob.Run(Spec(straight, 30));
 
         // Interrupt the same 30-step run after step 25; the checkpoint of step 20 is what survives.
         using var interrupt = new CancellationTokenSource();
@@ -55,7 +56,10 @@ public class PretrainerTests : IDisposable
         Assert.Equal(20, Pretrainer.TryLoadCheckpoint(resumed)!.Step);
         var second = PretrainJob.Run(Spec(resumed, 30, resume: true));
         Assert.Equal(30, second.State.Step);
-        Assert.Equal(30, second.State.TrainLosses.Count);
+        // Steps 21-30 were trained again after the resume: the same losses mean the same batches, read from a token file the
+        // resumed job wrote anew.
+        Assert.Equal(straightRun.State.TrainLosses, second.State.TrainLosses);
+        Assert.False(Directory.Exists(Path.Combine(resumed, TokenizedCorpus.Folder)), "the scratch token files are deleted");
 
         using var a = HfCheckpoint.Load(straight);
         using var b = HfCheckpoint.Load(resumed);
@@ -78,12 +82,41 @@ public class PretrainerTests : IDisposable
     public void Split_is_seeded_disjoint_and_keeps_one_document_each_side()
     {
         var docs = Enumerable.Range(0, 10).Select(i => $"doc {i}").ToList();
-        var (train, heldOut) = PretrainJob.Split(docs, 0.2, seed: 5);
+        var split = DocumentSplit.Of(DocumentSource.Of(docs), 0.2, seed: 5);
+        var heldOut = split.HeldOut().ToList();
         Assert.Equal(2, heldOut.Count);
-        Assert.Empty(train.Intersect(heldOut));
-        Assert.Equal(docs.Order(), train.Concat(heldOut).Order());
-        Assert.Equal(heldOut, PretrainJob.Split(docs, 0.2, seed: 5).HeldOut);
-        Assert.Single(PretrainJob.Split(docs[..2], 0.01, seed: 5).HeldOut);
-        Assert.Throws<ArgumentException>(() => PretrainJob.Split(docs, 1.0, 5));
+        Assert.Equal(docs.Except(heldOut), split.Train());   // the rest, in source order
+        Assert.Equal(heldOut, DocumentSplit.Of(DocumentSource.Of(docs), 0.2, seed: 5).HeldOut());
+        Assert.Single(DocumentSplit.Of(DocumentSource.Of(docs[..2]), 0.01, seed: 5).HeldOut());
+        Assert.Throws<ArgumentException>(() => DocumentSplit.Of(DocumentSource.Of(docs), 1.0, 5));
+        Assert.Throws<ArgumentException>(() => DocumentSplit.Of(DocumentSource.Of(docs[..1]), 0.5, 5));
+    }
+
+    [Fact]
+    public void Training_windows_come_from_the_token_file_at_offsets_fixed_by_seed_and_step()
+    {
+        // Token i of the stream is i, so each window's first input is its offset.
+        using var stream = TokenStream.Write(Path.Combine(_dir, "ids.int32"), Enumerable.Range(0, 10_000));
+        Assert.Equal(10_000, stream.Length);
+        var options = new PretrainOptions { BatchSize = 4, ContextLength = 8, Seed = 3 };
+        long[] Offsets(int step)
+        {
+            var (inputs, targets) = TokenWindows.TrainBatch(stream, options, step, CPU);
+            using (inputs) using (targets)
+            {
+                Assert.Equal(inputs + 1, targets);
+                var rows = inputs.data<long>().ToArray();
+                for (int b = 0; b < 4; b++) Assert.Equal(Enumerable.Range(0, 8).Select(t => rows[b * 8] + t), rows[(b * 8)..(b * 8 + 8)]);
+                return [.. Enumerable.Range(0, 4).Select(b => rows[b * 8])];
+            }
+        }
+        // Reference values, the same in every process (a per-process hash seed would change them), so a run resumed by a new
+        // process draws the batches it would have drawn: the SplitMix64 finaliser of (3 << 32 | 7) computed in Python, and the
+        // offsets System.Random drew from that seed when this test was written.
+        Assert.Equal(1_233_877_867, TokenWindows.BatchSeed(3, 7));
+        Assert.Equal([8472, 4003, 6500, 3317], Offsets(7));
+        Assert.Equal(Offsets(8), Offsets(8));
+        Assert.NotEqual(Offsets(7), Offsets(8));
+        Assert.NotEqual(TokenWindows.BatchSeed(3, 7), TokenWindows.BatchSeed(4, 7));
     }
 }

@@ -50,7 +50,7 @@ public sealed class BenchModels
             int steps = parse.GetValue(_teacherSteps);
             setup.Add(Stage.Timed("pretrain teacher", () => ProgressViews.Pretrain(new PretrainJobSpec
             {
-                Documents = TextCorpus.Load(corpusPath), OutputDir = teacherDir, Shape = shape,
+                Documents = TextCorpus.Open(corpusPath), OutputDir = teacherDir, Shape = shape,
                 Options = new PretrainOptions { Steps = steps, ContextLength = shape.Context, CheckpointEvery = steps, EvalEvery = Math.Max(1, steps / 10), Seed = seed },
             })).Stage);
         }
@@ -60,7 +60,7 @@ public sealed class BenchModels
             int context = TransformerConfig.Load(Path.Combine(teacherDir, HfCheckpoint.ConfigFileName)).MaxPositions;
             setup.Add(Stage.Timed("distill student", () => ProgressViews.Distill(new DistillJobSpec
             {
-                TeacherDir = teacherDir, Documents = TextCorpus.Load(corpusPath), OutputDir = studentDir, Layers = parse.GetValue(_studentLayers)!,
+                TeacherDir = teacherDir, Documents = TextCorpus.Open(corpusPath), OutputDir = studentDir, Layers = parse.GetValue(_studentLayers)!,
                 Options = new DistillOptions
                 {
                     Training = new PretrainOptions { Steps = steps, ContextLength = context, CheckpointEvery = steps, EvalEvery = Math.Max(1, steps / 3), Seed = seed },

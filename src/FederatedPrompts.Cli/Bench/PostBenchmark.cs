@@ -112,13 +112,13 @@ public static class PostBenchmark
     }
 
     /// <summary>What the models are fed: positions (BOS, soft prompt, templated text) and inputs (one prediction position each).</summary>
-    sealed record Workload(long Tokens, long Inputs);
+    internal sealed record Workload(long Tokens, long Inputs);
 
     /// <summary>
     /// FLOP estimate: forward = 2 · parameters · tokens, backward = 2 · forward. The transformer body runs on every position;
     /// the LM head (vocabulary × hidden) only at each input's prediction position, and the embedding lookups cost nothing.
     /// </summary>
-    sealed record FlopModel(long BodyParameters, long HeadParameters)
+    internal sealed record FlopModel(long BodyParameters, long HeadParameters)
     {
         static readonly string[] EmbeddingAndHead = ["wte", "wpe", "embed_tokens", "lm_head"];
 
@@ -184,7 +184,7 @@ public static class PostBenchmark
         var publicExamples = publicLabeled.Examples.Select(e => (e.Text, e.Label)).ToList();
 
         int promptLength = settings.Tuning.PromptLength;
-        Workload WorkOf(IEnumerable<string> texts, int prompt) => InputWorkload(models, preset.Template, texts, prompt);
+        Workload WorkOf(IEnumerable<string> texts, int prompt) => InputWorkload(models.Tokenizer, models.Teacher.Config.MaxPositions, preset.Template, texts, prompt);
         var trainWork = WorkOf(privateTrain.Examples.Select(e => e.Text), promptLength);
         var testWorkPrompted = WorkOf(test.Examples.Select(e => e.Text), promptLength);
         var publicWork = WorkOf(publicTexts.Texts, 0);
@@ -272,12 +272,12 @@ public static class PostBenchmark
     }
 
     /// <summary>Positions the classifier feeds the model (BOS, soft prompt, templated text cut to the model's positions) over all texts.</summary>
-    static Workload InputWorkload(Models models, PromptTemplate template, IEnumerable<string> texts, int promptLength)
+    internal static Workload InputWorkload(ITextTokenizer tokenizer, int maxPositions, PromptTemplate template, IEnumerable<string> texts, int promptLength)
     {
-        int bos = models.Tokenizer.BosId is null ? 0 : 1;
-        int textBudget = Math.Min(256, models.Teacher.Config.MaxPositions - bos - promptLength);
+        int bos = tokenizer.BosId is null ? 0 : 1;
+        int textBudget = Math.Min(256, maxPositions - bos - promptLength);
         var list = texts.ToList();
-        return new Workload(list.Sum(text => (long)Math.Min(models.Tokenizer.Encode(template.Render(text)).Count, textBudget) + bos + promptLength), list.Count);
+        return new Workload(list.Sum(text => (long)Math.Min(tokenizer.Encode(template.Render(text)).Count, textBudget) + bos + promptLength), list.Count);
     }
 
     static string Optimizer(TuneOptions options) => $"{(options.OptimizerInUse == PromptOptimizer.Sgd ? "SGD" : "Adam")} lr {options.LearningRateInUse}";

@@ -10,6 +10,7 @@ public static class BenchCommand
     {
         PretrainBenchmark.Create(),
         PostBenchmark.Create(),
+        PostCostBenchmark.Create(),
         FederationBenchmark.Create(),
         FedDtptBenchmark.Create(),
     };

@@ -48,7 +48,7 @@ public static class DistillCommand
             if (parse.GetValue(temperature) is not > 0) throw new UserInputException("--temperature must be positive");
             var spec = new DistillJobSpec
             {
-                TeacherDir = parse.GetValue(teacher)!, Documents = TextCorpus.Load(parse.GetValue(corpus)!), OutputDir = parse.GetValue(output)!,
+                TeacherDir = parse.GetValue(teacher)!, Documents = TextCorpus.Open(parse.GetValue(corpus)!), OutputDir = parse.GetValue(output)!,
                 Layers = parse.GetValue(layers)!, HeldOutFraction = parse.GetValue(heldOut), Resume = parse.GetValue(resume),
                 Device = CommonOptions.ResolveDevice(parse.GetValue(device)!),
                 Options = new DistillOptions

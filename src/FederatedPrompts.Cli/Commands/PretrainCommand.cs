@@ -47,7 +47,7 @@ public static class PretrainCommand
             string? corpusPath = parse.GetValue(corpus);
             var spec = new PretrainJobSpec
             {
-                Documents = corpusPath is null ? BuiltInData.Corpus(parse.GetValue(seed)) : TextCorpus.Load(corpusPath), OutputDir = parse.GetValue(output)!, Shape = shape,
+                Documents = corpusPath is null ? DocumentSource.Of(BuiltInData.Corpus(parse.GetValue(seed))) : TextCorpus.Open(corpusPath), OutputDir = parse.GetValue(output)!, Shape = shape,
                 TokenizerDir = parse.GetValue(tokenizer), VocabSize = Positive(vocab), HeldOutFraction = parse.GetValue(heldOut),
                 Resume = parse.GetValue(resume), Device = CommonOptions.ResolveDevice(parse.GetValue(device)!),
                 Options = new PretrainOptions

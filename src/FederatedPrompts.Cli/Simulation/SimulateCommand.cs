@@ -166,7 +166,7 @@ public static class SimulateCommand
             if (!File.Exists(Path.Combine(large, "config.json")))
                 ProgressViews.Pretrain(new PretrainJobSpec
                 {
-                    Documents = TextCorpus.Load(corpusPath), OutputDir = large, Shape = new GptShape(),
+                    Documents = TextCorpus.Open(corpusPath), OutputDir = large, Shape = new GptShape(),
                     Options = new PretrainOptions { Steps = pretrainSteps, Seed = seed, EvalEvery = pretrainSteps, CheckpointEvery = pretrainSteps },
                 });
         }
@@ -176,7 +176,7 @@ public static class SimulateCommand
             if (!File.Exists(Path.Combine(small, "config.json")))
                 ProgressViews.Distill(new DistillJobSpec
                 {
-                    TeacherDir = large, Documents = TextCorpus.Load(corpusPath), OutputDir = small,
+                    TeacherDir = large, Documents = TextCorpus.Open(corpusPath), OutputDir = small,
                     Options = new DistillOptions { Training = new PretrainOptions { Steps = distillSteps, Seed = seed, EvalEvery = distillSteps, CheckpointEvery = distillSteps } },
                 });
         }

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using FederatedPrompts.Core.Corpora;
 using FederatedPrompts.Modeling.Models;
 using FederatedPrompts.Modeling.Tokenization;
 using TorchSharp;
@@ -20,7 +21,8 @@ public sealed record GptShape(int Layers = 4, int Hidden = 128, int Heads = 4, i
 
 public sealed record PretrainJobSpec
 {
-    public required IReadOnlyList<string> Documents { get; init; }
+    /// <summary>The corpus; a file source (<see cref="TextCorpus.Open"/>) is streamed, never held.</summary>
+    public required DocumentSource Documents { get; init; }
     public required string OutputDir { get; init; }
     public GptShape Shape { get; init; } = new();
     /// <summary>An existing tokenizer folder; null trains the project's corpus tokenizer (cl100k remapped) on the documents.</summary>
@@ -32,7 +34,7 @@ public sealed record PretrainJobSpec
     public Device Device { get; init; } = CPU;
 }
 
-public sealed record PretrainJobResult(string ModelDir, long Parameters, int VocabSize, long TrainStreamTokens, long HeldOutTokens, PretrainState State)
+public sealed record PretrainJobResult(string ModelDir, long Parameters, int VocabSize, int Documents, long TrainStreamTokens, long HeldOutTokens, PretrainState State)
 {
     public double FinalPerplexity => State.HeldOutCurve[^1].Perplexity;
 }
@@ -48,8 +50,7 @@ public static class PretrainJob
 
     public static PretrainJobResult Run(PretrainJobSpec spec, IProgress<PretrainProgress>? progress = null, CancellationToken cancel = default)
     {
-        if (spec.Documents.Count < 2) throw new ArgumentException("pretraining needs at least two documents (one is held out)");
-        var (trainDocs, heldOutDocs) = Split(spec.Documents, spec.HeldOutFraction, spec.Options.Seed);
+        var split = DocumentSplit.Of(spec.Documents, spec.HeldOutFraction, spec.Options.Seed);
         Directory.CreateDirectory(spec.OutputDir);
         string checkpointDir = Path.Combine(spec.OutputDir, Pretrainer.CheckpointFolder);
 
@@ -65,7 +66,7 @@ public static class PretrainJob
         {
             tokenizer = spec.TokenizerDir is not null
                 ? TokenizerLoader.FromFolder(spec.TokenizerDir)
-                : Cl100kSubsetTokenizer.Train(trainDocs, spec.VocabSize);
+                : Cl100kSubsetTokenizer.Train(split.Train(), spec.VocabSize);
             model = HfCheckpoint.Create(spec.Shape.ToConfig(tokenizer.VocabSize, tokenizer), spec.Options.Seed).to(spec.Device);
         }
 
@@ -77,24 +78,15 @@ public static class PretrainJob
 
         using (model)
         {
-            int[] train = Pretrainer.Tokenize(trainDocs, tokenizer), heldOut = Pretrainer.Tokenize(heldOutDocs, tokenizer);
+            // Token ids go to a scratch file and batches are read from it: the corpus is never held in memory, as strings or as ids.
+            using var tokens = TokenizedCorpus.Write(split, tokenizer, Path.Combine(spec.OutputDir, TokenizedCorpus.Folder));
             var state = new Pretrainer(model, spec.Options)
-                .Train(train, heldOut, resumed ?? new PretrainState(), spec.OutputDir, SaveFolder, progress, cancel);
+                .Train(tokens.Train, tokens.HeldOut, resumed ?? new PretrainState(), spec.OutputDir, SaveFolder, progress, cancel);
             SaveFolder(spec.OutputDir);
             long parameters = model.parameters().Sum(p => p.numel());
-            var result = new PretrainJobResult(spec.OutputDir, parameters, tokenizer.VocabSize, train.Length, heldOut.Length, state);
+            var result = new PretrainJobResult(spec.OutputDir, parameters, tokenizer.VocabSize, split.Count, tokens.Train.Length, tokens.HeldOut.Length, state);
             File.WriteAllText(Path.Combine(spec.OutputDir, ReportFile), JsonSerializer.Serialize(result, new JsonSerializerOptions { WriteIndented = true }));
             return result;
         }
-    }
-
-    /// <summary>Seeded split by document, so held-out text is never seen in training; at least one document each side.</summary>
-    public static (List<string> Train, List<string> HeldOut) Split(IReadOnlyList<string> documents, double heldOutFraction, int seed)
-    {
-        if (heldOutFraction <= 0 || heldOutFraction >= 1) throw new ArgumentException($"held-out fraction {heldOutFraction} must lie in (0,1)");
-        var order = Enumerable.Range(0, documents.Count).ToArray();
-        new Random(seed).Shuffle(order);
-        int heldOut = Math.Clamp((int)Math.Round(documents.Count * heldOutFraction), 1, documents.Count - 1);
-        return (order.Skip(heldOut).Select(i => documents[i]).ToList(), order.Take(heldOut).Select(i => documents[i]).ToList());
     }
 }

@@ -47,24 +47,12 @@ public sealed class Pretrainer(CausalLM model, PretrainOptions options)
 {
     public const string CheckpointFolder = TrainingCheckpoint.Folder;
 
-    /// <summary>Concatenates documents into one stream, each followed by the end-of-text token when the tokenizer has one.</summary>
-    public static int[] Tokenize(IEnumerable<string> documents, ITextTokenizer tokenizer)
-    {
-        var stream = new List<int>();
-        foreach (var doc in documents)
-        {
-            stream.AddRange(tokenizer.Encode(doc));
-            if (tokenizer.EosId is int eos) stream.Add(eos);
-        }
-        return stream.ToArray();
-    }
-
     /// <summary>
     /// Trains from <paramref name="state"/> (new or loaded by <see cref="TryLoadCheckpoint"/>) up to the configured
     /// step count. <paramref name="saveFolder"/> writes the model (and tokenizer) to a folder; it is called for
     /// every checkpoint, under <c>outputDir/checkpoint</c>.
     /// </summary>
-    public PretrainState Train(int[] train, int[] heldOut, PretrainState state, string outputDir,
+    public PretrainState Train(TokenStream train, TokenStream heldOut, PretrainState state, string outputDir,
         Action<string> saveFolder, IProgress<PretrainProgress>? progress = null, CancellationToken cancel = default)
     {
         int context = options.ContextLength;
@@ -122,7 +110,7 @@ public sealed class Pretrainer(CausalLM model, PretrainOptions options)
     public double LearningRateAt(int step) => LearningRateSchedule.At(options, step);
 
     /// <summary>exp(mean next-token NLL) over non-overlapping windows of the held-out stream.</summary>
-    public double HeldOutPerplexity(int[] heldOut, Device device)
+    public double HeldOutPerplexity(TokenStream heldOut, Device device)
     {
         model.eval();
         double totalNll = 0;

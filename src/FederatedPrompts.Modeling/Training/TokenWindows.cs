@@ -9,31 +9,45 @@ namespace FederatedPrompts.Modeling.Training;
 public static class TokenWindows
 {
     /// <summary>The training batch of <paramref name="step"/>: random windows [B,C] and their next tokens [B,C].</summary>
-    public static (Tensor Inputs, Tensor Targets) TrainBatch(int[] stream, PretrainOptions options, int step, Device device)
+    public static (Tensor Inputs, Tensor Targets) TrainBatch(TokenStream stream, PretrainOptions options, int step, Device device)
     {
-        int context = options.ContextLength;
-        var random = new Random(HashCode.Combine(options.Seed, step, 0x5eed));
-        var offsets = Enumerable.Range(0, options.BatchSize).Select(_ => random.Next(stream.Length - context - 1)).ToArray();
-        return Windows(stream, offsets, context, device);
+        var random = new Random(BatchSeed(options.Seed, step));
+        var offsets = new long[options.BatchSize];
+        for (int b = 0; b < offsets.Length; b++) offsets[b] = random.NextInt64(stream.Length - options.ContextLength - 1);
+        return Windows(stream, offsets, options.ContextLength, device);
+    }
+
+    /// <summary>
+    /// The seed of one step's batch. A fixed mix (SplitMix64's finaliser), not <see cref="HashCode"/>, whose seed changes with every
+    /// process: a run resumed by a new process must draw the same windows.
+    /// </summary>
+    public static int BatchSeed(int seed, int step)
+    {
+        ulong z = ((ulong)(uint)seed << 32 | (uint)step) + 0x9E3779B97F4A7C15UL;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        return (int)((z ^ (z >> 31)) & int.MaxValue);
     }
 
     /// <summary>
     /// Non-overlapping held-out windows covering at most <see cref="PretrainOptions.EvalTokens"/> tokens (at least one
     /// window), in batches of <see cref="PretrainOptions.BatchSize"/>.
     /// </summary>
-    public static IEnumerable<(Tensor Inputs, Tensor Targets)> HeldOutBatches(int[] heldOut, PretrainOptions options, Device device)
+    public static IEnumerable<(Tensor Inputs, Tensor Targets)> HeldOutBatches(TokenStream heldOut, PretrainOptions options, Device device)
     {
         int context = options.ContextLength;
-        int windows = Math.Max(1, Math.Min((heldOut.Length - 1) / context, options.EvalTokens / context));
-        for (int start = 0; start < windows; start += options.BatchSize)
+        long windows = Math.Max(1, Math.Min((heldOut.Length - 1) / context, options.EvalTokens / context));
+        for (long start = 0; start < windows; start += options.BatchSize)
         {
-            int n = Math.Min(options.BatchSize, windows - start);
-            yield return Windows(heldOut, Enumerable.Range(start, n).Select(w => w * context).ToArray(), context, device);
+            long n = Math.Min(options.BatchSize, windows - start);
+            var offsets = new long[n];
+            for (int w = 0; w < n; w++) offsets[w] = (start + w) * context;
+            yield return Windows(heldOut, offsets, context, device);
         }
     }
 
     /// <summary>Rejects streams too short for one window and contexts longer than the model's positions.</summary>
-    public static void Check(int[] train, int[] heldOut, int context, int maxPositions)
+    public static void Check(TokenStream train, TokenStream heldOut, int context, int maxPositions)
     {
         if (train.Length <= context + 1)
             throw new ArgumentException($"the training text has {train.Length} tokens, fewer than one window of {context + 1}");
@@ -43,16 +57,20 @@ public static class TokenWindows
             throw new ArgumentException($"context length {context} exceeds the model's {maxPositions} positions");
     }
 
-    static (Tensor Inputs, Tensor Targets) Windows(int[] stream, int[] offsets, int context, Device device)
+    static (Tensor Inputs, Tensor Targets) Windows(TokenStream stream, long[] offsets, int context, Device device)
     {
         var inputs = new long[offsets.Length * context];
         var targets = new long[offsets.Length * context];
+        var window = new int[context + 1];
         for (int b = 0; b < offsets.Length; b++)
+        {
+            stream.Read(offsets[b], window);
             for (int t = 0; t < context; t++)
             {
-                inputs[b * context + t] = stream[offsets[b] + t];
-                targets[b * context + t] = stream[offsets[b] + t + 1];
+                inputs[b * context + t] = window[t];
+                targets[b * context + t] = window[t + 1];
             }
+        }
         return (tensor(inputs, device: device).reshape(offsets.Length, context), tensor(targets, device: device).reshape(offsets.Length, context));
     }
 }

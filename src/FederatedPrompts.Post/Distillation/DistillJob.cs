@@ -1,4 +1,5 @@
 using System.Text.Json;
+using FederatedPrompts.Core.Corpora;
 using FederatedPrompts.Modeling.Models;
 using FederatedPrompts.Modeling.Tokenization;
 using FederatedPrompts.Modeling.Training;
@@ -10,7 +11,8 @@ public sealed record DistillJobSpec
 {
     /// <summary>The teacher's Hugging Face folder (model and tokenizer files).</summary>
     public required string TeacherDir { get; init; }
-    public required IReadOnlyList<string> Documents { get; init; }
+    /// <summary>The public corpus; a file source (<see cref="TextCorpus.Open"/>) is streamed, never held.</summary>
+    public required DocumentSource Documents { get; init; }
     public required string OutputDir { get; init; }
     /// <summary>Teacher layers the student keeps (see <see cref="LayerSelection"/>).</summary>
     public string Layers { get; init; } = LayerSelection.Default;
@@ -37,8 +39,7 @@ public static class DistillJob
 
     public static DistillJobResult Run(DistillJobSpec spec, IProgress<DistillProgress>? progress = null, CancellationToken cancel = default)
     {
-        if (spec.Documents.Count < 2) throw new ArgumentException("distillation needs at least two documents (one is held out)");
-        var (trainDocs, heldOutDocs) = PretrainJob.Split(spec.Documents, spec.HeldOutFraction, spec.Options.Training.Seed);
+        var split = DocumentSplit.Of(spec.Documents, spec.HeldOutFraction, spec.Options.Training.Seed);
         using var teacher = HfCheckpoint.Load(spec.TeacherDir, spec.Device);
         var tokenizer = TokenizerLoader.FromFolder(spec.TeacherDir);
         int[] layers = LayerSelection.Parse(spec.Layers, teacher.Config.NumLayers);
@@ -58,12 +59,12 @@ public static class DistillJob
             TokenizerFiles.CopyAll(spec.TeacherDir, dir);
         }
 
-        int[] train = Pretrainer.Tokenize(trainDocs, tokenizer), heldOut = Pretrainer.Tokenize(heldOutDocs, tokenizer);
+        using var tokens = TokenizedCorpus.Write(split, tokenizer, Path.Combine(spec.OutputDir, TokenizedCorpus.Folder));
         var state = new Distiller(teacher, student, spec.Options)
-            .Train(train, heldOut, resumed ?? new DistillState(), spec.OutputDir, SaveFolder, progress, cancel);
+            .Train(tokens.Train, tokens.HeldOut, resumed ?? new DistillState(), spec.OutputDir, SaveFolder, progress, cancel);
         SaveFolder(spec.OutputDir);
         var result = new DistillJobResult(spec.OutputDir, layers, teacher.parameters().Sum(p => p.numel()), student.parameters().Sum(p => p.numel()),
-            train.Length, heldOut.Length, state);
+            tokens.Train.Length, tokens.HeldOut.Length, state);
         File.WriteAllText(Path.Combine(spec.OutputDir, ReportFile), JsonSerializer.Serialize(result, new JsonSerializerOptions { WriteIndented = true }));
         return result;
     }

@@ -63,7 +63,7 @@ public sealed class Distiller
     /// Trains the student from <paramref name="state"/> (new or loaded by <see cref="TryLoadCheckpoint"/>) up to the
     /// configured step count; <paramref name="saveFolder"/> writes the student (and tokenizer) for each checkpoint.
     /// </summary>
-    public DistillState Train(int[] train, int[] heldOut, DistillState state, string outputDir,
+    public DistillState Train(TokenStream train, TokenStream heldOut, DistillState state, string outputDir,
         Action<string> saveFolder, IProgress<DistillProgress>? progress = null, CancellationToken cancel = default)
     {
         var options = _options.Training;
@@ -130,7 +130,7 @@ public sealed class Distiller
     }
 
     /// <summary>Student perplexity and T²·KL to the teacher over the held-out windows (token-weighted means).</summary>
-    public DistillEvalPoint Evaluate(int[] heldOut, int step, Device device)
+    public DistillEvalPoint Evaluate(TokenStream heldOut, int step, Device device)
     {
         _student.eval();
         double nll = 0, kd = 0;

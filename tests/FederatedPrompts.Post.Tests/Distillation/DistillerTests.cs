@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using FederatedPrompts.Core;
+using FederatedPrompts.Core.Corpora;
 using FederatedPrompts.Modeling.Models;
 using FederatedPrompts.Modeling.Tokenization;
 using FederatedPrompts.Modeling.Training;
@@ -24,7 +25,7 @@ public sealed class TinyTeacher : IDisposable
         Dir = _folder.Combine("teacher");
         PretrainJob.Run(new PretrainJobSpec
         {
-            Documents = Documents, OutputDir = Dir, Shape = new GptShape(Layers: 3, Hidden: 32, Heads: 2, Context: 16), VocabSize = 300,
+            Documents = DocumentSource.Of(Documents), OutputDir = Dir, Shape = new GptShape(Layers: 3, Hidden: 32, Heads: 2, Context: 16), VocabSize = 300,
             HeldOutFraction = 0.1,
             Options = new PretrainOptions { Steps = 40, BatchSize = 8, ContextLength = 16, LearningRate = 3e-3, WarmupSteps = 5, EvalEvery = 40, CheckpointEvery = 40, EvalTokens = 256, Seed = 2 },
         });
@@ -40,7 +41,7 @@ public class DistillerTests(TinyTeacher teacher) : IClassFixture<TinyTeacher>, I
 
     DistillJobSpec Spec(string outputDir, int steps, bool resume = false, bool freezeHead = false) => new()
     {
-        TeacherDir = teacher.Dir, Documents = TinyTeacher.Documents, OutputDir = outputDir, Layers = "0,-1", HeldOutFraction = 0.1, Resume = resume,
+        TeacherDir = teacher.Dir, Documents = DocumentSource.Of(TinyTeacher.Documents), OutputDir = outputDir, Layers = "0,-1", HeldOutFraction = 0.1, Resume = resume,
         Options = new DistillOptions
         {
             FreezeHead = freezeHead,
@@ -55,9 +56,9 @@ public class DistillerTests(TinyTeacher teacher) : IClassFixture<TinyTeacher>, I
         using var t = HfCheckpoint.Load(teacher.Dir);
         using var student = HfCheckpoint.Create(t.Config with { NumLayers = 2 }, seed: 9);
         var tokenizer = TokenizerLoader.FromFolder(teacher.Dir);
-        var (trainDocs, heldOutDocs) = PretrainJob.Split(TinyTeacher.Documents, 0.1, seed: 4);
+        using var tokens = TokenizedCorpus.Write(DocumentSplit.Of(DocumentSource.Of(TinyTeacher.Documents), 0.1, seed: 4), tokenizer, _folder.Combine("tokens"));
         var options = Spec(_folder.Path, 40).Options;
-        var state = new Distiller(t, student, options).Train(Pretrainer.Tokenize(trainDocs, tokenizer), Pretrainer.Tokenize(heldOutDocs, tokenizer),
+        var state = new Distiller(t, student, options).Train(tokens.Train, tokens.HeldOut,
             new DistillState(), _folder.Combine("random-student"), _ => { });
 
         var curve = state.HeldOutCurve;
