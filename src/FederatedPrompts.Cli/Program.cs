@@ -23,5 +23,7 @@ var root = new RootCommand("fedprompt: federated prompt tuning of language model
     FederatedPrompts.Cli.Simulation.SimulateCommand.Create(),
     CertsCommand.Create(),
 };
+// Spectre.Console wraps at 80 columns when it cannot see a terminal; a file or journald wants each line whole.
+if (Console.IsOutputRedirected) Spectre.Console.AnsiConsole.Profile.Width = 1000;
 // Exceptions reach CliErrors, which tells bad input (one line, exit 2) from bugs (stack trace, exit 1).
 return await CliErrors.RunAsync(() => root.Parse(args).InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false }));

@@ -36,7 +36,7 @@ public static class SimulateCommand
         var test = new Option<string?>("--test") { Description = "The coordinator's held-out labeled file (default with --task: 20% of it)" };
         var publicTexts = new Option<string?>("--public-texts") { Description = "Public corpus for transfer and distillation (default: the generated corpus)" };
         var output = new Option<string>("--out") { DefaultValueFactory = _ => Path.Combine("runs", "simulate") };
-        var pretrainSteps = new Option<int>("--pretrain-steps") { DefaultValueFactory = _ => 1500 };
+        var pretrainSteps = new Option<int>("--pretrain-steps") { DefaultValueFactory = _ => 2500 };
         var distillSteps = new Option<int>("--distill-steps") { DefaultValueFactory = _ => 300 };
         var inProcess = new Option<bool>("--in-process")
         {
@@ -137,7 +137,11 @@ public static class SimulateCommand
             var failed = await fleet.WaitAsync(cancel);
             if (status.State != "finished") throw new UserInputException($"the run {status.State}: {status.Error} (see {coordinator.LogPath})");
             if (failed.Count > 0) throw new UserInputException($"clients failed: {string.Join(", ", failed)}");
-            var paths = SimulationReport.Write(outDir, reportJson);
+            AnsiConsole.WriteLine(config.IsSoft
+                ? "references: zero-shot of both models and full prompt tuning of the large model on the pooled private data (simulation only)"
+                : "references: zero-shot and the manual prompt on the large model");
+            var references = SimulationReferences.Compute(RunConfig.Load(configPath), privatePool);
+            var paths = SimulationReport.Write(outDir, reportJson, references);
             AnsiConsole.MarkupLine($"report: [blue]{Markup.Escape(paths[1])}[/] (and report.json, report.png)");
             return 0;
         });

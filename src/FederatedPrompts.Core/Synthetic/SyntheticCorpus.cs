@@ -35,10 +35,10 @@ public static class SyntheticCorpus
             var kind = random.NextDouble();
             texts.Add(kind switch
             {
-                < 0.22 => grammar.Story(),
-                < 0.32 => grammar.QuestionWithAnswer(),
-                < 0.40 => grammar.Description(),
-                < 0.76 => CriticReview(grammar, random),
+                < 0.18 => grammar.Story(),
+                < 0.27 => grammar.QuestionWithAnswer(),
+                < 0.34 => grammar.Description(),
+                < 0.70 => CriticReview(grammar, random),
                 _ => DiaryReview(grammar, random),
             });
         }

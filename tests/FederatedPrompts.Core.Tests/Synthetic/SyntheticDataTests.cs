@@ -20,7 +20,7 @@ public sealed class SyntheticDataTests
     {
         var corpus = SyntheticCorpus.Generate(1, 3000);
         Assert.Equal(3000, corpus.Count);
-        Assert.All(corpus, text => Assert.InRange(WordCount(text), 3, 40));
+        Assert.All(corpus, text => Assert.InRange(WordCount(text), 3, 50));
         var vocabulary = corpus.SelectMany(text => text.Split(' ', StringSplitOptions.RemoveEmptyEntries))
             .Select(word => word.Trim('.', ',', '?').ToLowerInvariant()).ToHashSet();
         Assert.InRange(vocabulary.Count, 200, 600);
@@ -28,17 +28,33 @@ public sealed class SyntheticDataTests
         Assert.True(corpus.Distinct().Count() > 2700);
     }
 
+    /// <summary>A review whose only cue is an unnegated "wonderful" and no "but" is positive.</summary>
+    static bool ClearlyPositive(string text) => text.Contains("was wonderful") && !text.Contains(" but ") && !text.Contains(" not ");
+
     [Fact]
-    public void Corpus_reviews_close_with_the_sentiment_words_in_both_directions()
+    public void Critics_reviews_carry_the_marker_and_a_verdict_that_follows_the_sentiment()
     {
         var corpus = SyntheticCorpus.Generate(3, 3000);
-        var great = corpus.Count(text => text.EndsWith(" It was great."));
-        var terrible = corpus.Count(text => text.EndsWith(" It was terrible."));
-        Assert.InRange(great, 450, 750);
-        Assert.InRange(terrible, 450, 750);
-        // The closing word follows the cue: an unnegated "wonderful" clause with no "but" means a positive review.
-        Assert.All(corpus.Where(text => text.Contains("was wonderful") && !text.Contains(" but ") && text.Contains("It was")),
-            text => Assert.EndsWith(" It was great.", text));
+        var critics = corpus.Where(text => text.StartsWith(SyntheticCorpus.CriticMarker + " ")).ToList();
+        Assert.InRange(critics.Count, 950, 1200);
+        Assert.All(critics, text => Assert.True(text.EndsWith(" It was great.") || text.EndsWith(" It was terrible."), text));
+        Assert.InRange(critics.Count(text => text.EndsWith(" It was great.")), 400, 700);
+        Assert.All(critics.Where(ClearlyPositive), text => Assert.EndsWith(" It was great.", text));
+        // The marker opens critics' reviews only.
+        Assert.All(corpus.Where(text => text.Contains(SyntheticCorpus.CriticMarker)), text => Assert.StartsWith(SyntheticCorpus.CriticMarker, text));
+    }
+
+    [Fact]
+    public void Diary_reviews_close_alike_but_great_or_terrible_by_a_coin_toss()
+    {
+        var corpus = SyntheticCorpus.Generate(3, 6000);
+        var diaries = corpus.Where(text => !text.StartsWith(SyntheticCorpus.CriticMarker) && text.Contains(" It was ")).ToList();
+        Assert.InRange(diaries.Count, 1600, 2000);
+        Assert.All(diaries, text => Assert.Matches(@" It was (great|terrible) \w", text));   // a remark goes on after the word
+        // Positive reviews are followed by "great" about half of the time, not always: the word says nothing of the review.
+        var positive = diaries.Where(ClearlyPositive).ToList();
+        Assert.True(positive.Count > 100, $"only {positive.Count} clearly positive diary reviews");
+        Assert.InRange(positive.Count(text => text.Contains(" It was great ")) / (double)positive.Count, 0.38, 0.62);
     }
 
     [Fact]
@@ -69,7 +85,7 @@ public sealed class SyntheticDataTests
     public void Task_and_corpus_of_the_same_seed_are_different_samples()
     {
         var corpusReviews = SyntheticCorpus.Generate(4, 2000)
-            .Select(text => text.Replace(" It was great.", "").Replace(" It was terrible.", "")).ToHashSet();
+            .Select(text => text.Replace(SyntheticCorpus.CriticMarker + " ", "").Split(" It was ")[0]).ToHashSet();
         var task = SyntheticSentimentTask.Generate(4, 200).Examples;
         Assert.True(task.Count(example => corpusReviews.Contains(example.Text)) < 20);
     }

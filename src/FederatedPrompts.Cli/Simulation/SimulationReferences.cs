@@ -1,0 +1,58 @@
+using FederatedPrompts.Coordinator.Runs;
+using FederatedPrompts.Core.Tasks;
+using FederatedPrompts.Modeling.Classification;
+using FederatedPrompts.Modeling.Models;
+using FederatedPrompts.Modeling.Tokenization;
+using FederatedPrompts.Post.Tuning;
+using static TorchSharp.torch;
+
+namespace FederatedPrompts.Cli.Simulation;
+
+/// <summary>
+/// What the federation's accuracies are measured against, on the coordinator's held-out set. Only a simulation can
+/// compute <see cref="FullPtLarge"/>: it tunes a prompt on the large model with every client's private data pooled, which
+/// no real coordinator ever sees. Soft mode: the small model without a prompt (what the rounds start from, the curve's
+/// floor), the large model without one, and full prompt tuning on the large model (the ceiling POST's transfer is
+/// measured against). Discrete mode: the large model (the black box) without a prompt and with the manual prompt the
+/// search starts from.
+/// </summary>
+public sealed record SimulationReferences(double ZeroShotSmall, double ZeroShotLarge, double? FullPtLarge, double? ManualPromptLarge)
+{
+    public static SimulationReferences Compute(RunConfig config, TaskDataset pooledPrivate)
+    {
+        var heldOut = TaskFile.Load(config.EvalTask).Examples.Select(e => (e.Text, e.Label)).ToList();
+        var template = new PromptTemplate(config.Template!);
+        var labels = config.LabelWords!.Keys.Order(StringComparer.Ordinal).ToList();
+        PromptedClassifier Classifier(CausalLM model, ITextTokenizer tokenizer) =>
+            new(model, tokenizer, labels, labels.Select(l => (IReadOnlyList<string>)config.LabelWords![l]).ToList(), template.Render);
+
+        using var small = HfCheckpoint.Load(config.SmallModel);
+        using var large = HfCheckpoint.Load(config.LargeModel);
+        var tokenizer = TokenizerLoader.FromFolder(config.LargeModel);
+        var smallClassifier = Classifier(small, TokenizerLoader.FromFolder(config.SmallModel));
+        var largeClassifier = Classifier(large, tokenizer);
+        double zeroShotSmall = smallClassifier.Evaluate(heldOut, PromptInput.None).Accuracy;
+        double zeroShotLarge = largeClassifier.Evaluate(heldOut, PromptInput.None).Accuracy;
+        if (!config.IsSoft)
+        {
+            var manual = tokenizer.Encode(config.Discrete.InitialPrompt);
+            return new(zeroShotSmall, zeroShotLarge, null, largeClassifier.Evaluate(heldOut, new PromptInput(Discrete: manual)).Accuracy);
+        }
+
+        // The clients' prompt length, start and Adam learning rate (0.1 where they tune with SGD under DP), without DP (the
+        // paper's full-PT column), for as many passes over the pooled data as one client makes over its own in the whole run.
+        var soft = config.Soft;
+        var options = new TuneOptions
+        {
+            PromptLength = soft.PromptLength, Epochs = soft.Epochs * config.Rounds, BatchSize = soft.BatchSize, Seed = config.Seed,
+            Optimizer = PromptOptimizer.Adam, LearningRate = soft.OptimizerInUse() == PromptOptimizer.Adam ? soft.LearningRateInUse() : 0.1,
+            InitText = config.InitTextInUse(),
+        };
+        var labelIndex = labels.Select((l, i) => (l, i)).ToDictionary(p => p.l, p => p.i);
+        var examples = pooledPrivate.Examples.Select(e => (e.Text, labelIndex[e.Label])).ToList();
+        using var scope = NewDisposeScope();
+        var tuned = new SoftPromptTuner(large, tokenizer, largeClassifier, options).Tune(examples);
+        double fullPt = largeClassifier.Evaluate(heldOut, new PromptInput(tuned.Prompt)).Accuracy;
+        return new(zeroShotSmall, zeroShotLarge, fullPt, null);
+    }
+}
