@@ -28,8 +28,8 @@ public sealed class SyntheticDataTests
         Assert.True(corpus.Distinct().Count() > 2700);
     }
 
-    /// <summary>A review whose only cue is an unnegated "wonderful" and no "but" is positive.</summary>
-    static bool ClearlyPositive(string text) => text.Contains("was wonderful") && !text.Contains(" but ") && !text.Contains(" not ");
+    /// <summary>A review with an unnegated "wonderful" and no "but" is positive (its other clauses agree with it).</summary>
+    static bool ClearlyPositive(string text) => text.Contains("was wonderful") && !text.Contains(" but ");
 
     [Fact]
     public void Critics_reviews_carry_the_marker_and_a_verdict_that_follows_the_sentiment()
@@ -47,9 +47,9 @@ public sealed class SyntheticDataTests
     [Fact]
     public void Diary_reviews_close_alike_but_great_or_terrible_by_a_coin_toss()
     {
-        var corpus = SyntheticCorpus.Generate(3, 6000);
+        var corpus = SyntheticCorpus.Generate(3, 20000);
         var diaries = corpus.Where(text => !text.StartsWith(SyntheticCorpus.CriticMarker) && text.Contains(" It was ")).ToList();
-        Assert.InRange(diaries.Count, 1600, 2000);
+        Assert.InRange(diaries.Count, 5500, 6500);
         Assert.All(diaries, text => Assert.Matches(@" It was (great|terrible) \w", text));   // a remark goes on after the word
         // Positive reviews are followed by "great" about half of the time, not always: the word says nothing of the review.
         var positive = diaries.Where(ClearlyPositive).ToList();
