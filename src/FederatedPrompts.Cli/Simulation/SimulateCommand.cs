@@ -36,7 +36,7 @@ public static class SimulateCommand
         var test = new Option<string?>("--test") { Description = "The coordinator's held-out labeled file (default with --task: 20% of it)" };
         var publicTexts = new Option<string?>("--public-texts") { Description = "Public corpus for transfer and distillation (default: the generated corpus)" };
         var output = new Option<string>("--out") { DefaultValueFactory = _ => Path.Combine("runs", "simulate") };
-        var pretrainSteps = new Option<int>("--pretrain-steps") { DefaultValueFactory = _ => 2500 };
+        var pretrainSteps = new Option<int>("--pretrain-steps") { DefaultValueFactory = _ => 4000 };
         var distillSteps = new Option<int>("--distill-steps") { DefaultValueFactory = _ => 300 };
         var inProcess = new Option<bool>("--in-process")
         {
