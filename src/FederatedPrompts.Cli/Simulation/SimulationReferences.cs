@@ -1,3 +1,4 @@
+using FederatedPrompts.Coordinator.Models;
 using FederatedPrompts.Coordinator.Runs;
 using FederatedPrompts.Core.Tasks;
 using FederatedPrompts.Modeling.Classification;
@@ -21,16 +22,15 @@ public sealed record SimulationReferences(double ZeroShotSmall, double ZeroShotL
     public static SimulationReferences Compute(RunConfig config, TaskDataset pooledPrivate)
     {
         var heldOut = TaskFile.Load(config.EvalTask).Examples.Select(e => (e.Text, e.Label)).ToList();
-        var template = new PromptTemplate(config.Template!);
-        var labels = config.LabelWords!.Keys.Order(StringComparer.Ordinal).ToList();
-        PromptedClassifier Classifier(CausalLM model, ITextTokenizer tokenizer) =>
-            new(model, tokenizer, labels, labels.Select(l => (IReadOnlyList<string>)config.LabelWords![l]).ToList(), template.Render);
-
+        var (template, verbalizer) = CoordinatorModels.TaskOf(config);
+        var labels = verbalizer.Labels;
         using var small = HfCheckpoint.Load(config.SmallModel);
         using var large = HfCheckpoint.Load(config.LargeModel);
+        // The coordinator has already refused a pair whose tokenizers differ, so one serves both models.
         var tokenizer = TokenizerLoader.FromFolder(config.LargeModel);
-        var smallClassifier = Classifier(small, TokenizerLoader.FromFolder(config.SmallModel));
-        var largeClassifier = Classifier(large, tokenizer);
+        PromptedClassifier Classifier(CausalLM model) => new(model, tokenizer, labels, labels.Select(verbalizer.WordsFor).ToList(), template.Render);
+        var smallClassifier = Classifier(small);
+        var largeClassifier = Classifier(large);
         double zeroShotSmall = smallClassifier.Evaluate(heldOut, PromptInput.None).Accuracy;
         double zeroShotLarge = largeClassifier.Evaluate(heldOut, PromptInput.None).Accuracy;
         if (!config.IsSoft)

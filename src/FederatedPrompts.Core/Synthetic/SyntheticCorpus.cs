@@ -21,9 +21,6 @@ public static class SyntheticCorpus
     /// <summary>Opens every critics'-column review; never part of a task input or of the default prompts.</summary>
     public const string CriticMarker = "Verdict:";
 
-    /// <summary>Changes whenever the generated text changes, so models cached for an older corpus are not reused.</summary>
-    public const int Version = 2;
-
     public static IReadOnlyList<string> Generate(int seed, int documents)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(documents);
