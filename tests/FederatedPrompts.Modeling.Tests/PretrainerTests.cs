@@ -44,6 +44,31 @@ public class PretrainerTests : IDisposable
     }
 
     [Fact]
+    public void Prepared_folder_holds_the_split_documents_ids_as_little_endian_uint16_beside_config_and_tokenizer()
+    {
+        var spec = Spec(_dir, 1);
+        var (trainCount, heldOutCount) = PretrainJob.Prepare(spec);
+
+        var tokenizer = TokenizerLoader.FromFolder(_dir);
+        var config = TransformerConfig.Load(Path.Combine(_dir, HfCheckpoint.ConfigFileName));
+        Assert.Equal((16, 1, 32, tokenizer.VocabSize), (config.MaxPositions, config.NumLayers, config.HiddenSize, config.VocabSize));
+        Assert.False(File.Exists(Path.Combine(_dir, SafeTensors.SingleFileName)));   // the other machine initialises the weights
+
+        // The same documents, in the same split, as a run would train on: each one's ids, then end-of-text.
+        var split = DocumentSplit.Of(spec.Documents, spec.HeldOutFraction, spec.Options.Seed);
+        int[] Expected(IEnumerable<string> documents) => documents.SelectMany(d => tokenizer.Encode(d).Append(tokenizer.EosId!.Value)).ToArray();
+        int[] Read(string name)
+        {
+            var bytes = File.ReadAllBytes(Path.Combine(_dir, PretrainJob.ExportedTokensFolder, name));
+            return Enumerable.Range(0, bytes.Length / 2).Select(i => bytes[2 * i] | bytes[2 * i + 1] << 8).ToArray();
+        }
+        Assert.Equal(Expected(split.Train()), Read("train.u16"));
+        Assert.Equal(Expected(split.HeldOut()), Read("held-out.u16"));
+        Assert.Equal((Read("train.u16").Length, Read("held-out.u16").Length), ((int)trainCount, (int)heldOutCount));
+        Assert.Throws<ArgumentException>(() => PretrainJob.Prepare(Spec(_dir, 1, resume: true)));
+    }
+
+    [Fact]
     public void Resumed_run_ends_with_the_weights_of_an_uninterrupted_run()
     {
         string straight = Path.Combine(_dir, "straight"), resumed = Path.Combine(_dir, "resumed");

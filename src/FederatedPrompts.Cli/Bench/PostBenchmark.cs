@@ -30,7 +30,9 @@ public static class PostBenchmark
         var models = new BenchModels();
         var trainLimit = new Option<int>("--train-limit") { Description = "Private training examples per task (seeded sample of train.jsonl)", DefaultValueFactory = _ => 500 };
         var testLimit = new Option<int>("--test-limit") { Description = "Test examples per task (seeded sample of test.jsonl)", DefaultValueFactory = _ => 400 };
-        var publicLimit = new Option<int>("--public-limit") { Description = "Public labeled examples per task (α heuristic and transfer texts)", DefaultValueFactory = _ => 200 };
+        var publicLimit = new Option<int>("--public-limit") { Description = "Public labeled examples per task (α heuristic; also the transfer texts without --public-corpus)", DefaultValueFactory = _ => 200 };
+        var publicCorpus = new Option<string?>("--public-corpus") { Description = "Unlabeled public corpus (.jsonl or .txt) whose texts the transfer uses instead of the labeled split's (the POST paper: IMDb for sst2)" };
+        var publicTexts = new Option<int>("--public-texts") { Description = "Transfer texts drawn from --public-corpus (seeded sample)", DefaultValueFactory = _ => 1000 };
         var promptLength = new Option<int>("--prompt-length") { DefaultValueFactory = _ => 10 };
         var epochs = new Option<int>("--epochs") { DefaultValueFactory = _ => 3 };
         var batch = new Option<int>("--batch-size") { Description = "Tuning and transfer batch size (expected size under DP)", DefaultValueFactory = _ => 16 };
@@ -48,14 +50,15 @@ public static class PostBenchmark
         var seed = CommonOptions.Seed();
         var command = new Command("post", "POST table: zero-shot, compressed PT, direct, POST transfer and full PT, without and with DP")
         {
-            tasks, data, trainLimit, testLimit, publicLimit, promptLength, epochs, batch, optimizer, lr, sgdLr, transferLr, transferSteps, epsilon, clip, work, output, seed,
+            tasks, data, trainLimit, testLimit, publicLimit, publicCorpus, publicTexts, promptLength, epochs, batch, optimizer, lr, sgdLr, transferLr, transferSteps, epsilon, clip, work, output, seed,
         };
         foreach (var option in models.Options.Concat(start.Options)) command.Add(option);
         command.SetAction(parse =>
         {
             var settings = new Settings(
                 parse.GetValue(tasks)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries), parse.GetValue(data)!,
-                parse.GetValue(trainLimit), parse.GetValue(testLimit), parse.GetValue(publicLimit),
+                parse.GetValue(trainLimit), parse.GetValue(testLimit), parse.GetValue(publicLimit), parse.GetValue(publicCorpus),
+                parse.GetValue(publicTexts) is > 0 and var count ? count : throw new UserInputException("--public-texts must be positive"),
                 new TuneOptions
                 {
                     PromptLength = parse.GetValue(promptLength), Epochs = parse.GetValue(epochs), BatchSize = parse.GetValue(batch),
@@ -77,7 +80,7 @@ public static class PostBenchmark
                 teacher = BenchModels.Describe(teacherDir, pair.Teacher), student = BenchModels.Describe(studentDir, pair.Student),
                 settings = new
                 {
-                    settings.TrainLimit, settings.TestLimit, settings.PublicLimit, settings.Tuning.PromptLength, settings.Tuning.Epochs, settings.Tuning.BatchSize,
+                    settings.TrainLimit, settings.TestLimit, settings.PublicLimit, settings.PublicCorpus, settings.PublicTexts, settings.Tuning.PromptLength, settings.Tuning.Epochs, settings.Tuning.BatchSize,
                     optimizer = settings.Tuning.Optimizer?.ToString().ToLowerInvariant() ?? "adam without DP, sgd with DP",
                     settings.AdamLearningRate, settings.SgdLearningRate, settings.TransferLearningRate, settings.TransferSteps, settings.Epsilon, settings.ClipNorm, settings.Seed,
                     threads = get_num_threads(), Environment.ProcessorCount,
@@ -93,7 +96,8 @@ public static class PostBenchmark
     }
 
     /// <param name="Tuning">Shared tuning options; the optimizer (null: per setting) picks AdamLearningRate or SgdLearningRate.</param>
-    sealed record Settings(string[] Tasks, string DataDir, int TrainLimit, int TestLimit, int PublicLimit, TuneOptions Tuning,
+    /// <param name="PublicCorpus">Unlabeled corpus of the transfer texts; null: the public labeled split's texts.</param>
+    sealed record Settings(string[] Tasks, string DataDir, int TrainLimit, int TestLimit, int PublicLimit, string? PublicCorpus, int PublicTexts, TuneOptions Tuning,
         double AdamLearningRate, double SgdLearningRate, double TransferLearningRate, Func<TaskPreset, string?> InitTextFor,
         int TransferSteps, double Epsilon, double ClipNorm, string WorkDir, int Seed)
     {
@@ -149,7 +153,8 @@ public static class PostBenchmark
 
     public sealed record Targets(double GapRecovered, double CostRatioSeconds, double CostRatioFlops);
 
-    public sealed record TaskResult(string Task, int TrainExamples, int TestExamples, int PublicExamples, string PublicSplit, IReadOnlyList<string> Labels,
+    public sealed record TaskResult(string Task, int TrainExamples, int TestExamples, int PublicExamples, string PublicSplit,
+        int TransferTexts, string TransferTextsSource, IReadOnlyList<string> Labels,
         string? InitText, IReadOnlyList<string> DroppedLabelWords, Score ZeroShotScore, Stage ZeroShot, Variant NoDp, Variant WithDp,
         Targets NoDpTargets, Targets DpTargets, double DpPostMinusNoDpPost);
 
@@ -169,7 +174,10 @@ public static class PostBenchmark
         string devPath = Path.Combine(folder, "dev.jsonl");
         var (publicPool, publicSplit) = File.Exists(devPath) ? (TaskFile.Load(devPath), devPath) : (trainRest, $"{Path.Combine(folder, "train.jsonl")} minus the private sample");
         var publicLabeled = publicPool.Sample(Math.Min(settings.PublicLimit, publicPool.Count), settings.Seed);
-        var publicTexts = DeclarePublic(publicLabeled, Path.Combine(settings.WorkDir, $"{task}-public.jsonl"));
+        var (publicTexts, transferSource) = settings.PublicCorpus is { } corpus
+            ? (DeclarePublic(TextCorpus.Open(corpus).Sample(settings.PublicTexts, settings.Seed), Path.Combine(settings.WorkDir, $"{task}-public-corpus.jsonl")),
+               $"a seeded sample of {corpus}")
+            : (DeclarePublic(publicLabeled.Examples.Select(e => e.Text), Path.Combine(settings.WorkDir, $"{task}-public.jsonl")), "the public labeled split");
 
         preset.Verbalizer.RequireCovers(train.Labels);
         var labels = train.Labels;
@@ -255,19 +263,19 @@ public static class PostBenchmark
             (v.Flops(StudentTuning) + v.Flops(AlphaStage) + v.Flops(TransferStage)) / v.Flops(TeacherTuning));
         var noDp = RunVariant(dp: false);
         var withDp = RunVariant(dp: true);
-        return new TaskResult(task, privateTrain.Count, test.Count, publicLabeled.Count, publicSplit, labels, initText,
+        return new TaskResult(task, privateTrain.Count, test.Count, publicLabeled.Count, publicSplit, publicTexts.Texts.Count, transferSource, labels, initText,
             teacher.DroppedWords.Select(d => d.ToString()).ToList(), zeroShotScore, zeroShot,
             noDp, withDp, TargetsOf(noDp), TargetsOf(withDp), withDp.Post.Accuracy - noDp.Post.Accuracy);
     }
 
     /// <summary>
-    /// Writes the public split's texts to a file and loads them as <see cref="PublicTexts"/>: transfer only accepts texts from a
-    /// file declared public, so the benchmark declares this split the same way an operator would.
+    /// Writes public texts to a file and loads them as <see cref="PublicTexts"/>: transfer only accepts texts from a file
+    /// declared public, so the benchmark declares them the same way an operator would.
     /// </summary>
-    static PublicTexts DeclarePublic(TaskDataset publicSplit, string path)
+    static PublicTexts DeclarePublic(IEnumerable<string> texts, string path)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
-        File.WriteAllLines(path, publicSplit.Examples.Select(e => JsonSerializer.Serialize(new { text = e.Text })));
+        File.WriteAllLines(path, texts.Select(text => JsonSerializer.Serialize(new { text })));
         return PublicTexts.Load(path);
     }
 
@@ -305,7 +313,7 @@ public static class PostBenchmark
             string Cost(Variant v, string stage) => $"{v.Seconds(stage):F1} s, {v.Flops(stage) / 1e9:F1} GFLOP";
             var (n, d) = (r.NoDp, r.WithDp);
             report.Paragraph($"## {r.Task}\n\n{r.TrainExamples} private training examples, {r.TestExamples} test examples; α from {r.PublicExamples} public " +
-                             $"labeled examples of `{r.PublicSplit}`, whose texts are also the transfer data. Prompts start from " +
+                             $"labeled examples of `{r.PublicSplit}`; the transfer reads {r.TransferTexts} texts of {r.TransferTextsSource}. Prompts start from " +
                              $"{SoftPromptStart.Describe(r.InitText)}. " +
                              (r.DroppedLabelWords.Count == 0 ? "" : $"Label words left out (not one token of this vocabulary): {string.Join("; ", r.DroppedLabelWords)}. ") +
                              $"DP σ = {d.StudentPrivacy!.NoiseMultiplier:F3} (q = {d.StudentPrivacy.SampleRate:F3}, {d.StudentPrivacy.Steps} steps, δ = {d.StudentPrivacy.Delta:G3}) → " +

@@ -32,12 +32,14 @@ public static class DistillCommand
         var checkpointEvery = new Option<int>("--checkpoint-every") { DefaultValueFactory = _ => 250 };
         var heldOut = new Option<double>("--held-out") { Description = "Fraction of documents held out for evaluation", DefaultValueFactory = _ => 0.05 };
         var resume = new Option<bool>("--resume") { Description = "Continue from OUT/checkpoint if it exists" };
+        var dtype = new Option<string>("--dtype") { Description = "Storage dtype of the student's weights (checkpoints stay f32)", DefaultValueFactory = _ => "f32" }
+            .AcceptOnlyFromAmong("f32", "bf16", "f16");
         var seed = CommonOptions.Seed();
         var device = CommonOptions.Device();
         var command = new Command("distill", "Distil a teacher into a smaller student made of some of its layers (POST step 1)")
         {
             teacher, corpus, output, layers, steps, batch, context, lr, alphaCe, alphaLm, alphaCos, temperature, freezeHead,
-            evalEvery, checkpointEvery, heldOut, resume, seed, device,
+            evalEvery, checkpointEvery, heldOut, resume, dtype, seed, device,
         };
         command.SetAction(parse =>
         {
@@ -50,7 +52,7 @@ public static class DistillCommand
             {
                 TeacherDir = parse.GetValue(teacher)!, Documents = TextCorpus.Open(parse.GetValue(corpus)!), OutputDir = parse.GetValue(output)!,
                 Layers = parse.GetValue(layers)!, HeldOutFraction = parse.GetValue(heldOut), Resume = parse.GetValue(resume),
-                Device = CommonOptions.ResolveDevice(parse.GetValue(device)!),
+                Device = CommonOptions.ResolveDevice(parse.GetValue(device)!), OutputDType = parse.GetValue(dtype)!.ToUpperInvariant(),
                 Options = new DistillOptions
                 {
                     Weights = new DistillationWeights(NonNegative(alphaCe), NonNegative(alphaLm), NonNegative(alphaCos), parse.GetValue(temperature)),

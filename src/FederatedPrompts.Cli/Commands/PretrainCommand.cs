@@ -32,11 +32,15 @@ public static class PretrainCommand
         var checkpointEvery = new Option<int>("--checkpoint-every") { DefaultValueFactory = _ => 250 };
         var heldOut = new Option<double>("--held-out") { Description = "Fraction of documents held out for perplexity", DefaultValueFactory = _ => 0.05 };
         var resume = new Option<bool>("--resume") { Description = "Continue from OUT/checkpoint if it exists" };
+        var prepareOnly = new Option<bool>("--prepare-only")
+        {
+            Description = "Write config.json, the tokenizer and the corpus's token ids (OUT/tokens/*.u16) and stop: for training on another machine (bench/teacher/)",
+        };
         var seed = CommonOptions.Seed();
         var device = CommonOptions.Device();
         var command = new Command("pretrain", "Pretrain a GPT-2-style teacher on a text corpus")
         {
-            corpus, output, tokenizer, vocab, layers, hidden, heads, context, steps, batch, lr, evalEvery, checkpointEvery, heldOut, resume, seed, device,
+            corpus, output, tokenizer, vocab, layers, hidden, heads, context, steps, batch, lr, evalEvery, checkpointEvery, heldOut, resume, prepareOnly, seed, device,
         };
         command.SetAction(parse =>
         {
@@ -56,6 +60,13 @@ public static class PretrainCommand
                     EvalEvery = Positive(evalEvery), CheckpointEvery = Positive(checkpointEvery), Seed = parse.GetValue(seed),
                 },
             };
+            if (parse.GetValue(prepareOnly))
+            {
+                var (trainTokens, heldOutTokens) = PretrainJob.Prepare(spec);
+                AnsiConsole.MarkupLine($"{trainTokens:N0} training and {heldOutTokens:N0} held-out tokens, config and tokenizer in " +
+                                       $"[blue]{Markup.Escape(Path.GetFullPath(spec.OutputDir))}[/]");
+                return 0;
+            }
             var result = ProgressViews.Pretrain(spec);
             var table = new Table().AddColumns("step", "held-out perplexity");
             foreach (var point in result.State.HeldOutCurve) table.AddRow(point.Step.ToString(), point.Perplexity.ToString("F2"));

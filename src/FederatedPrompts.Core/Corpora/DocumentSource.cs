@@ -12,6 +12,26 @@ public sealed class DocumentSource(string name, Func<IEnumerable<string>> read)
     public IEnumerable<string> Read() => read();
 
     public static DocumentSource Of(IReadOnlyList<string> documents) => new("documents in memory", () => documents);
+
+    /// <summary>
+    /// A seeded uniform sample of <paramref name="count"/> documents, in source order, from one streamed pass (reservoir
+    /// sampling holds only the sample).
+    /// </summary>
+    public IReadOnlyList<string> Sample(int count, int seed)
+    {
+        if (count <= 0) throw new ArgumentOutOfRangeException(nameof(count), $"a sample needs a positive size, got {count}");
+        var random = new Random(seed);
+        var reservoir = new List<(int Index, string Text)>(count);
+        int seen = 0;
+        foreach (var document in Read())
+        {
+            if (reservoir.Count < count) reservoir.Add((seen, document));
+            else if (random.Next(seen + 1) is var slot && slot < count) reservoir[slot] = (seen, document);
+            seen++;
+        }
+        if (seen < count) throw new ArgumentException($"{Name}: {seen} documents, fewer than the {count} asked for");
+        return reservoir.OrderBy(d => d.Index).Select(d => d.Text).ToList();
+    }
 }
 
 /// <summary>

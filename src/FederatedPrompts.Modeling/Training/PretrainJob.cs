@@ -48,6 +48,43 @@ public static class PretrainJob
 {
     public const string ReportFile = "pretrain_report.json";
 
+    /// <summary>The folder, inside the output folder, where <see cref="Prepare"/> writes the token ids.</summary>
+    public const string ExportedTokensFolder = "tokens";
+
+    /// <summary>
+    /// What a trainer on another machine needs (bench/teacher/ trains there with PyTorch), made as <see cref="Run"/> makes it: the
+    /// output folder gets config.json, the tokenizer files, and <c>tokens/train.u16</c> and <c>tokens/held-out.u16</c>, the
+    /// documents' ids (each document followed by end-of-text) as little-endian unsigned 16-bit integers. No weights, and half
+    /// the bytes of int32 ids: what travels to the device machine is at most 64 MiB.
+    /// </summary>
+    public static (long TrainTokens, long HeldOutTokens) Prepare(PretrainJobSpec spec)
+    {
+        if (spec.Resume) throw new ArgumentException("preparing for another machine starts a new run; it cannot be combined with resuming one");
+        var split = DocumentSplit.Of(spec.Documents, spec.HeldOutFraction, spec.Options.Seed);
+        var tokenizer = spec.TokenizerDir is not null ? TokenizerLoader.FromFolder(spec.TokenizerDir) : Cl100kSubsetTokenizer.Train(split.Train(), spec.VocabSize);
+        if (tokenizer.VocabSize > ushort.MaxValue + 1)
+            throw new ArgumentException($"vocabulary of {tokenizer.VocabSize} tokens does not fit 16-bit token ids (at most {ushort.MaxValue + 1})");
+        Directory.CreateDirectory(spec.OutputDir);
+        spec.Shape.ToConfig(tokenizer.VocabSize, tokenizer).Save(Path.Combine(spec.OutputDir, HfCheckpoint.ConfigFileName));
+        TokenizerFiles.Save(tokenizer, spec.TokenizerDir, spec.OutputDir);
+        string folder = Path.Combine(spec.OutputDir, ExportedTokensFolder);
+        Directory.CreateDirectory(folder);
+        return (WriteUInt16(Path.Combine(folder, "train.u16"), TokenizedCorpus.Ids(split.Train(), tokenizer)),
+                WriteUInt16(Path.Combine(folder, "held-out.u16"), TokenizedCorpus.Ids(split.HeldOut(), tokenizer)));
+    }
+
+    static long WriteUInt16(string path, IEnumerable<int> ids)
+    {
+        using var writer = new BinaryWriter(File.Create(path));   // BinaryWriter writes little-endian on every platform
+        long count = 0;
+        foreach (var id in ids)
+        {
+            writer.Write(checked((ushort)id));
+            count++;
+        }
+        return count;
+    }
+
     public static PretrainJobResult Run(PretrainJobSpec spec, IProgress<PretrainProgress>? progress = null, CancellationToken cancel = default)
     {
         var split = DocumentSplit.Of(spec.Documents, spec.HeldOutFraction, spec.Options.Seed);

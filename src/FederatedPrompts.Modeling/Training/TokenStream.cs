@@ -92,7 +92,8 @@ public sealed class TokenizedCorpus : IDisposable
         catch { train.Dispose(); throw; }
     }
 
-    static IEnumerable<int> Ids(IEnumerable<string> documents, ITextTokenizer tokenizer)
+    /// <summary>The documents' ids, each document followed by the end-of-text token when the tokenizer has one.</summary>
+    internal static IEnumerable<int> Ids(IEnumerable<string> documents, ITextTokenizer tokenizer)
     {
         foreach (var document in documents)
         {

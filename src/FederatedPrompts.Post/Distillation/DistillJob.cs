@@ -20,6 +20,8 @@ public sealed record DistillJobSpec
     public DistillOptions Options { get; init; } = new();
     public bool Resume { get; init; }
     public Device Device { get; init; } = CPU;
+    /// <summary>Storage dtype of the final student folder (F32, F16 or BF16); checkpoints stay F32 so a resumed run is exact.</summary>
+    public string OutputDType { get; init; } = "F32";
 }
 
 public sealed record DistillJobResult(string StudentDir, int[] TeacherLayers, long TeacherParameters, long StudentParameters,
@@ -53,16 +55,16 @@ public static class DistillJob
             throw new ArgumentException($"{TrainingCheckpoint.FolderOf(spec.OutputDir)}: the checkpoint's student has {student.Config.NumLayers} layers, " +
                                         $"not the {layers.Length} of --layers {spec.Layers}");
 
-        void SaveFolder(string dir)
+        void SaveFolder(string dir, string dtype)
         {
-            HfCheckpoint.Save(student, dir);
+            HfCheckpoint.Save(student, dir, dtype);
             TokenizerFiles.CopyAll(spec.TeacherDir, dir);
         }
 
         using var tokens = TokenizedCorpus.Write(split, tokenizer, Path.Combine(spec.OutputDir, TokenizedCorpus.Folder));
         var state = new Distiller(teacher, student, spec.Options)
-            .Train(tokens.Train, tokens.HeldOut, resumed ?? new DistillState(), spec.OutputDir, SaveFolder, progress, cancel);
-        SaveFolder(spec.OutputDir);
+            .Train(tokens.Train, tokens.HeldOut, resumed ?? new DistillState(), spec.OutputDir, dir => SaveFolder(dir, "F32"), progress, cancel);
+        SaveFolder(spec.OutputDir, spec.OutputDType);
         var result = new DistillJobResult(spec.OutputDir, layers, teacher.parameters().Sum(p => p.numel()), student.parameters().Sum(p => p.numel()),
             tokens.Train.Length, tokens.HeldOut.Length, state);
         File.WriteAllText(Path.Combine(spec.OutputDir, ReportFile), JsonSerializer.Serialize(result, new JsonSerializerOptions { WriteIndented = true }));
