@@ -33,6 +33,43 @@ public class PostWorkflowTests : IDisposable
     }
 
     [Fact]
+    public void Post_bench_transfers_with_texts_of_a_public_corpus_and_reports_the_validated_and_the_last_prompt()
+    {
+        var (teacher, student, _, _, corpus) = Setup();
+        string sst2 = Path.Combine(_dir.Combine("tasks"), "sst2");
+        Directory.CreateDirectory(sst2);
+        void Split(string name, int count, int first) => File.WriteAllLines(Path.Combine(sst2, name), Enumerable.Range(first, count).Select(i =>
+            JsonSerializer.Serialize(new { text = i % 2 == 0 ? $"the day {i} was lovely" : $"the day {i} was dull", label = i % 2 == 0 ? "positive" : "negative" })));
+        Split("train.jsonl", 12, 0);
+        Split("test.jsonl", 8, 100);
+        Split("dev.jsonl", 6, 200);
+        string[] Bench(string publicTexts) => ["bench", "post", "--tasks", "sst2", "--data", _dir.Combine("tasks"), "--teacher", teacher, "--student", student,
+            "--public-corpus", corpus, "--public-texts", publicTexts, "--train-limit", "12", "--test-limit", "8", "--public-limit", "6",
+            "--prompt-length", "2", "--epochs", "1", "--transfer-steps", "4", "--validate-every", "2", "--init-text", "the day",
+            "--work", _dir.Combine("work"), "--out", _dir.Combine("results")];
+        Ok(Fedprompt.Run(Bench("7")));
+
+        var task = JsonDocument.Parse(File.ReadAllText(_dir.Combine("results", "post.json"))).RootElement.GetProperty("tasks")[0];
+        Assert.Equal(7, task.GetProperty("transfer_texts").GetInt32());
+        Assert.Contains(corpus, task.GetProperty("transfer_texts_source").GetString());
+        // The transfer read 7 documents of the corpus, not the labeled split's texts.
+        var documents = File.ReadAllText(corpus).Split("\n\n");
+        var read = File.ReadAllLines(_dir.Combine("work", "sst2-public-corpus.jsonl")).Select(l => JsonDocument.Parse(l).RootElement.GetProperty("text").GetString()).ToList();
+        Assert.Equal(7, read.Count);
+        Assert.All(read, text => Assert.Contains(text, documents));
+        foreach (var variant in new[] { "no_dp", "with_dp" })
+        {
+            var v = task.GetProperty(variant);
+            Assert.Contains(v.GetProperty("post_step").GetInt32(), new[] { 0, 2, 4 });
+            Assert.InRange(v.GetProperty("post_last").GetProperty("accuracy").GetDouble(), 0, 1);
+        }
+        Assert.Contains("(4′) POST, the transfer's last step (4)", File.ReadAllText(_dir.Combine("results", "post.md")));
+
+        BadInput(Fedprompt.Run(Bench("0")), "--public-texts must be positive");
+        BadInput(Fedprompt.Run(Bench("31")), "fewer than the 31");
+    }
+
+    [Fact]
     public void Dp_tuned_prompt_transfers_to_the_teacher_and_evaluates()
     {
         var (teacher, student, train, test, corpus) = Setup();

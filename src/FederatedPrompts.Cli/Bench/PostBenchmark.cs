@@ -43,6 +43,11 @@ public static class PostBenchmark
         var transferLr = new Option<double>("--transfer-lr") { Description = "Adam learning rate of the transfer", DefaultValueFactory = _ => 1e-2 };
         var start = new SoftPromptStart("Initialise every prompt from this text (default: each task preset's init text; the transfer's p_t starts the same way)");
         var transferSteps = new Option<int>("--transfer-steps") { DefaultValueFactory = _ => 150 };
+        var validateEvery = new Option<int>("--validate-every")
+        {
+            Description = "Transfer: accuracy on the public labeled split every N steps; the best prompt is evaluated, the last reported too (0: the last prompt only)",
+            DefaultValueFactory = _ => 25,
+        };
         var epsilon = new Option<double>("--epsilon") { Description = "DP-SGD target ε (δ = 1/N); σ calibrated by the RDP accountant", DefaultValueFactory = _ => 8 };
         var clip = new Option<double>("--clip") { Description = "DP-SGD per-example clip norm", DefaultValueFactory = _ => 1.0 };
         var work = new Option<string>("--work") { Description = "Scratch folder for the public split files the transfer reads", DefaultValueFactory = _ => Path.Combine("runs", "post-bench") };
@@ -50,7 +55,7 @@ public static class PostBenchmark
         var seed = CommonOptions.Seed();
         var command = new Command("post", "POST table: zero-shot, compressed PT, direct, POST transfer and full PT, without and with DP")
         {
-            tasks, data, trainLimit, testLimit, publicLimit, publicCorpus, publicTexts, promptLength, epochs, batch, optimizer, lr, sgdLr, transferLr, transferSteps, epsilon, clip, work, output, seed,
+            tasks, data, trainLimit, testLimit, publicLimit, publicCorpus, publicTexts, promptLength, epochs, batch, optimizer, lr, sgdLr, transferLr, transferSteps, validateEvery, epsilon, clip, work, output, seed,
         };
         foreach (var option in models.Options.Concat(start.Options)) command.Add(option);
         command.SetAction(parse =>
@@ -65,7 +70,9 @@ public static class PostBenchmark
                     Optimizer = parse.GetValue(optimizer) is { } name ? TuneOptions.ParseOptimizer(name) : null, Seed = parse.GetValue(seed),
                 },
                 parse.GetValue(lr), parse.GetValue(sgdLr), parse.GetValue(transferLr), preset => start.Resolve(parse, preset.InitText),
-                parse.GetValue(transferSteps), parse.GetValue(epsilon), parse.GetValue(clip), parse.GetValue(work)!, parse.GetValue(seed));
+                parse.GetValue(transferSteps),
+                parse.GetValue(validateEvery) is >= 0 and var every ? every : throw new UserInputException("--validate-every must not be negative"),
+                parse.GetValue(epsilon), parse.GetValue(clip), parse.GetValue(work)!, parse.GetValue(seed));
             if (settings.Tasks.Length == 0) throw new UserInputException("--tasks names no task");
             foreach (var (option, value) in new[] { ("--lr", settings.AdamLearningRate), ("--sgd-lr", settings.SgdLearningRate), ("--transfer-lr", settings.TransferLearningRate) })
                 if (!(value > 0) || double.IsInfinity(value)) throw new UserInputException($"{option} must be positive and finite, got {value}");
@@ -82,7 +89,7 @@ public static class PostBenchmark
                 {
                     settings.TrainLimit, settings.TestLimit, settings.PublicLimit, settings.PublicCorpus, settings.PublicTexts, settings.Tuning.PromptLength, settings.Tuning.Epochs, settings.Tuning.BatchSize,
                     optimizer = settings.Tuning.Optimizer?.ToString().ToLowerInvariant() ?? "adam without DP, sgd with DP",
-                    settings.AdamLearningRate, settings.SgdLearningRate, settings.TransferLearningRate, settings.TransferSteps, settings.Epsilon, settings.ClipNorm, settings.Seed,
+                    settings.AdamLearningRate, settings.SgdLearningRate, settings.TransferLearningRate, settings.TransferSteps, settings.ValidateEvery, settings.Epsilon, settings.ClipNorm, settings.Seed,
                     threads = get_num_threads(), Environment.ProcessorCount,
                 },
                 flop_estimate = "forward = 2 · body parameters · tokens + 2 · vocabulary · hidden per input (LM head at the prediction position only); backward = 2 · forward; tokens include BOS and the soft prompt",
@@ -99,7 +106,7 @@ public static class PostBenchmark
     /// <param name="PublicCorpus">Unlabeled corpus of the transfer texts; null: the public labeled split's texts.</param>
     sealed record Settings(string[] Tasks, string DataDir, int TrainLimit, int TestLimit, int PublicLimit, string? PublicCorpus, int PublicTexts, TuneOptions Tuning,
         double AdamLearningRate, double SgdLearningRate, double TransferLearningRate, Func<TaskPreset, string?> InitTextFor,
-        int TransferSteps, double Epsilon, double ClipNorm, string WorkDir, int Seed)
+        int TransferSteps, int ValidateEvery, double Epsilon, double ClipNorm, string WorkDir, int Seed)
     {
         /// <summary>Tuning options of one privacy setting: its optimizer and that optimizer's learning rate.</summary>
         public TuneOptions TuningFor(bool dp, string? initText)
@@ -144,7 +151,9 @@ public static class PostBenchmark
     }
 
     /// <summary>Rows (2)-(5) of the table for one privacy setting.</summary>
-    public sealed record Variant(bool Dp, string Optimizer, double LearningRate, Score Compressed, Score Direct, Score Post, Score Full,
+    /// <param name="Post">The transferred prompt kept: the best on public validation (the last without validation).</param>
+    /// <param name="PostLast">The transfer's last prompt.</param>
+    public sealed record Variant(bool Dp, string Optimizer, double LearningRate, Score Compressed, Score Direct, Score Post, int PostStep, Score PostLast, Score Full,
         AlphaChoice Alpha, DpSpent? StudentPrivacy, DpSpent? TeacherPrivacy, IReadOnlyList<Stage> Stages)
     {
         public double Seconds(string stage) => Stages.Single(s => s.Name == stage).Seconds;
@@ -236,15 +245,21 @@ public static class PostBenchmark
             var transferOptions = new TransferOptions
             {
                 Steps = settings.TransferSteps, LearningRate = settings.TransferLearningRate, BatchSize = settings.Tuning.BatchSize, Alpha = alpha.Alpha, Seed = settings.Seed,
+                ValidateEvery = settings.ValidateEvery,
             };
-            // Fixed forward passes (student with and without p_s, teacher without) plus the teacher's training steps on sampled batches.
+            // Fixed forward passes (student with and without p_s, teacher without) plus the teacher's training steps on sampled batches,
+            // and the prompted teacher on the public labeled split at each validation (step 0, every N steps, the last step).
             double transferPasses = (double)settings.TransferSteps * Math.Min(settings.Tuning.BatchSize, publicTexts.Texts.Count) / publicTexts.Texts.Count;
+            int validations = settings.ValidateEvery > 0 ? 1 + (settings.TransferSteps + settings.ValidateEvery - 1) / settings.ValidateEvery : 0;
             double transferFlops = studentFlops.Forward(publicWorkPrompted) + studentFlops.Forward(publicWork) + teacherFlops.Forward(publicWork)
-                + teacherFlops.Train(publicWorkPrompted, transferPasses);
+                + teacherFlops.Train(publicWorkPrompted, transferPasses)
+                + teacherFlops.Forward(WorkOf(publicLabeled.Examples.Select(e => e.Text), promptLength), validations);
             var transferred = Stage(TransferStage, () => new PromptTransfer(teacher, student, transferOptions).Run(publicTexts, studentTuned.Prompt,
-                SoftPromptInit.Embed(models.Teacher, models.Tokenizer, promptLength, initText, settings.Tuning.Seed)), transferFlops);
+                SoftPromptInit.Embed(models.Teacher, models.Tokenizer, promptLength, initText, settings.Tuning.Seed), publicExamples), transferFlops);
             var post = Stage("POST evaluation (teacher)", () => Score.Of(teacher.Evaluate(testExamples, new PromptInput(transferred.Best))),
                 teacherFlops.Forward(testWorkPrompted));
+            // Not a stage of POST: the last prompt is evaluated only to report what keeping the best bought.
+            var postLast = settings.ValidateEvery > 0 ? Score.Of(teacher.Evaluate(testExamples, new PromptInput(transferred.Last))) : post;
 
             var teacherTuned = Stage(TeacherTuning, () => new SoftPromptTuner(models.Teacher, models.Tokenizer, teacher, options).Tune(trainExamples),
                 teacherFlops.Train(trainWork, epochs));
@@ -253,8 +268,9 @@ public static class PostBenchmark
 
             string optimizerName = options.OptimizerInUse.ToString().ToLowerInvariant();
             AnsiConsole.MarkupLine($"  {(dp ? $"DP ε={settings.Epsilon}" : "no DP")}, {optimizerName} lr {options.LearningRateInUse:G3}: compressed {compressed}, direct {direct}, " +
-                                   $"POST {post} (α {alpha.Alpha:F2}), full PT {full}");
-            return new Variant(dp, optimizerName, options.LearningRateInUse, compressed, direct, post, full, alpha, Spent(studentTuned), Spent(teacherTuned), stages);
+                                   $"POST {post} (α {alpha.Alpha:F2}, step {transferred.BestStep}; last step {postLast}), full PT {full}");
+            return new Variant(dp, optimizerName, options.LearningRateInUse, compressed, direct, post, transferred.BestStep, postLast, full, alpha,
+                Spent(studentTuned), Spent(teacherTuned), stages);
         }
 
         Targets TargetsOf(Variant v) => new(
@@ -298,7 +314,8 @@ public static class PostBenchmark
                        $"LM head (vocabulary × hidden) {models.TeacherFlops.HeadParameters:N0}. " +
                        $"Soft prompt of {s.Tuning.PromptLength} vectors, {s.Tuning.Epochs} epochs of batch {s.Tuning.BatchSize}; " +
                        $"tuning without DP: {Optimizer(s.TuningFor(false, null))}, with DP: {Optimizer(s.TuningFor(true, null))}; " +
-                       $"transfer {s.TransferSteps} steps of Adam lr {s.TransferLearningRate}. DP: ε = {s.Epsilon}, δ = 1/N, clip {s.ClipNorm}, σ from the RDP accountant. " +
+                       $"transfer {s.TransferSteps} steps of Adam lr {s.TransferLearningRate}" +
+                       (s.ValidateEvery > 0 ? $", keeping the prompt of best accuracy on the public labeled split, checked every {s.ValidateEvery} steps" : "") + ". DP: ε = {s.Epsilon}, δ = 1/N, clip {s.ClipNorm}, σ from the RDP accountant. " +
                        BenchReport.RunConditions(s.Seed, setup))
             .Paragraph("FLOPs are estimates: forward = 2 · parameters · tokens for the transformer body (all positions: BOS, soft prompt, " +
                        "templated text) plus 2 · vocabulary · hidden per input for the LM head, which runs only at the prediction position; " +
@@ -323,8 +340,9 @@ public static class PostBenchmark
                 ["(1) teacher zero-shot", Acc(r.ZeroShotScore), "—", $"{r.ZeroShot.Seconds:F1} s eval", "—"],
                 ["(2) compressed PT (student prompt on student)", Acc(n.Compressed), Acc(d.Compressed), Cost(n, StudentTuning), Cost(d, StudentTuning)],
                 ["(3) direct: student prompt on teacher", Acc(n.Direct), Acc(d.Direct), "—", "—"],
-                [$"(4) POST transfer to teacher (α {n.Alpha.Alpha:F2} / {d.Alpha.Alpha:F2})", Acc(n.Post), Acc(d.Post),
+                [$"(4) POST transfer to teacher (α {n.Alpha.Alpha:F2} / {d.Alpha.Alpha:F2}; step {n.PostStep} / {d.PostStep})", Acc(n.Post), Acc(d.Post),
                     $"{Cost(n, TransferStage)} + α {n.Seconds(AlphaStage):F1} s", $"{Cost(d, TransferStage)} + α {d.Seconds(AlphaStage):F1} s"],
+                [$"(4′) POST, the transfer's last step ({s.TransferSteps})", Acc(n.PostLast), Acc(d.PostLast), "—", "—"],
                 ["(5) full PT on teacher", Acc(n.Full), Acc(d.Full), Cost(n, TeacherTuning), Cost(d, TeacherTuning)],
             ]);
             report.Table(["target", "no DP", $"DP ε = {s.Epsilon}"],
