@@ -8,14 +8,7 @@ public class DeployFilesTests : IDisposable
     readonly TempFolder _dir = new();
     public void Dispose() => _dir.Dispose();
 
-    static string Deploy(string name) => Path.Combine(RepositoryRoot(), "deploy", name);
-
-    static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "FederatedPrompts.sln"))) return dir.FullName;
-        throw new DirectoryNotFoundException("no FederatedPrompts.sln above the test binaries");
-    }
+    static string Deploy(string name) => Repository.Path("deploy", name);
 
     [Fact]
     public void Example_run_configuration_is_valid_once_its_files_exist()

@@ -1,15 +1,18 @@
 namespace FederatedPrompts.TestSupport;
 
-/// <summary>Files committed in this repository (found by walking up to FederatedPrompts.sln), such as bench/teacher's models.</summary>
+/// <summary>The checkout the tests run from (found by walking up to FederatedPrompts.sln): its committed files, and ../shared beside it.</summary>
 public static class Repository
 {
-    public static readonly string Root = Locate();
+    /// <summary>The checkout's root; null where the test binaries do not sit inside one.</summary>
+    public static readonly string? RootOrNull = Locate();
 
-    static string Locate()
+    public static string Root => RootOrNull ?? throw new DirectoryNotFoundException($"no FederatedPrompts.sln above {AppContext.BaseDirectory}");
+
+    static string? Locate()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir != null; dir = dir.Parent)
             if (File.Exists(System.IO.Path.Combine(dir.FullName, "FederatedPrompts.sln"))) return dir.FullName;
-        throw new InvalidOperationException($"no FederatedPrompts.sln above {AppContext.BaseDirectory}");
+        return null;
     }
 
     public static string Path(params string[] parts) => System.IO.Path.Combine([Root, .. parts]);

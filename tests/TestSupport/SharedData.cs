@@ -12,13 +12,9 @@ public static class SharedData
     {
         var fromEnv = Environment.GetEnvironmentVariable("FEDPROMPT_SHARED_DATA");
         if (!string.IsNullOrEmpty(fromEnv)) return Directory.Exists(fromEnv) ? Path.GetFullPath(fromEnv) : null;
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir != null; dir = dir.Parent)
-        {
-            if (!File.Exists(Path.Combine(dir.FullName, "FederatedPrompts.sln"))) continue;
-            var data = Path.Combine(dir.FullName, "..", "shared", "data");
-            return Directory.Exists(data) ? Path.GetFullPath(data) : null;
-        }
-        return null;
+        if (Repository.RootOrNull is not { } root) return null;
+        var data = Path.Combine(root, "..", "shared", "data");
+        return Directory.Exists(data) ? Path.GetFullPath(data) : null;
     }
 
     public const string SkipReason = "../shared/data is absent (it sits beside the checkout on developer machines and CI)";

@@ -258,8 +258,8 @@ public static class PostBenchmark
                 SoftPromptInit.Embed(models.Teacher, models.Tokenizer, promptLength, initText, settings.Tuning.Seed), publicExamples), transferFlops);
             var post = Stage("POST evaluation (teacher)", () => Score.Of(teacher.Evaluate(testExamples, new PromptInput(transferred.Best))),
                 teacherFlops.Forward(testWorkPrompted));
-            // Not a stage of POST: the last prompt is evaluated only to report what keeping the best bought.
-            var postLast = settings.ValidateEvery > 0 ? Score.Of(teacher.Evaluate(testExamples, new PromptInput(transferred.Last))) : post;
+            // Not a stage of POST: the last prompt is evaluated only to report what keeping the best bought (nothing, where it is the best).
+            var postLast = transferred.BestStep == settings.TransferSteps ? post : Score.Of(teacher.Evaluate(testExamples, new PromptInput(transferred.Last)));
 
             var teacherTuned = Stage(TeacherTuning, () => new SoftPromptTuner(models.Teacher, models.Tokenizer, teacher, options).Tune(trainExamples),
                 teacherFlops.Train(trainWork, epochs));

@@ -61,7 +61,7 @@ public static class PretrainJob
     {
         if (spec.Resume) throw new ArgumentException("preparing for another machine starts a new run; it cannot be combined with resuming one");
         var split = DocumentSplit.Of(spec.Documents, spec.HeldOutFraction, spec.Options.Seed);
-        var tokenizer = spec.TokenizerDir is not null ? TokenizerLoader.FromFolder(spec.TokenizerDir) : Cl100kSubsetTokenizer.Train(split.Train(), spec.VocabSize);
+        var tokenizer = NewRunTokenizer(spec, split);
         if (tokenizer.VocabSize > ushort.MaxValue + 1)
             throw new ArgumentException($"vocabulary of {tokenizer.VocabSize} tokens does not fit 16-bit token ids (at most {ushort.MaxValue + 1})");
         Directory.CreateDirectory(spec.OutputDir);
@@ -72,6 +72,10 @@ public static class PretrainJob
         return (WriteUInt16(Path.Combine(folder, "train.u16"), TokenizedCorpus.Ids(split.Train(), tokenizer)),
                 WriteUInt16(Path.Combine(folder, "held-out.u16"), TokenizedCorpus.Ids(split.HeldOut(), tokenizer)));
     }
+
+    /// <summary>A new run's tokenizer: the given folder's, or the corpus tokenizer trained on the training documents.</summary>
+    static ITextTokenizer NewRunTokenizer(PretrainJobSpec spec, DocumentSplit split) =>
+        spec.TokenizerDir is not null ? TokenizerLoader.FromFolder(spec.TokenizerDir) : Cl100kSubsetTokenizer.Train(split.Train(), spec.VocabSize);
 
     static long WriteUInt16(string path, IEnumerable<int> ids)
     {
@@ -101,9 +105,7 @@ public static class PretrainJob
         }
         else
         {
-            tokenizer = spec.TokenizerDir is not null
-                ? TokenizerLoader.FromFolder(spec.TokenizerDir)
-                : Cl100kSubsetTokenizer.Train(split.Train(), spec.VocabSize);
+            tokenizer = NewRunTokenizer(spec, split);
             model = HfCheckpoint.Create(spec.Shape.ToConfig(tokenizer.VocabSize, tokenizer), spec.Options.Seed).to(spec.Device);
         }
 
