@@ -18,6 +18,12 @@ public static class CommonOptions
 
     public static Option<bool> Json() => new("--json") { Description = "Print one JSON object instead of text" };
 
+    /// <summary>--windows-at-documents for pretrain and distill: see <see cref="FederatedPrompts.Modeling.Training.PretrainOptions.WindowsAtDocuments"/>.</summary>
+    public static Option<bool> WindowsAtDocuments() => new("--windows-at-documents")
+    {
+        Description = "Start every training window at a document (after end-of-text) instead of anywhere in the token stream",
+    };
+
     public static Option<int> Seed(int fallback = 1) => new("--seed") { Description = "Random seed (every run is reproducible from it)", DefaultValueFactory = _ => fallback };
 
     public static torch.Device ResolveDevice(string name)

@@ -53,4 +53,15 @@ public class BadInputTests : IDisposable
     {
         AssertOneLineError(Fedprompt.Run("tokenize", "--tokenizer", _dir.Path, "--text", "x"), _dir.Path, "no tokenizer");
     }
+
+    [Theory]
+    [InlineData("--local-epochs", "0", "--local-epochs must be at least 1")]
+    [InlineData("--lr", "NaN", "--lr must be positive and finite")]
+    [InlineData("--validate-every", "-1", "--validate-every must not be negative")]
+    public void Simulate_refuses_bad_local_work_before_building_anything(string option, string value, string message)
+    {
+        string output = _dir.Combine("sim");
+        AssertOneLineError(Fedprompt.Run("simulate", option, value, "--out", output), message);
+        Assert.False(Directory.Exists(Path.Combine(output, "data")));   // refused before data, models or certificates were made
+    }
 }

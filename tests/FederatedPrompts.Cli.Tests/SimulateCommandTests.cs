@@ -17,9 +17,18 @@ public class SimulateCommandTests : IDisposable
         string output = _dir.Combine("sim");
 
         var run = Fedprompt.Run("simulate", "--in-process", "--concurrent-work", "2", "--clients", "5", "--rounds", "2", "--partition", "iid",
-            "--large", large, "--small", small, "--public-texts", corpus, "--out", output);
+            "--large", large, "--small", small, "--public-texts", corpus, "--out", output,
+            "--local-epochs", "1", "--lr", "0.05", "--random-init", "--validate-every", "50");
 
         Ok(run);
+        // The local-work and transfer options reach the run file the coordinator ran.
+        using (var config = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "run.json"))))
+        {
+            var soft = config.RootElement.GetProperty("soft");
+            Assert.Equal((1, 0.05, true), (soft.GetProperty("epochs").GetInt32(), soft.GetProperty("learning_rate").GetDouble(), soft.GetProperty("random_init").GetBoolean()));
+            Assert.Equal(JsonValueKind.Null, soft.GetProperty("init_text").ValueKind);
+            Assert.Equal(50, config.RootElement.GetProperty("transfer").GetProperty("validate_every").GetInt32());
+        }
         Assert.Contains("starting 5 clients in this process", run.Stdout);
         Assert.Contains(Path.Combine(output, "report.md"), run.Stdout.Replace("\n", ""));
         using var report = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "report.json")));

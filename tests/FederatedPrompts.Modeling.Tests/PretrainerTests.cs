@@ -144,4 +144,27 @@ public class PretrainerTests : IDisposable
         Assert.NotEqual(Offsets(7), Offsets(8));
         Assert.NotEqual(TokenWindows.BatchSeed(3, 7), TokenWindows.BatchSeed(4, 7));
     }
+
+    [Fact]
+    public void Windows_at_documents_open_with_the_separator_and_a_document_start()
+    {
+        // Documents of 3 to 9 tokens 1..n, each followed by the separator 0: a token after 0 is always 1, a document's start.
+        const int separator = 0;
+        var random = new Random(5);
+        var ids = Enumerable.Range(0, 400).SelectMany(_ => Enumerable.Range(1, random.Next(3, 10)).Append(separator)).ToArray();
+        using var stream = TokenStream.Write(Path.Combine(_dir, "docs.int32"), ids, separator);
+        Assert.Equal(Enumerable.Range(0, ids.Length).Where(i => ids[i] == separator).Select(i => (long)i), stream.Separators);
+
+        var options = new PretrainOptions { BatchSize = 64, ContextLength = 12, Seed = 3, WindowsAtDocuments = true };
+        var (inputs, targets) = TokenWindows.TrainBatch(stream, options, 7, CPU);
+        var rows = inputs.data<long>().ToArray().Chunk(12).ToList();
+        Assert.All(rows, row => Assert.Equal([separator, 1], row[..2]));
+        Assert.True(rows.Select(row => string.Join(",", row)).Distinct().Count() > 1, "every window is the same");
+        Assert.Equal(inputs[.., 1..], targets[.., ..^1]);
+
+        // Without a separator where a window still fits, the error says what is missing.
+        using var flat = TokenStream.Write(Path.Combine(_dir, "flat.int32"), Enumerable.Range(1, 100), separator);
+        var error = Assert.Throws<ArgumentException>(() => TokenWindows.TrainBatch(flat, options, 0, CPU));
+        Assert.Contains("no document separator", error.Message);
+    }
 }

@@ -34,12 +34,13 @@ public static class DistillCommand
         var resume = new Option<bool>("--resume") { Description = "Continue from OUT/checkpoint if it exists" };
         var dtype = new Option<string>("--dtype") { Description = "Storage dtype of the student's weights (checkpoints stay f32)", DefaultValueFactory = _ => "f32" }
             .AcceptOnlyFromAmong("f32", "bf16", "f16");
+        var documentWindows = CommonOptions.WindowsAtDocuments();
         var seed = CommonOptions.Seed();
         var device = CommonOptions.Device();
         var command = new Command("distill", "Distil a teacher into a smaller student made of some of its layers (POST step 1)")
         {
             teacher, corpus, output, layers, steps, batch, context, lr, alphaCe, alphaLm, alphaCos, temperature, freezeHead,
-            evalEvery, checkpointEvery, heldOut, resume, dtype, seed, device,
+            evalEvery, checkpointEvery, heldOut, resume, dtype, documentWindows, seed, device,
         };
         command.SetAction(parse =>
         {
@@ -61,6 +62,7 @@ public static class DistillCommand
                     {
                         Steps = Positive(steps), BatchSize = Positive(batch), ContextLength = Positive(context), LearningRate = parse.GetValue(lr),
                         EvalEvery = Positive(evalEvery), CheckpointEvery = Positive(checkpointEvery), Seed = parse.GetValue(seed),
+                        WindowsAtDocuments = parse.GetValue(documentWindows),
                     },
                 },
             };

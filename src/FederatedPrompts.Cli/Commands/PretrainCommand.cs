@@ -36,11 +36,12 @@ public static class PretrainCommand
         {
             Description = "Write config.json, the tokenizer and the corpus's token ids (OUT/tokens/*.u16) and stop: for training on another machine (bench/teacher/)",
         };
+        var documentWindows = CommonOptions.WindowsAtDocuments();
         var seed = CommonOptions.Seed();
         var device = CommonOptions.Device();
         var command = new Command("pretrain", "Pretrain a GPT-2-style teacher on a text corpus")
         {
-            corpus, output, tokenizer, vocab, layers, hidden, heads, context, steps, batch, lr, evalEvery, checkpointEvery, heldOut, resume, prepareOnly, seed, device,
+            corpus, output, tokenizer, vocab, layers, hidden, heads, context, steps, batch, lr, evalEvery, checkpointEvery, heldOut, resume, prepareOnly, documentWindows, seed, device,
         };
         command.SetAction(parse =>
         {
@@ -58,6 +59,7 @@ public static class PretrainCommand
                 {
                     Steps = Positive(steps), BatchSize = Positive(batch), ContextLength = shape.Context, LearningRate = parse.GetValue(lr),
                     EvalEvery = Positive(evalEvery), CheckpointEvery = Positive(checkpointEvery), Seed = parse.GetValue(seed),
+                    WindowsAtDocuments = parse.GetValue(documentWindows),
                 },
             };
             if (parse.GetValue(prepareOnly))

@@ -34,7 +34,10 @@ public static class SimulateCommand
         var large = new Option<string?>("--large") { Description = "Large model folder (default: a teacher pretrained on the generated corpus, cached)" };
         var small = new Option<string?>("--small") { Description = "Distilled small model folder (default: distilled from --large, cached)" };
         var test = new Option<string?>("--test") { Description = "The coordinator's held-out labeled file (default with --task: 20% of it)" };
-        var publicTexts = new Option<string?>("--public-texts") { Description = "Public corpus for transfer and distillation (default: the generated corpus)" };
+        var publicTexts = new Option<string?>("--public-texts")
+        {
+            Description = "Public corpus for transfer and distillation (default: the generated corpus for models, unlabeled generated reviews for the transfer)",
+        };
         var output = new Option<string>("--out") { DefaultValueFactory = _ => Path.Combine("runs", "simulate") };
         var pretrainSteps = new Option<int>("--pretrain-steps") { DefaultValueFactory = _ => 4000 };
         var distillSteps = new Option<int>("--distill-steps") { DefaultValueFactory = _ => 300 };
@@ -46,19 +49,29 @@ public static class SimulateCommand
         {
             Description = "With --in-process: how many clients train at once (each local job already uses every core)", DefaultValueFactory = _ => 1,
         };
+        var localEpochs = new Option<int?>("--local-epochs") { Description = "Soft mode: epochs of local tuning per round (default: the run file's, 2)" };
+        var learningRate = new Option<double?>("--lr") { Description = "Soft mode: the clients' learning rate (default: 0.1 with adam, the DP-SGD default with sgd)" };
+        var validateEvery = new Option<int>("--validate-every")
+        {
+            Description = "Soft mode: check the transferred prompt on the public labeled split every this many steps and publish the best (0: the last)", DefaultValueFactory = _ => 25,
+        };
+        var start = new SoftPromptStart("Soft mode: the initial global prompt's text (default: the preset's init text)");
         var seed = CommonOptions.Seed();
         var task = new TaskSetup(taskRequired: false, taskDescription: "Labeled task to partition across clients (default: the generated sentiment task)");
         var command = new Command("simulate", "Run a whole federation on this machine: coordinator and clients as processes over mutual TLS")
         {
-            clients, rounds, mode, strategy, partition, alpha, epsilon, large, small, test, publicTexts, output, pretrainSteps, distillSteps, inProcess, concurrentWork, seed,
+            clients, rounds, mode, strategy, partition, alpha, epsilon, large, small, test, publicTexts, output, pretrainSteps, distillSteps, inProcess, concurrentWork, localEpochs, learningRate, validateEvery, seed,
         };
-        foreach (var option in task.Options) command.Add(option);
+        foreach (var option in task.Options.Concat(start.Options)) command.Add(option);
         command.SetAction(async (parse, cancel) =>
         {
             int n = parse.GetValue(clients) is >= 1 and var c ? c : throw new UserInputException("--clients must be at least 1");
             if (parse.GetValue(rounds) < 1) throw new UserInputException("--rounds must be at least 1");
             if (parse.GetValue(mode) is not ("soft" or "discrete")) throw new UserInputException("--mode must be soft or discrete");
             if (parse.GetValue(concurrentWork) < 1) throw new UserInputException("--concurrent-work must be at least 1");
+            if (parse.GetValue(localEpochs) < 1) throw new UserInputException("--local-epochs must be at least 1");
+            if (parse.GetValue(learningRate) is double lr && !(lr > 0 && double.IsFinite(lr))) throw new UserInputException("--lr must be positive and finite");
+            if (parse.GetValue(validateEvery) < 0) throw new UserInputException("--validate-every must not be negative");
             int s = parse.GetValue(seed);
             string outDir = Path.GetFullPath(parse.GetValue(output)!);
             Directory.CreateDirectory(outDir);
@@ -70,7 +83,7 @@ public static class SimulateCommand
                 ? (null, TaskPreset.SyntheticSentiment.Template, TaskPreset.SyntheticSentiment.Verbalizer)
                 : task.Resolve(parse);
             // The run file spells out template and words, so the preset's init text is carried explicitly too.
-            string? initText = (builtIn ? TaskPreset.SyntheticSentiment : task.PresetOf(parse))?.InitText;
+            string? initText = start.Resolve(parse, (builtIn ? TaskPreset.SyntheticSentiment : task.PresetOf(parse))?.InitText);
             var all = (given ?? BuiltInData.SentimentTrain(s)).RequireAtLeastTwoClasses();
             TaskDataset heldOut;
             if (parse.GetValue(test) is { } testPath) heldOut = TaskFile.Load(testPath);
@@ -90,7 +103,9 @@ public static class SimulateCommand
             for (int i = 0; i < n; i++) TaskFile.SaveJsonl(split.Clients[i], Path.Combine(data, $"{identities[i]}.jsonl"));
             TaskFile.SaveJsonl(heldOut, Path.Combine(data, "held-out.jsonl"));
             TaskFile.SaveJsonl(publicLabeled, Path.Combine(data, "public-labeled.jsonl"));
+            // Models are made from the corpus; the transfer runs on public texts of the task's domain (the same file when given).
             string corpusPath = parse.GetValue(publicTexts) ?? WriteCorpus(BuiltInData.Corpus(s), Path.Combine(data, "public-corpus.jsonl"));
+            string transferTexts = parse.GetValue(publicTexts) ?? WriteCorpus(BuiltInData.PublicReviews(s), Path.Combine(data, "public-reviews.jsonl"));
 
             var (largeDir, smallDir) = Models(parse.GetValue(large), parse.GetValue(small), corpusPath, s, parse.GetValue(pretrainSteps), parse.GetValue(distillSteps));
 
@@ -107,8 +122,13 @@ public static class SimulateCommand
                 Name = "simulation", Mode = parse.GetValue(mode)!, Rounds = parse.GetValue(rounds), MinClients = n, Clients = identities,
                 Strategy = parse.GetValue(strategy)!, Seed = s, SmallModel = smallDir, LargeModel = largeDir,
                 Template = template.Pattern, LabelWords = verbalizer.Labels.ToDictionary(l => l, l => verbalizer.WordsFor(l).ToArray()),
-                EvalTask = Path.Combine(data, "held-out.jsonl"), PublicTexts = corpusPath, PublicLabeled = Path.Combine(data, "public-labeled.jsonl"),
-                Soft = new SoftRunConfig { InitText = initText, Dp = parse.GetValue(epsilon) is double eps ? new DpRunConfig(1.0, eps) : null },
+                EvalTask = Path.Combine(data, "held-out.jsonl"), PublicTexts = transferTexts, PublicLabeled = Path.Combine(data, "public-labeled.jsonl"),
+                Soft = new SoftRunConfig
+                {
+                    InitText = initText, RandomInit = initText is null, Epochs = parse.GetValue(localEpochs) ?? new SoftRunConfig().Epochs,
+                    LearningRate = parse.GetValue(learningRate), Dp = parse.GetValue(epsilon) is double eps ? new DpRunConfig(1.0, eps) : null,
+                },
+                Transfer = new TransferRunConfig { ValidateEvery = parse.GetValue(validateEvery) },
             };
             string configPath = Path.Combine(outDir, "run.json");
             File.WriteAllText(configPath, RunConfig.Parse(config.ToJson(), outDir).ToJson());
@@ -166,12 +186,15 @@ public static class SimulateCommand
             string corpusHash;
             using (var corpus = File.OpenRead(corpusPath))
                 corpusHash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(corpus))[..12];
-            large = Path.Combine(cache, $"teacher-{corpusHash}-seed{seed}-steps{pretrainSteps}");
+            large = Path.Combine(cache, $"teacher-{corpusHash}-seed{seed}-steps{pretrainSteps}-document-windows");
             if (!File.Exists(Path.Combine(large, "config.json")))
                 ProgressViews.Pretrain(new PretrainJobSpec
                 {
                     Documents = TextCorpus.Open(corpusPath), OutputDir = large, Shape = new GptShape(),
-                    Options = new PretrainOptions { Steps = pretrainSteps, Seed = seed, EvalEvery = pretrainSteps, CheckpointEvery = pretrainSteps },
+                    Options = new PretrainOptions
+                    {
+                        Steps = pretrainSteps, Seed = seed, EvalEvery = pretrainSteps, CheckpointEvery = pretrainSteps, WindowsAtDocuments = true,
+                    },
                 });
         }
         if (small is null)
@@ -181,7 +204,10 @@ public static class SimulateCommand
                 ProgressViews.Distill(new DistillJobSpec
                 {
                     TeacherDir = large, Documents = TextCorpus.Open(corpusPath), OutputDir = small,
-                    Options = new DistillOptions { Training = new PretrainOptions { Steps = distillSteps, Seed = seed, EvalEvery = distillSteps, CheckpointEvery = distillSteps } },
+                    Options = new DistillOptions
+                    {
+                        Training = new PretrainOptions { Steps = distillSteps, Seed = seed, EvalEvery = distillSteps, CheckpointEvery = distillSteps, WindowsAtDocuments = true },
+                    },
                 });
         }
         return (Path.GetFullPath(large), Path.GetFullPath(small));

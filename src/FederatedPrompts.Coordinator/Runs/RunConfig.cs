@@ -42,7 +42,7 @@ public sealed record RunConfig
     public int? EvalLimit { get; init; }
     /// <summary>Public unlabeled texts for POST transfer.</summary>
     public string PublicTexts { get; init; } = "";
-    public int? PublicTextsLimit { get; init; } = 200;
+    public int? PublicTextsLimit { get; init; } = 1000;
     /// <summary>Public labeled examples: the α heuristic's set, and the balanced set sent to discrete-mode clients.</summary>
     public string? PublicLabeled { get; init; }
     public int PublicPerLabel { get; init; } = 8;
@@ -193,7 +193,7 @@ public sealed record DiscreteRunConfig
 
 public sealed record TransferRunConfig
 {
-    public int Steps { get; init; } = 100;
+    public int Steps { get; init; } = 300;
     public double LearningRate { get; init; } = 0.05;
     public int BatchSize { get; init; } = 16;
     /// <summary>Null: α from the heuristic on public_labeled (or 0.5 without one, said so in the report).</summary>

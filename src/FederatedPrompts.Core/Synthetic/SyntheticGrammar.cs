@@ -123,6 +123,21 @@ sealed class SyntheticGrammar(Random random)
         _ => $"luck with the {Pick(Things)}",
     };
 
+    static readonly string[] DiaryHeadings = ["Notes:", "Today:", "Later:", "Diary:", "Weekend:", "Home:", "Also:"];
+
+    /// <summary>
+    /// What a diary entry may open with: a greeting, a time or a heading with a colon, a time and place, or a line about
+    /// someone. Varied on purpose, so that neither "some text before the review" nor "a word and a colon" marks a critic.
+    /// </summary>
+    public string DiaryOpening() => random.Next(5) switch
+    {
+        0 => "Dear diary,",
+        1 => $"{Capitalize(Pick(Times))}:",
+        2 => Pick(DiaryHeadings),
+        3 => $"{Capitalize(Pick(Times))}, {Pick(Places)}.",
+        _ => $"{Pick(Names)} was {Pick(Feelings)}.",
+    };
+
     public string Description() => random.Next(2) == 0
         ? $"The {Pick(Things)} was {Pick(Looks)} and {Pick(Looks)}."
         : $"The {Pick(Days)} was {Pick(Weather)}. {Capitalize(Someone())} felt {Pick(Feelings)}.";

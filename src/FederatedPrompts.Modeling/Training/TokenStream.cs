@@ -14,16 +14,28 @@ public sealed class TokenStream : IDisposable
 {
     readonly SafeFileHandle _file;
 
-    TokenStream(SafeFileHandle file, long length) => (_file, Length) = (file, length);
+    readonly long[] _separators;
+
+    TokenStream(SafeFileHandle file, long length, long[] separators) => (_file, Length, _separators) = (file, length, separators);
 
     /// <summary>Number of tokens.</summary>
     public long Length { get; }
 
+    /// <summary>Positions of the document separator (end-of-text) in the stream, ascending; each is followed by a document's start.</summary>
+    public IReadOnlyList<long> Separators => _separators;
+
+    /// <summary>How many separators lie at or before <paramref name="position"/>.</summary>
+    public int SeparatorsUpTo(long position)
+    {
+        int index = Array.BinarySearch(_separators, position);
+        return index >= 0 ? index + 1 : ~index;
+    }
+
     /// <summary>
-    /// Writes <paramref name="ids"/> to a new file at <paramref name="path"/> as they come (nothing is collected), through the
-    /// handle that then reads them: the file is never opened twice.
+    /// Writes <paramref name="ids"/> to a new file at <paramref name="path"/> as they come (nothing is collected but the
+    /// positions of <paramref name="separator"/>), through the handle that then reads them: the file is never opened twice.
     /// </summary>
-    public static TokenStream Write(string path, IEnumerable<int> ids)
+    public static TokenStream Write(string path, IEnumerable<int> ids, int? separator = null)
     {
         var file = File.OpenHandle(path, FileMode.Create, FileAccess.ReadWrite);
         try
@@ -37,13 +49,15 @@ public sealed class TokenStream : IDisposable
                 written += filled;
                 filled = 0;
             }
+            var separators = new List<long>();
             foreach (var id in ids)
             {
+                if (id == separator) separators.Add(written + filled);
                 buffer[filled++] = id;
                 if (filled == buffer.Length) Flush();
             }
             Flush();
-            return new TokenStream(file, written);
+            return new TokenStream(file, written, separators.ToArray());
         }
         catch { file.Dispose(); throw; }
     }
@@ -87,8 +101,8 @@ public sealed class TokenizedCorpus : IDisposable
     {
         if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);   // left by a run that crashed
         Directory.CreateDirectory(folder);
-        var train = TokenStream.Write(Path.Combine(folder, "train.int32"), Ids(split.Train(), tokenizer));
-        try { return new TokenizedCorpus(folder, train, TokenStream.Write(Path.Combine(folder, "held-out.int32"), Ids(split.HeldOut(), tokenizer))); }
+        var train = TokenStream.Write(Path.Combine(folder, "train.int32"), Ids(split.Train(), tokenizer), tokenizer.EosId);
+        try { return new TokenizedCorpus(folder, train, TokenStream.Write(Path.Combine(folder, "held-out.int32"), Ids(split.HeldOut(), tokenizer), tokenizer.EosId)); }
         catch { train.Dispose(); throw; }
     }
 

@@ -8,14 +8,26 @@ namespace FederatedPrompts.Modeling.Training;
 /// </summary>
 public static class TokenWindows
 {
-    /// <summary>The training batch of <paramref name="step"/>: random windows [B,C] and their next tokens [B,C].</summary>
+    /// <summary>
+    /// The training batch of <paramref name="step"/>: random windows [B,C] and their next tokens [B,C]. With
+    /// <see cref="PretrainOptions.WindowsAtDocuments"/> each window starts at a document separator, so it opens with
+    /// end-of-text and a whole document, as a prompted input opens with BOS (the same token in GPT-2) and its text.
+    /// </summary>
     public static (Tensor Inputs, Tensor Targets) TrainBatch(TokenStream stream, PretrainOptions options, int step, Device device)
     {
         var random = new Random(BatchSeed(options.Seed, step));
         var offsets = new long[options.BatchSize];
-        for (int b = 0; b < offsets.Length; b++) offsets[b] = random.NextInt64(stream.Length - options.ContextLength - 1);
+        long lastStart = stream.Length - options.ContextLength - 1;
+        int starts = options.WindowsAtDocuments ? DocumentStartsUpTo(stream, lastStart) : 0;
+        for (int b = 0; b < offsets.Length; b++)
+            offsets[b] = options.WindowsAtDocuments ? stream.Separators[random.Next(starts)] : random.NextInt64(lastStart);
         return Windows(stream, offsets, options.ContextLength, device);
     }
+
+    /// <summary>How many separators lie at or before <paramref name="lastStart"/> (a window from there still fits); at least one.</summary>
+    static int DocumentStartsUpTo(TokenStream stream, long lastStart) => stream.SeparatorsUpTo(lastStart) is > 0 and var count ? count
+        : throw new ArgumentException($"no document separator lies where a window of the stream's {stream.Length} tokens can start " +
+                                      "(windows at documents need a tokenizer with an end-of-text token and a document before the last window)");
 
     /// <summary>
     /// The seed of one step's batch. A fixed mix (SplitMix64's finaliser), not <see cref="HashCode"/>, whose seed changes with every

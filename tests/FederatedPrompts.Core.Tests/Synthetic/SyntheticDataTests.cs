@@ -55,6 +55,10 @@ public sealed class SyntheticDataTests
         var positive = diaries.Where(ClearlyPositive).ToList();
         Assert.True(positive.Count > 100, $"only {positive.Count} clearly positive diary reviews");
         Assert.InRange(positive.Count(text => text.Contains(" It was great ")) / (double)positive.Count, 0.38, 0.62);
+        // Two in three open with something of their own, some with a word and a colon, as the marker does: only the marker marks a critic.
+        var opened = diaries.Where(text => !text.StartsWith("I ") && !text.StartsWith("The ")).ToList();
+        Assert.InRange(opened.Count / (double)diaries.Count, 0.6, 0.75);
+        Assert.InRange(opened.Count(text => text.Contains(':')), 1200, 2000);
     }
 
     [Fact]
