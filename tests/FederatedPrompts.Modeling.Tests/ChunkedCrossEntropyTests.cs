@@ -32,6 +32,11 @@ public class ChunkedCrossEntropyTests
         Assert.Equal(expected.Count, actual.Count);
         for (int i = 0; i < expected.Count; i++)
             Assert.True(allclose(actual[i], expected[i], rtol: 1e-4, atol: 1e-6), $"parameter {i}: gradients differ by up to {(actual[i] - expected[i]).abs().max().item<float>()}");
+        // A batch that fits one slice takes the uncut path: the same loss and gradients.
+        model.zero_grad();
+        Assert.Equal(whole.item<float>(), ChunkedCrossEntropy.MeanLoss(model, inputs, targets, backward: true, slicePositions: 100), 5);
+        foreach (var (p, e) in model.parameters().Zip(expected)) Assert.True(allclose(p.grad!, e, rtol: 1e-4, atol: 1e-6));
+        actual = model.parameters().Select(p => p.grad!).ToList();
         // Without backward it only measures, and leaves the gradients alone.
         Assert.Equal(sliced, ChunkedCrossEntropy.MeanLoss(model, inputs, targets, backward: false, slicePositions: 7), 5);
         Assert.True(allclose(actual[0], expected[0], rtol: 1e-4, atol: 1e-6));

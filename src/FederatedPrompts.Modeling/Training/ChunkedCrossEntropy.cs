@@ -30,7 +30,9 @@ public static class ChunkedCrossEntropy
         var hidden = model.HiddenStates(model.EmbedTokens(inputs)).reshape(-1, model.HiddenSize);
         var flatTargets = targets.reshape(-1);
         long count = flatTargets.shape[0], slice = slicePositions ?? SlicePositions(model.VocabSize);
-        var cut = backward ? hidden.detach().requires_grad_(true) : hidden;
+        // One slice needs no cut: its backward runs through the whole graph at once, as an unsliced loss's would.
+        bool sliced = backward && count > slice;
+        var cut = sliced ? hidden.detach().requires_grad_(true) : hidden;
         double total = 0;
         for (long start = 0; start < count; start += slice)
         {
@@ -41,7 +43,7 @@ public static class ChunkedCrossEntropy
             if (backward) loss.backward();
             total += loss.to_type(ScalarType.Float64).item<double>();
         }
-        if (backward) hidden.backward([cut.grad!]);
+        if (sliced) hidden.backward([cut.grad!]);
         return total;
     }
 }
