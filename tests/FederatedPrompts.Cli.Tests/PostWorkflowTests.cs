@@ -63,7 +63,9 @@ public class PostWorkflowTests : IDisposable
             Assert.Contains(v.GetProperty("post_step").GetInt32(), new[] { 0, 2, 4 });
             Assert.InRange(v.GetProperty("post_last").GetProperty("accuracy").GetDouble(), 0, 1);
         }
-        Assert.Contains("(4′) POST, the transfer's last step (4)", File.ReadAllText(_dir.Combine("results", "post.md")));
+        string markdown = File.ReadAllText(_dir.Combine("results", "post.md"));
+        Assert.Contains("(4′) POST, the transfer's last step (4)", markdown);
+        Assert.Contains("DP: ε = 8, δ = 1/N, clip 1,", markdown);   // the run's settings, not a placeholder
 
         BadInput(Fedprompt.Run(Bench("0")), "--public-texts must be positive");
         BadInput(Fedprompt.Run(Bench("31")), "fewer than the 31");

@@ -315,7 +315,7 @@ public static class PostBenchmark
                        $"Soft prompt of {s.Tuning.PromptLength} vectors, {s.Tuning.Epochs} epochs of batch {s.Tuning.BatchSize}; " +
                        $"tuning without DP: {Optimizer(s.TuningFor(false, null))}, with DP: {Optimizer(s.TuningFor(true, null))}; " +
                        $"transfer {s.TransferSteps} steps of Adam lr {s.TransferLearningRate}" +
-                       (s.ValidateEvery > 0 ? $", keeping the prompt of best accuracy on the public labeled split, checked every {s.ValidateEvery} steps" : "") + ". DP: ε = {s.Epsilon}, δ = 1/N, clip {s.ClipNorm}, σ from the RDP accountant. " +
+                       (s.ValidateEvery > 0 ? $", keeping the prompt of best accuracy on the public labeled split, checked every {s.ValidateEvery} steps" : "") + $". DP: ε = {s.Epsilon}, δ = 1/N, clip {s.ClipNorm}, σ from the RDP accountant. " +
                        BenchReport.RunConditions(s.Seed, setup))
             .Paragraph("FLOPs are estimates: forward = 2 · parameters · tokens for the transformer body (all positions: BOS, soft prompt, " +
                        "templated text) plus 2 · vocabulary · hidden per input for the LM head, which runs only at the prediction position; " +
