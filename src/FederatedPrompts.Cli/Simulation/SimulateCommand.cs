@@ -191,10 +191,7 @@ public static class SimulateCommand
                 ProgressViews.Pretrain(new PretrainJobSpec
                 {
                     Documents = TextCorpus.Open(corpusPath), OutputDir = large, Shape = new GptShape(),
-                    Options = new PretrainOptions
-                    {
-                        Steps = pretrainSteps, Seed = seed, EvalEvery = pretrainSteps, CheckpointEvery = pretrainSteps, WindowsAtDocuments = true,
-                    },
+                    Options = BuiltInTraining(pretrainSteps, seed),
                 });
         }
         if (small is null)
@@ -204,14 +201,18 @@ public static class SimulateCommand
                 ProgressViews.Distill(new DistillJobSpec
                 {
                     TeacherDir = large, Documents = TextCorpus.Open(corpusPath), OutputDir = small,
-                    Options = new DistillOptions
-                    {
-                        Training = new PretrainOptions { Steps = distillSteps, Seed = seed, EvalEvery = distillSteps, CheckpointEvery = distillSteps, WindowsAtDocuments = true },
-                    },
+                    Options = new DistillOptions { Training = BuiltInTraining(distillSteps, seed) },
                 });
         }
         return (Path.GetFullPath(large), Path.GetFullPath(small));
     }
+
+    /// <summary>
+    /// Training of the built-in pair: one evaluation and one checkpoint, at the end; windows start at documents, or reviews
+    /// cut from their opening teach a verdict without a genre (docs/ARCHITECTURE.md, "The built-in scenario").
+    /// </summary>
+    static PretrainOptions BuiltInTraining(int steps, int seed) =>
+        new() { Steps = steps, Seed = seed, EvalEvery = steps, CheckpointEvery = steps, WindowsAtDocuments = true };
 
     /// <summary>Shows the rounds as they go (through the operator API) until the run ends or a client process dies.</summary>
     static async Task<RunStatus> Follow(Operator.OperatorClient service, RunConfig config, ClientFleet clients, CancellationToken cancel)
