@@ -27,6 +27,15 @@ public static class CliErrors
         }
     }
 
+    /// <summary>The parser's errors on one line, each naming the option it belongs to ("--knee: Argument 'elbow' not recognized. Must be one of: 'kneed' 'kneedle-global'").</summary>
+    public static string Describe(IEnumerable<System.CommandLine.Parsing.ParseError> errors) => string.Join("; ", errors.Select(error =>
+    {
+        var message = string.Join(' ', error.Message.Split((char[])['\n', '\r', '\t'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+        for (var symbol = error.SymbolResult; symbol is not null; symbol = symbol.Parent)
+            if (symbol is System.CommandLine.Parsing.OptionResult option) return $"{option.Option.Name}: {message}";
+        return message;
+    }));
+
     static bool IsUserError(Exception e) => e is ModelFormatException or InvalidDataException or FileNotFoundException
         or DirectoryNotFoundException or ArgumentException or JsonException or FormatException or UserInputException
         or NotSupportedException or Core.DataFileException;

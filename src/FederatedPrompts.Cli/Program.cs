@@ -25,5 +25,12 @@ var root = new RootCommand("fedprompt: federated prompt tuning of language model
 };
 // Spectre.Console wraps at 80 columns when it cannot see a terminal; a file or journald wants each line whole.
 if (Console.IsOutputRedirected) Spectre.Console.AnsiConsole.Profile.Width = 1000;
+var parse = root.Parse(args);
+// A command line the parser refuses (unknown option, a value outside an option's choices) is bad input like any other: one line, exit 2.
+if (parse.Errors.Count > 0)
+{
+    Console.Error.WriteLine("error: " + CliErrors.Describe(parse.Errors));
+    return 2;
+}
 // Exceptions reach CliErrors, which tells bad input (one line, exit 2) from bugs (stack trace, exit 1).
-return await CliErrors.RunAsync(() => root.Parse(args).InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false }));
+return await CliErrors.RunAsync(() => parse.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false }));

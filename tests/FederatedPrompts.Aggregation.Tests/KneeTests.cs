@@ -43,6 +43,65 @@ public sealed class KneeTests
         Assert.Null(Kneedle.KneeIndex(curve));
     }
 
+    /// <summary>The convex increasing cases of kneed's own test suite (tests/test_sample.py): knee x = 7, and x = 0.4 on the curve cut after 7 points (x = index/10).</summary>
+    [Theory]
+    [InlineData(KneeMethod.Kneed)]
+    [InlineData(KneeMethod.KneedleGlobal)]
+    public void Both_knees_match_kneeds_published_convex_increasing_cases(KneeMethod method)
+    {
+        Assert.Equal(7, Kneedle.KneeIndex([1, 2, 3, 4, 5, 10, 15, 20, 40, 100], method));
+        Assert.Equal(4, Kneedle.KneeIndex([1, 2, 3, 4, 5, 10, 15], method));
+    }
+
+    /// <summary>
+    /// A k-distance curve as FedDTPT rounds give it: tokens several clients uploaded have k-distance 0, the distinct ones
+    /// above. [0 ×7, .32, .35, .4, 1]: x − y = 0, .1, …, .6, .38, .45, .5, 0. The global maximum is the last 0 (index 6,
+    /// eps 0: only duplicates would cluster). kneed walks from the top: D = 0, .5, .45, .38, …; .5 (index 9) is a
+    /// maximum, and two steps later D is below .5 − 1/10: the knee is index 9, eps .4.
+    /// </summary>
+    [Fact]
+    public void Kneed_finds_the_elbow_among_distinct_tokens_where_the_global_maximum_sits_on_the_zeros()
+    {
+        double[] curve = [0, 0, 0, 0, 0, 0, 0, 0.32, 0.35, 0.4, 1];
+        Assert.Equal(6, Kneedle.KneeIndex(curve, KneeMethod.KneedleGlobal));
+        Assert.Equal(9, Kneedle.KneeIndex(curve, KneeMethod.Kneed));
+    }
+
+    /// <summary>
+    /// [0, 1, 1.2, 3.4, 3.5, 10]: x − y = 0, .1, .28, .26, .45, 0 (x step .2). The global maximum is index 4. kneed walks
+    /// from the top: D = 0, .45, .26, .28, .1, 0. After the maximum .45 the threshold is .25, and .26 is not below it;
+    /// .26 is a minimum, which resets the threshold to 0; .28 is the next maximum (threshold .08), and two steps later
+    /// 0 &lt; .08: the knee is index 2. A maximum counts only if D falls by a whole x step before the next minimum.
+    /// </summary>
+    [Fact]
+    public void Kneed_skips_a_maximum_that_D_does_not_fall_a_whole_step_from()
+    {
+        double[] curve = [0, 1, 1.2, 3.4, 3.5, 10];
+        Assert.Equal(4, Kneedle.KneeIndex(curve, KneeMethod.KneedleGlobal));
+        Assert.Equal(2, Kneedle.KneeIndex(curve, KneeMethod.Kneed));
+    }
+
+    /// <summary>
+    /// The curve of <c>fedprompt aggregate</c>'s test uploads: [0, 0, .0012, .584, .584, .676, .702, .738, .760, .762, .845].
+    /// Its top bends above the chord (D(9) ≈ −.001), so kneed would take the top end (D = 0 ≥ D(9)) as a maximum and, D
+    /// falling below −.1 two steps on, return index 10: eps = the largest k-distance, one cluster of everything. Only
+    /// points below the chord count as maxima here: the knee is index 2 (D = .1985), where the distinct tokens begin.
+    /// </summary>
+    [Fact]
+    public void Kneed_never_takes_a_point_on_or_above_the_chord_as_a_maximum()
+    {
+        Assert.Equal(2, Kneedle.KneeIndex([0, 0, 0.0012, 0.584, 0.584, 0.676, 0.702, 0.738, 0.760, 0.762, 0.845], KneeMethod.Kneed));
+    }
+
+    [Theory]
+    [InlineData(new double[] { 2, 2, 2, 2 })]
+    [InlineData(new double[] { 0, 1, 2, 3 })]
+    [InlineData(new double[] { 0, 3, 4, 4.5 })]
+    public void Kneed_finds_no_knee_on_flat_straight_or_concave_curves(double[] curve)
+    {
+        Assert.Null(Kneedle.KneeIndex(curve, KneeMethod.Kneed));
+    }
+
     [Fact]
     public void Unsorted_curve_is_rejected()
     {
@@ -78,13 +137,27 @@ public sealed class KneeTests
         Assert.Equal(expected, KDistance.SortedCurve(OnALine(0, 0, 2, 2, 2, 5), minSamples));
     }
 
-    /// <summary>Points 0, 0.5, 1, 1.5, 2, 10 with min_samples 2: curve [.5, .5, .5, .5, .5, 8] → knee index 4 → eps 0.5.</summary>
-    [Fact]
-    public void Eps_is_the_k_distance_at_the_knee()
+    /// <summary>Points 0, 0.5, 1, 1.5, 2, 10 with min_samples 2: curve [.5, .5, .5, .5, .5, 8] → knee index 4 → eps 0.5 (both knees).</summary>
+    [Theory]
+    [InlineData(KneeMethod.Kneed)]
+    [InlineData(KneeMethod.KneedleGlobal)]
+    public void Eps_is_the_k_distance_at_the_knee(KneeMethod method)
     {
-        var choice = ElbowEps.Choose(OnALine(0, 0.5f, 1, 1.5f, 2, 10), minSamples: 2);
+        var choice = ElbowEps.Choose(OnALine(0, 0.5f, 1, 1.5f, 2, 10), minSamples: 2, new EpsRule(method));
         Assert.Equal(4, choice.KneeIndex);
         Assert.Equal(0.5, choice.Eps);
+    }
+
+    [Fact]
+    public void A_fixed_eps_replaces_the_knee_and_must_be_a_finite_non_negative_number()
+    {
+        var choice = ElbowEps.Choose(OnALine(0, 0.5f, 1, 1.5f, 2, 10), minSamples: 2, new EpsRule(FixedEps: 3));
+        Assert.Equal((3.0, (int?)null), (choice.Eps, choice.KneeIndex));
+        Assert.Equal(6, choice.KDistanceCurve.Count);
+        foreach (var bad in new[] { -0.1, double.NaN, double.PositiveInfinity })
+            Assert.Throws<ArgumentOutOfRangeException>(() => new EpsRule(FixedEps: bad));
+        Assert.Equal(KneeMethod.KneedleGlobal, KneeNames.Parse("KNEEDLE-GLOBAL"));
+        Assert.Contains("'elbow' (known: kneed, kneedle-global)", Assert.Throws<ArgumentException>(() => KneeNames.Parse("elbow")).Message);
     }
 
     [Fact]

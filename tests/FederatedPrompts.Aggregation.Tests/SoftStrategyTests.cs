@@ -9,15 +9,15 @@ public sealed class SoftStrategyTests
     /// <summary>
     /// A = [(1,0), (0,1)], B = [(3,0), (0,3)], C = [(0,5)]. Cosine distances within a direction are 0, so the k-distance
     /// curve is all zeros: no knee, eps falls back to its median, 0, and DBSCAN groups by direction:
-    /// {A0, B0} and {A1, B1, C0}. Attention: w(A0) = cos(A0,B0) + cos(A0,B1) + cos(A0,C0) = 1 + 0 + 0 = 1, w(A1) = 0 + 1 + 1 = 2,
-    /// so α(A0) = 1/(1+e), α(A1) = a = e/(1+e); B likewise; α(C0) = 1.
+    /// {A0, B0} and {A1, B1, C0}. Attention: w(A0) = (B's closest, cos 1, + C's, cos 0)/2 = 1/2, w(A1) = (1 + 1)/2 = 1,
+    /// so α(A0) = 1 − a, α(A1) = a = σ(1/2); B likewise; α(C0) = 1.
     /// Centroids: {A0, B0} = (a'·1 + a'·3)/(2a') on x = (2, 0); {A1, B1, C0} = (0, (a·1 + a·3 + 1·5)/(2a + 1)).
     /// Order: mean positions 0 and (1 + 1 + 0)/3.
     /// </summary>
     static readonly SoftPromptUpload[] ThreeClients =
         [SoftUpload("A", V(1, 0), V(0, 1)), SoftUpload("B", V(3, 0), V(0, 3)), SoftUpload("C", V(0, 5))];
 
-    static readonly double A = Math.E / (1 + Math.E);
+    static readonly double A = 1 / (1 + Math.Exp(-0.5));
 
     [Fact]
     public void FedDtpt_gives_attention_weighted_centroids_in_position_order()
@@ -30,22 +30,23 @@ public sealed class SoftStrategyTests
     }
 
     /// <summary>
-    /// 400 clients: 397 upload [(1,0), (1,0.01)], 3 upload [(1,0), (−1,0)]. For one of the 3, w((−1,0)) ≈ −397·2 − 2 + 2
-    /// ≈ −794 and w((1,0)) ≈ +794, so α((−1,0)) = exp(−1588)/… underflows to 0 in doubles for all three copies. They are
-    /// still a cluster (identical, distance 0), and its centroid must be (−1, 0): weighting by α itself would divide 0 by 0.
+    /// 400 clients: 397 upload [(1,0), (1,0.01)], 3 upload [(1,0), (−1,0)]. For one of the 3, w((1,0)) = 1 (every client
+    /// has it) and w((−1,0)) = (397 · (−0.99995) + 2 · 1)/399 ≈ −0.990, so α((−1,0)) = σ(−1.990) ≈ .12: a minority concept keeps a usable weight
+    /// however many clients there are (summed, its score was −794 and α underflowed to 0). The three copies are a
+    /// cluster (identical, distance 0) whose centroid is (−1, 0).
     /// </summary>
     [Fact]
-    public void FedDtpt_weights_a_cluster_whose_attention_underflows_by_its_log()
+    public void FedDtpt_keeps_a_minority_cluster_with_usable_attention_among_hundreds_of_clients()
     {
         var uploads = Enumerable.Range(0, 400).Select(k => k < 397
             ? SoftUpload($"c{k:D3}", V(1, 0), V(1, 0.01f))
             : SoftUpload($"c{k:D3}", V(1, 0), V(-1, 0))).ToArray();
         var prompt = SoftPromptAggregationStrategies.Create("feddtpt").Aggregate(uploads);
-        Assert.All(prompt.Clusters!.Groups.Single(g => g.Contains(397 * 2 + 1)), i => Assert.Equal(0, prompt.Clusters.Attention[i]));
+        Assert.All(prompt.Clusters!.Groups.Single(g => g.Contains(397 * 2 + 1)), i => Assert.InRange(prompt.Clusters.Attention[i], 0.11, 0.13));
         Assert.Contains(prompt.Vectors, v => Math.Abs(v[0] + 1) < 1e-6 && Math.Abs(v[1]) < 1e-6);
     }
 
-    /// <summary>Mass of {A0, B0} is 2/(1+e) ≈ .54, of {A1, B1, C0} 2a + 1 ≈ 2.46: a cap of 1 keeps the second.</summary>
+    /// <summary>Mass of {A0, B0} is 2(1 − a) ≈ .75, of {A1, B1, C0} 2a + 1 ≈ 2.25: a cap of 1 keeps the second.</summary>
     [Fact]
     public void FedDtpt_cap_keeps_the_clusters_with_most_attention_mass()
     {

@@ -1,3 +1,4 @@
+using FederatedPrompts.Core.Prompts;
 using FederatedPrompts.Aggregation.Tokens;
 using FederatedPrompts.Aggregation.Uploads;
 using FederatedPrompts.Core;

@@ -1,3 +1,4 @@
+using FederatedPrompts.Core.Prompts;
 using FederatedPrompts.Aggregation.Soft;
 using FederatedPrompts.Aggregation.Tokens;
 using FederatedPrompts.Aggregation.Uploads;
@@ -66,7 +67,7 @@ public sealed class ValidationTests
     public void FedAvg_vocabulary_must_match_the_embeddings()
     {
         var strategy = TokenAggregationStrategies.Create("fedavg", new TokenAggregationOptions(Vocabulary: new VocabularyEmbeddings([1, 0, 0], 1, 3)));
-        Assert.Equal("uploaded embeddings have 2 dimensions, the vocabulary embeddings 3",
+        Assert.Equal("uploaded embeddings have 2 dimensions, the lm token embeddings 3",
             Assert.Throws<ArgumentException>(() => strategy.Aggregate([TokenUpload("a", (0, V(1, 0)))])).Message);
         Assert.Throws<ArgumentException>(() => new VocabularyEmbeddings([1, 0, 0], 2, 2));
         Assert.Throws<ArgumentException>(() => new VocabularyEmbeddings([1, float.NaN], 1, 2));

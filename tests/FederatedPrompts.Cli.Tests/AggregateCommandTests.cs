@@ -75,10 +75,11 @@ public class AggregateCommandTests(TinyAggregationModel model) : IClassFixture<T
     public void Discrete_uploads_report_attention_eps_clusters_and_a_global_prompt_with_the_shared_token()
     {
         string outFile = _dir.Combine("global.json");
-        var run = Fedprompt.Run("aggregate", "--prompts", ThreeClients(), "--model", model.Dir, "--json", "--out", outFile);
+        var run = Fedprompt.Run("aggregate", "--prompts", ThreeClients(), "--model", model.Dir, "--embeddings", "lm", "--json", "--out", outFile);
         Assert.True(run.ExitCode == 0, run.Stderr);
 
         var report = JsonDocument.Parse(run.Stdout).RootElement;
+        Assert.Equal("lm", report.GetProperty("embeddings").GetString());
         var clients = report.GetProperty("clients").EnumerateArray().ToArray();
         Assert.Equal(["org-a", "org-b", "org-c"], clients.Select(c => c.GetProperty("client").GetString()));
         foreach (var client in clients)
@@ -97,6 +98,35 @@ public class AggregateCommandTests(TinyAggregationModel model) : IClassFixture<T
         Assert.Equal(globalIds, written.TokenIds);
         Assert.Equal(model.TokenizerIdentity, written.TokenizerIdentity);
     }
+
+    [Fact]
+    public void Eps_rule_embeddings_and_k_reach_the_aggregation_and_the_report()
+    {
+        JsonElement Report(params string[] options)
+        {
+            var run = Fedprompt.Run(["aggregate", "--prompts", ThreeClients(), "--model", model.Dir, "--json", .. options]);
+            Assert.True(run.ExitCode == 0, run.Stderr);
+            return JsonDocument.Parse(run.Stdout).RootElement;
+        }
+        var defaults = Report();
+        Assert.Equal("minilm", defaults.GetProperty("embeddings").GetString());
+        Assert.Equal("knee kneed", defaults.GetProperty("k_distance").GetProperty("rule").GetString());
+
+        var fixedEps = Report("--embeddings", "lm", "--eps", "2").GetProperty("k_distance");
+        Assert.Equal(("fixed eps 2", 2.0, JsonValueKind.Null), (fixedEps.GetProperty("rule").GetString(), fixedEps.GetProperty("eps").GetDouble(),
+            fixedEps.GetProperty("knee_index").ValueKind));
+        Assert.Equal("knee kneedle-global", Report("--knee", "kneedle-global").GetProperty("k_distance").GetProperty("rule").GetString());
+        Assert.Equal(2, Report("--strategy", "kmeans", "--length", "4", "--k", "2").GetProperty("global_prompt").GetProperty("length").GetInt32());
+    }
+
+    [Theory]
+    [InlineData("--eps", "-0.5")]
+    [InlineData("--eps", "Infinity")]
+    [InlineData("--k", "0")]
+    [InlineData("--knee", "elbow")]
+    [InlineData("--embeddings", "bert")]
+    public void Bad_clustering_options_are_refused(string option, string value) =>
+        BadInputTests.AssertOneLineError(Fedprompt.Run("aggregate", "--prompts", ThreeClients(), "--model", model.Dir, option, value), option);
 
     [Fact]
     public void Text_output_shows_the_curve_the_clusters_and_the_global_prompt()

@@ -54,6 +54,23 @@ public class TokenProposerTests
         Assert.All(candidates, c => Assert.Equal(CandidateSources.Neighbour, c.Sources));
     }
 
+    /// <summary>
+    /// A neighbour space replaces the model's input embeddings: the same constructed rows 0..6 given as a token-embedding
+    /// table (every other row zero) over an untouched model give the same neighbours as the constructed model above.
+    /// </summary>
+    [Fact]
+    public void Neighbours_come_from_the_given_token_space()
+    {
+        var vocabulary = Tiny.Model.VocabSize;
+        var values = new float[vocabulary * 2];
+        float[] rows = [1, 0, 2, 0, 1, 1, 0, 1, -1, 0, 0, 0, 3, 1];
+        rows.CopyTo(values, 0);
+        var space = new Core.Prompts.VocabularyEmbeddings(values, vocabulary, 2);
+        var proposer = new TokenProposer(Tiny.Model, Tiny.Tokenizer, contextualTopK: 0, neighbourTopK: 5, neighbourSpace: space);
+
+        Assert.Equal([1, 6, 2, 3, 5], proposer.Propose([0, 3], 0).Select(c => c.TokenId));
+    }
+
     [Fact]
     public void Proposals_are_deterministic_and_never_the_current_or_a_special_token()
     {

@@ -3,10 +3,10 @@ namespace FederatedPrompts.Aggregation.Clustering;
 /// <summary>
 /// What FedDTPT aggregation does with DBSCAN noise: a noise vector is something no other upload came close to. It is
 /// kept as a cluster of its own only if its attention is strictly above the median attention of its own client's
-/// prompt (attention is a softmax per client, so only values within one client compare fairly); otherwise it is
-/// dropped. So an idiosyncratic token survives only where it still ranks in the upper half of its own prompt by
-/// similarity to the other clients, and a prompt made only of noise loses at least half of it.
-/// Only the order of attention matters here, so callers pass log α (same decisions, no underflow ties).
+/// prompt; otherwise it is dropped. So an idiosyncratic token survives only where it still ranks in the upper half of
+/// its own prompt by similarity to the other clients, and a prompt made only of noise loses at least half of it.
+/// Only the order within one client matters here, and α is a softmax of the semantic score w within the client, so
+/// callers may pass w, log α or α: the decisions are the same.
 /// </summary>
 public static class NoisePolicy
 {

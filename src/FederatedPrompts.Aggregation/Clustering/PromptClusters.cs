@@ -1,20 +1,22 @@
+using FederatedPrompts.Aggregation.Attention;
 using FederatedPrompts.Aggregation.Uploads;
 
 namespace FederatedPrompts.Aggregation.Clustering;
 
 /// <summary>
 /// Groups of pooled vectors (indices into <see cref="PooledVectors"/>) that the global prompt turns into one element
-/// each, with the attention of every pooled vector (as log α, see <see cref="Attention.SemanticAttention"/>), in
+/// each, with the semantic score and attention of every pooled vector (see <see cref="SemanticAttention"/>), in
 /// global-prompt order: by the mean prompt position of each group's members, ties by the group's first member (client
 /// order, then position).
 /// </summary>
 public sealed class PromptClusters
 {
-    public PromptClusters(PooledVectors pooled, IReadOnlyList<double> logAttention, IEnumerable<int[]> groups, AggregationNotes notes)
+    public PromptClusters(PooledVectors pooled, IReadOnlyList<double> scores, IEnumerable<int[]> groups, AggregationNotes notes)
     {
         Pooled = pooled;
-        LogAttention = logAttention;
-        Attention = logAttention.Select(Math.Exp).ToArray();
+        Scores = scores;
+        LogAttention = SemanticAttention.LogWeights(pooled, scores);
+        Attention = LogAttention.Select(Math.Exp).ToArray();
         Groups = groups
             .Select(members => (Members: members, MeanPosition: members.Average(i => pooled.Position[i]), First: members.Min()))
             .OrderBy(group => group.MeanPosition).ThenBy(group => group.First)
@@ -25,10 +27,15 @@ public sealed class PromptClusters
 
     /// <summary>The vectors the groups index into, with the client and position of each.</summary>
     public PooledVectors Pooled { get; }
-    /// <summary>log α per pooled vector: what aggregation compares and weights by (never underflows).</summary>
+    /// <summary>Semantic score w per pooled vector (mean similarity to the other clients' vectors): comparable between clients, so winners are chosen by it.</summary>
+    public IReadOnlyList<double> Scores { get; }
+    /// <summary>log α per pooled vector (α is normalised within each client's prompt): soft centroids and cluster mass weight by it.</summary>
     public IReadOnlyList<double> LogAttention { get; }
-    /// <summary>α per pooled vector, for reports (may be 0 where log α is below −745).</summary>
+    /// <summary>α per pooled vector.</summary>
     public IReadOnlyList<double> Attention { get; }
+
+    /// <summary>The member with the highest score w (ties: the earlier pooled vector, i.e. earlier client, then position).</summary>
+    public int Winner(int[] members) => members.OrderByDescending(i => Scores[i]).ThenBy(i => i).First();
     public IReadOnlyList<int[]> Groups { get; }
     public AggregationNotes Notes { get; }
 

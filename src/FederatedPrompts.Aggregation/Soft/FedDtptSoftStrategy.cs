@@ -1,4 +1,3 @@
-using FederatedPrompts.Aggregation.Attention;
 using FederatedPrompts.Aggregation.Clustering;
 using FederatedPrompts.Aggregation.Geometry;
 using FederatedPrompts.Aggregation.Uploads;
@@ -16,16 +15,11 @@ public sealed class FedDtptSoftStrategy(SoftAggregationOptions options) : ISoftP
     public GlobalSoftPrompt Aggregate(IReadOnlyList<SoftPromptUpload> uploads)
     {
         var pooled = PooledVectors.From(uploads);
-        var clusters = FedDtptClustering.Cluster(pooled, options.MinSamples, options.Metric);
-        double[] LogsOf(int[] members) => members.Select(i => clusters.LogAttention[i]).ToArray();
-        // Mass Σα compared as log Σα; centroid weights α / max α over the members, exact where α itself underflows.
-        var kept = clusters.TopGroups(options.MaxLength, members => SemanticAttention.LogSumExp(LogsOf(members)));
+        var clusters = FedDtptClustering.Cluster(pooled, options.MinSamples, options.Metric, options.Eps);
+        // α lies within a factor e² of uniform in each prompt (w is a mean similarity in [−1, 1]), so it never underflows.
+        var kept = clusters.TopGroups(options.MaxLength, members => members.Sum(i => clusters.Attention[i]));
         var centroids = kept.Select(members =>
-        {
-            var logs = LogsOf(members);
-            double max = logs.Max();
-            return VectorMath.WeightedMean(members.Select(i => pooled.Vectors[i]).ToArray(), logs.Select(l => Math.Exp(l - max)).ToArray());
-        });
+            VectorMath.WeightedMean(members.Select(i => pooled.Vectors[i]).ToArray(), members.Select(i => clusters.Attention[i]).ToArray()));
         return new GlobalSoftPrompt(centroids.ToArray(), clusters.Notes, clusters);
     }
 }

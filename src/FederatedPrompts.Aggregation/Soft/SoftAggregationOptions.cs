@@ -1,16 +1,18 @@
+using FederatedPrompts.Aggregation.Clustering;
 using FederatedPrompts.Aggregation.Geometry;
 
 namespace FederatedPrompts.Aggregation.Soft;
 
 /// <summary>
-/// Settings of the soft strategies. <see cref="MinSamples"/> and <see cref="Metric"/>: DBSCAN as for tokens
-/// (default min_samples 2). <see cref="MaxLength"/>: "feddtpt" gives one vector per cluster (kept noise included), so
+/// Settings of the soft strategies. <see cref="MinSamples"/>, <see cref="Metric"/> and <see cref="Eps"/>: DBSCAN as for
+/// tokens (default min_samples 2, eps from the kneed knee). <see cref="MaxLength"/>: "feddtpt" gives one vector per cluster (kept noise included), so
 /// its length is decided by the data; this caps it, keeping the clusters with the most attention mass (sum of member
 /// attention). Shorter results are not padded: a soft prompt of any length fits the model. "fedavg" ignores both and
 /// gives the longest upload's length.
 /// </summary>
-public sealed record SoftAggregationOptions(int MinSamples = 2, DistanceMetric Metric = DistanceMetric.Cosine, int? MaxLength = null)
+public sealed record SoftAggregationOptions(int MinSamples = 2, DistanceMetric Metric = DistanceMetric.Cosine, int? MaxLength = null, EpsRule? Eps = null)
 {
+    public EpsRule Eps { get; init => field = value ?? new EpsRule(); } = Eps ?? new EpsRule();
     public int MinSamples { get; init => field = OptionChecks.AtLeastOne(value, nameof(MinSamples)); } = OptionChecks.AtLeastOne(MinSamples, nameof(MinSamples));
     public int? MaxLength { get; init => field = OptionChecks.AtLeastOne(value, nameof(MaxLength)); } = OptionChecks.AtLeastOne(MaxLength, nameof(MaxLength));
 }

@@ -1,18 +1,19 @@
 using FederatedPrompts.Aggregation.Clustering;
 using FederatedPrompts.Aggregation.Geometry;
 using FederatedPrompts.Aggregation.Uploads;
+using FederatedPrompts.Core.Prompts;
 
 namespace FederatedPrompts.Aggregation.Tokens;
 
 /// <summary>
 /// Baseline: FedAvg on token embeddings. Position by position, the example-count-weighted mean of the embeddings
 /// (<see cref="PositionwiseMean"/>), mapped to the nearest token of <see cref="TokenAggregationOptions.Vocabulary"/>
-/// under <see cref="TokenAggregationOptions.Metric"/>.
+/// (the table the uploads were embedded with) under <see cref="TokenAggregationOptions.Metric"/>.
 /// </summary>
 public sealed class FedAvgTokenStrategy : ITokenAggregationStrategy
 {
     readonly TokenAggregationOptions _options;
-    readonly VocabularyEmbeddings _vocabulary;
+    readonly ITokenEmbeddings _vocabulary;
 
     public FedAvgTokenStrategy(TokenAggregationOptions options)
     {
@@ -26,8 +27,8 @@ public sealed class FedAvgTokenStrategy : ITokenAggregationStrategy
     {
         var pooled = PooledVectors.From(uploads);
         if (pooled.Dimension != _vocabulary.Dimension)
-            throw new ArgumentException($"uploaded embeddings have {pooled.Dimension} dimensions, the vocabulary embeddings {_vocabulary.Dimension}");
+            throw new ArgumentException($"uploaded embeddings have {pooled.Dimension} dimensions, the {_vocabulary.Name} token embeddings {_vocabulary.Dimension}");
         var means = PositionwiseMean.Compute(pooled);
-        return new GlobalTokenPrompt(means.Select(mean => _vocabulary.Nearest(mean, _options.Metric)).ToArray(), AggregationNotes.NoClustering);
+        return new GlobalTokenPrompt(NearestTokens.Find(_vocabulary, means, _options.Metric), AggregationNotes.NoClustering);
     }
 }

@@ -12,9 +12,9 @@ public sealed class KMeansTokenStrategy(TokenAggregationOptions options) : IToke
     public GlobalTokenPrompt Aggregate(IReadOnlyList<TokenPromptUpload> uploads)
     {
         var pooled = PooledVectors.From(uploads);
-        var k = options.PromptLength ?? uploads.Max(upload => upload.Tokens.Count);
+        var k = options.K ?? options.PromptLength ?? uploads.Max(upload => upload.Tokens.Count);
         var groups = PromptClusters.GroupsOf(KMeans.Labels(pooled.Vectors, k, options.Seed)).ToArray();
-        var clusters = new PromptClusters(pooled, SemanticAttention.LogWeights(pooled), groups, new AggregationNotes(EpsChoice: null, groups.Length));
+        var clusters = new PromptClusters(pooled, SemanticAttention.Scores(pooled), groups, new AggregationNotes(EpsChoice: null, groups.Length));
         return ClusterWinners.Select(uploads, clusters, maxLength: null);
     }
 }

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using FederatedPrompts.Aggregation.Tokens;
 using FederatedPrompts.Core;
+using FederatedPrompts.Core.Prompts;
 
 namespace FederatedPrompts.Aggregation.Uploads;
 
@@ -73,18 +74,20 @@ public sealed class UploadsFile
     }
 
     /// <summary>
-    /// The discrete uploads with every token's row of <paramref name="vocabulary"/> (the model's input embeddings),
-    /// validated; a token id outside the vocabulary is named with its line, client and position.
+    /// The discrete uploads with every token's vector from <paramref name="vocabulary"/> (the model's input embeddings or
+    /// an encoder's embeddings of the token texts), validated; a token id outside the vocabulary is named with its line,
+    /// client and position.
     /// </summary>
-    public IReadOnlyList<TokenPromptUpload> EmbedTokens(VocabularyEmbeddings vocabulary)
+    public IReadOnlyList<TokenPromptUpload> EmbedTokens(ITokenEmbeddings vocabulary)
     {
         if (Kind != UploadKind.Discrete) throw new InvalidOperationException($"{Path} holds soft uploads, not token ids");
-        var uploads = TokenIds.Select(upload => new TokenPromptUpload(upload.ClientId, upload.TokenIds.Select((id, position) =>
-            id >= 0 && id < vocabulary.VocabularySize
-                ? new PromptToken(id, vocabulary.Row(id).ToArray())
-                : throw new DataFileException(Path, upload.Line,
-                    $"client '{upload.ClientId}' position {position}: token id {id} is outside the model's vocabulary of {vocabulary.VocabularySize}")).ToArray(),
-            upload.ExampleCount)).ToArray();
+        foreach (var upload in TokenIds)
+            for (var position = 0; position < upload.TokenIds.Count; position++)
+                if (upload.TokenIds[position] is var id && (id < 0 || id >= vocabulary.VocabularySize))
+                    throw new DataFileException(Path, upload.Line,
+                        $"client '{upload.ClientId}' position {position}: token id {id} is outside the model's vocabulary of {vocabulary.VocabularySize}");
+        var uploads = TokenIds.Select(upload => new TokenPromptUpload(upload.ClientId,
+            upload.TokenIds.Zip(vocabulary.Embed(upload.TokenIds), (id, vector) => new PromptToken(id, vector)).ToArray(), upload.ExampleCount)).ToArray();
         Validated(Path, () => UploadValidation.CheckTokens(uploads));
         return uploads;
     }

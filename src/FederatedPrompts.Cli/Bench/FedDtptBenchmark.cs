@@ -1,6 +1,8 @@
+using FederatedPrompts.Core.Prompts;
 using System.CommandLine;
 using System.Text;
 using System.Text.Json;
+using FederatedPrompts.Aggregation.Clustering;
 using FederatedPrompts.Aggregation.Geometry;
 using FederatedPrompts.Aggregation.Tokens;
 using FederatedPrompts.Aggregation.Uploads;
@@ -37,6 +39,7 @@ public static class FedDtptBenchmark
         ["sst2"] = " Is this movie review great or terrible?",
         ["trec"] = " Which type of answer does this question ask for?",
         ["spam"] = " Is this message advertising or personal?",   // the preset's label words
+        ["synthetic-sentiment"] = "Review:",                        // the main job's discrete start (README: 36 % on the built-in teacher)
     };
 
     public static Command Create()
@@ -60,13 +63,21 @@ public static class FedDtptBenchmark
             DefaultValueFactory = _ => "feddtpt,fedavg,attention,kmeans",
         };
         var minSamples = new Option<int>("--min-samples") { Description = "DBSCAN min_samples of the feddtpt strategy", DefaultValueFactory = _ => 2 };
+        var embeddings = new Option<string>("--embeddings") { Description = "Server: what uploaded tokens are compared in (minilm: the sentence encoder on each token's text; lm: the student's input embeddings)", DefaultValueFactory = _ => TokenSpaces.MiniLm }
+            .AcceptOnlyFromAmong([.. TokenSpaces.Names]);
+        var neighbours = new Option<string>("--neighbours") { Description = "Clients: where the proposer finds a token's neighbours (minilm or lm)", DefaultValueFactory = _ => TokenSpaces.MiniLm }
+            .AcceptOnlyFromAmong([.. TokenSpaces.Names]);
+        var knee = new Option<string>("--knee") { Description = "How eps is read off the k-distance curve (kneed, kneedle-global)", DefaultValueFactory = _ => "kneed" }
+            .AcceptOnlyFromAmong([.. KneeNames.Names]);
+        var eps = new Option<double?>("--eps") { Description = "A fixed DBSCAN eps instead of the knee" };
+        var k = new Option<int?>("--k") { Description = "k of the kmeans ablation (default: the prompt length)" };
         var promptLength = new Option<int?>("--prompt-length") { Description = "Global prompt length (feddtpt: cap; attention: L; kmeans: k); default: the manual prompt's length" };
         var output = new Option<string>("--out") { Description = "Results folder", DefaultValueFactory = _ => Path.Combine("bench", "results") };
         var seed = CommonOptions.Seed();
         var command = new Command("feddtpt", "FedDTPT simulated in-process: manual prompt, FedDTPT, client and server ablations, upload bytes, queries, transferability")
         {
             tasks, data, clients, alpha, rounds, trainLimit, testLimit, publicPerLabel, iterations, positions, candidates, localBatch,
-            strategies, minSamples, promptLength, output, seed,
+            strategies, minSamples, embeddings, neighbours, knee, eps, k, promptLength, output, seed,
         };
         foreach (var option in models.Options) command.Add(option);
         command.SetAction(parse =>
@@ -75,7 +86,10 @@ public static class FedDtptBenchmark
                 parse.GetValue(tasks)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries), parse.GetValue(data)!,
                 parse.GetValue(clients), parse.GetValue(alpha), parse.GetValue(rounds), parse.GetValue(trainLimit), parse.GetValue(testLimit),
                 parse.GetValue(strategies)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(s => s.ToLowerInvariant()).ToArray(),
-                parse.GetValue(minSamples), parse.GetValue(promptLength),
+                parse.GetValue(minSamples), parse.GetValue(promptLength), parse.GetValue(embeddings)!, parse.GetValue(neighbours)!,
+                parse.GetValue(eps) is { } fixedEps && !(fixedEps >= 0 && double.IsFinite(fixedEps))
+                    ? throw new UserInputException($"--eps must be a finite number ≥ 0, not {fixedEps}")
+                    : new EpsRule(KneeNames.Parse(parse.GetValue(knee)!), parse.GetValue(eps)), parse.GetValue(k),
                 new DiscreteSearchOptions
                 {
                     Iterations = parse.GetValue(iterations), PositionsPerIteration = parse.GetValue(positions), CandidatesPerPosition = parse.GetValue(candidates),
@@ -86,7 +100,8 @@ public static class FedDtptBenchmark
             var (teacherDir, studentDir, setup) = models.Ensure(parse, settings.Seed);
 
             using var pair = BenchModels.Load(teacherDir, studentDir, "a discrete prompt needs one vocabulary");
-            var world = new World(pair.Teacher, pair.Student, pair.Tokenizer, new VocabularyEmbeddings(InputEmbeddings.Matrix(pair.Student), pair.Student.VocabSize, pair.Student.HiddenSize));
+            var world = new World(pair.Teacher, pair.Student, pair.Tokenizer, TokenSpaces.Create(settings.Embeddings, pair.Student, pair.Tokenizer),
+                TokenSpaces.Create(settings.Neighbours, pair.Student, pair.Tokenizer));
 
             var results = ProgressViews.Bar("FedDTPT", quiet: false, report =>
             {
@@ -97,10 +112,11 @@ public static class FedDtptBenchmark
             var numbers = new
             {
                 teacher = BenchModels.Describe(teacherDir, pair.Teacher), student = BenchModels.Describe(studentDir, pair.Student),
-                proposer_and_server_embeddings = studentDir,
+                proposer = studentDir,
                 settings = new
                 {
                     settings.Clients, settings.Alpha, settings.Rounds, settings.TrainLimit, settings.TestLimit, settings.Strategies, settings.MinSamples,
+                    settings.Embeddings, settings.Neighbours, eps_rule = settings.Eps.ToString(), settings.K,
                     settings.PromptLength, settings.Search.Iterations, settings.Search.PositionsPerIteration, settings.Search.CandidatesPerPosition,
                     settings.Search.LocalBatchSize, settings.Search.PublicPerLabel, settings.Seed, threads = get_num_threads(), Environment.ProcessorCount,
                 },
@@ -120,7 +136,7 @@ public static class FedDtptBenchmark
                                "tokens = prompt tokens + input text tokens per input";
 
     sealed record Settings(string[] Tasks, string DataDir, int Clients, double Alpha, int Rounds, int TrainLimit, int TestLimit, string[] Strategies,
-        int MinSamples, int? PromptLength, DiscreteSearchOptions Search, int Seed)
+        int MinSamples, int? PromptLength, string Embeddings, string Neighbours, EpsRule Eps, int? K, DiscreteSearchOptions Search, int Seed)
     {
         /// <summary>Federations per partition: one per strategy plus the no-feedback client ablation, each for every round.</summary>
         public int ClientRoundsPerPartition => (Strategies.Length + 1) * Rounds;
@@ -137,6 +153,7 @@ public static class FedDtptBenchmark
             if (TestLimit < 1) throw new UserInputException("--test-limit must be at least 1");
             if (MinSamples < 1) throw new UserInputException("--min-samples must be at least 1");
             if (PromptLength < 1) throw new UserInputException("--prompt-length must be at least 1");
+            if (K < 1) throw new UserInputException("--k must be at least 1");
             if (Strategies.Length == 0 || Strategies[0] != "feddtpt") throw new UserInputException("--strategies must start with feddtpt (the method; the rest are ablations)");
             foreach (var name in Strategies)
                 if (!TokenAggregationStrategies.Names.Contains(name))
@@ -148,10 +165,10 @@ public static class FedDtptBenchmark
         }
     }
 
-    /// <summary>The models: the teacher (the black box), the student (proposer LM, second black box for transferability), and the server's embeddings.</summary>
-    sealed record World(CausalLM Teacher, CausalLM Student, ITextTokenizer Tokenizer, VocabularyEmbeddings Embeddings)
+    /// <summary>The models: the teacher (the black box), the student (proposer LM, second black box for transferability), the server's token embeddings and the proposer's neighbour space.</summary>
+    sealed record World(CausalLM Teacher, CausalLM Student, ITextTokenizer Tokenizer, ITokenEmbeddings Embeddings, ITokenEmbeddings Neighbours)
     {
-        public TokenProposer Proposer { get; } = new(Student, Tokenizer);
+        public TokenProposer Proposer { get; } = new(Student, Tokenizer, neighbourSpace: Neighbours);
     }
 
     sealed class ProgressMeter(Action<int, int, string> report, int total)
@@ -164,7 +181,8 @@ public static class FedDtptBenchmark
     public sealed record RoundResult(int Round, IReadOnlyList<int> GlobalTokenIds, string GlobalText, double TestAccuracy,
         double MeanUploadBytes, int MaxUploadBytes, double MeanRawBytes, double MeanQueries, double MeanTokensSent, double MeanAccepted,
         int CandidatesEvaluated, int CandidatesChangingAccuracy,
-        double? Eps, int? KneeIndex, int? Clusters, int? NoiseKept, int? NoiseDropped, int ZeroKDistances, int Points);
+        double? Eps, int? KneeIndex, int? Clusters, int? NoiseKept, int? NoiseDropped, int ZeroKDistances, int Points,
+        double? MeanClusterSize, int? ClustersMergingDistinctIds);
 
     public sealed record Federation(string Method, string Strategy, bool Feedback, string BlackBox, IReadOnlyList<RoundResult> Rounds)
     {
@@ -283,7 +301,7 @@ public static class FedDtptBenchmark
     {
         var blackBoxModel = onStudent ? context.Student : context.Teacher;
         var strategy = TokenAggregationStrategies.Create(strategyName,
-            new TokenAggregationOptions(settings.MinSamples, DistanceMetric.Cosine, context.PromptLength, settings.Seed, world.Embeddings));
+            new TokenAggregationOptions(settings.MinSamples, DistanceMetric.Cosine, context.PromptLength, settings.Seed, world.Embeddings, settings.Eps, settings.K));
         var global = context.Manual.ToArray();
         var rounds = new List<RoundResult>();
         for (int round = 0; round < settings.Rounds; round++)
@@ -307,19 +325,24 @@ public static class FedDtptBenchmark
                 meter.Step($"{context.Task} {partitionName} {method}{(onStudent ? " (student)" : "")}, round {round + 1}/{settings.Rounds}, client {k + 1}/{partition.Clients.Count}");
             }
             var embedded = uploads.Select(u => new TokenPromptUpload(u.Client,
-                u.Search.Prompt.Select(id => new PromptToken(id, world.Embeddings.Row(id).ToArray())).ToArray(), u.Examples)).ToList();
+                u.Search.Prompt.Zip(world.Embeddings.Embed(u.Search.Prompt), (id, vector) => new PromptToken(id, vector)).ToArray(), u.Examples)).ToList();
             var aggregated = strategy.Aggregate(embedded);
             global = aggregated.TokenIds.ToArray();
             var bytes = uploads.Select(u => UploadBytes(u.Client, u.Search.Prompt, world.Tokenizer.Identity, u.Examples)).ToArray();
             var notes = aggregated.Notes;
             var curve = notes.EpsChoice?.KDistanceCurve;
+            var pooledIds = embedded.SelectMany(u => u.Tokens.Select(t => t.TokenId)).ToArray();
+            // Groups of two or more uploaded tokens (DBSCAN's or k-means' clusters): how big they are, and how many join different token ids.
+            var dbscanGroups = aggregated.Clusters is { } c && aggregated.Notes != AggregationNotes.NoClustering ? c.Groups.Where(g => g.Length > 1).ToArray() : null;
             rounds.Add(new RoundResult(round + 1, global, world.Tokenizer.Decode(global), context.Accuracy(blackBoxModel, global),
                 bytes.Average(), bytes.Max(), uploads.Average(u => 4.0 * u.Search.Prompt.Length),
                 uploads.Average(u => (double)u.Search.Queries), uploads.Average(u => (double)u.Search.TokensSent), uploads.Average(u => (double)u.Search.Accepted),
                 uploads.Sum(u => u.Search.Evaluated), uploads.Sum(u => u.Search.Changed),
                 notes.Eps, notes.EpsChoice?.KneeIndex, notes.EpsChoice is null && strategyName != "kmeans" ? null : notes.Clusters,
                 notes.EpsChoice is null ? null : notes.NoiseKept, notes.EpsChoice is null ? null : notes.NoiseDropped,
-                curve?.Count(d => d == 0) ?? 0, embedded.Sum(u => u.Tokens.Count)));
+                curve?.Count(d => d == 0) ?? 0, embedded.Sum(u => u.Tokens.Count),
+                dbscanGroups is { Length: > 0 } ? dbscanGroups.Average(g => g.Length) : null,
+                dbscanGroups?.Count(g => g.Select(i => pooledIds[i]).Distinct().Count() > 1)));
         }
         return new Federation(method, strategyName, feedback, onStudent ? "student" : "teacher", rounds);
     }

@@ -1,9 +1,11 @@
 using System.CommandLine;
+using FederatedPrompts.Aggregation.Clustering;
 using FederatedPrompts.Aggregation.Geometry;
 using FederatedPrompts.Aggregation.Soft;
 using FederatedPrompts.Aggregation.Tokens;
 using FederatedPrompts.Aggregation.Uploads;
 using FederatedPrompts.Core.Prompts;
+using FederatedPrompts.Discrete.Proposal;
 using FederatedPrompts.Modeling.Models;
 using FederatedPrompts.Modeling.Tokenization;
 using static TorchSharp.torch;
@@ -13,7 +15,8 @@ namespace FederatedPrompts.Cli.Commands;
 /// <summary>
 /// <c>fedprompt aggregate --prompts uploads.jsonl [--model DIR]</c>: FedDTPT's server aggregation run offline on one
 /// round's uploads (<see cref="UploadsFile"/>), reporting attention, the k-distance curve's knee and eps, the clusters
-/// and the global prompt. Discrete uploads are embedded with the model's input-embedding layer, so they need --model.
+/// and the global prompt. Discrete uploads are embedded by meaning (--embeddings minilm: the sentence encoder on each
+/// token's text) or with the model's input embeddings (lm); either way they need --model for its tokenizer.
 /// </summary>
 public static class AggregateCommand
 {
@@ -24,7 +27,16 @@ public static class AggregateCommand
             Description = "Uploads, one JSON object a line: {\"client\", \"token_ids\", \"tokenizer\", \"examples\"} or {\"client\", \"vectors\", \"model\", \"examples\"}",
             Required = true,
         };
-        var model = new Option<string?>("--model") { Description = "Model folder: discrete uploads are embedded with its input embeddings and decoded with its tokenizer (required for them); soft uploads are checked against its embedding identity" };
+        var model = new Option<string?>("--model") { Description = "Model folder: discrete uploads are decoded with its tokenizer and embedded per --embeddings (required for them); soft uploads are checked against its embedding identity" };
+        var embeddings = new Option<string>("--embeddings")
+        {
+            Description = "Discrete uploads: minilm (the pretrained sentence encoder on each token's text) or lm (the model's input embeddings)",
+            DefaultValueFactory = _ => TokenSpaces.MiniLm,
+        }.AcceptOnlyFromAmong([.. TokenSpaces.Names]);
+        var knee = new Option<string>("--knee") { Description = "How eps is read off the k-distance curve: kneed (first significant knee from the top) or kneedle-global (the point farthest below the chord)", DefaultValueFactory = _ => "kneed" }
+            .AcceptOnlyFromAmong([.. KneeNames.Names]);
+        var eps = new Option<double?>("--eps") { Description = "A fixed DBSCAN eps instead of the knee (a distance under --metric)" };
+        var k = new Option<int?>("--k") { Description = "kmeans: the number of clusters (default: --length, else the longest upload's length)" };
         var strategy = new Option<string>("--strategy")
         {
             Description = $"Token strategy ({string.Join(", ", TokenAggregationStrategies.Names)}); soft prompts: {string.Join(", ", SoftPromptAggregationStrategies.Names)}",
@@ -38,13 +50,17 @@ public static class AggregateCommand
         var output = new Option<string?>("--out") { Description = "Write the global prompt as a discrete-prompt or soft-prompt JSON file" };
         var json = CommonOptions.Json();
         var command = new Command("aggregate", "Run FedDTPT's server aggregation offline on uploaded prompts")
-            { prompts, model, strategy, minSamples, metric, length, seed, output, json };
+            { prompts, model, embeddings, strategy, minSamples, metric, knee, eps, k, length, seed, output, json };
         command.SetAction(parse =>
         {
             if (parse.GetValue(minSamples) < 1) throw new UserInputException("--min-samples must be at least 1");
             if (parse.GetValue(length) < 1) throw new UserInputException("--length must be at least 1");
+            if (parse.GetValue(k) < 1) throw new UserInputException("--k must be at least 1");
+            if (parse.GetValue(eps) is { } fixedEps && !(fixedEps >= 0 && double.IsFinite(fixedEps)))
+                throw new UserInputException($"--eps must be a finite number ≥ 0, not {fixedEps}");
             var settings = new Settings(parse.GetValue(strategy)!, parse.GetValue(minSamples),
-                parse.GetValue(metric) == "euclidean" ? DistanceMetric.Euclidean : DistanceMetric.Cosine, parse.GetValue(length), parse.GetValue(seed));
+                parse.GetValue(metric) == "euclidean" ? DistanceMetric.Euclidean : DistanceMetric.Cosine, parse.GetValue(length), parse.GetValue(seed),
+                parse.GetValue(embeddings)!, new EpsRule(KneeNames.Parse(parse.GetValue(knee)!), parse.GetValue(eps)), parse.GetValue(k));
             var uploads = UploadsFile.Load(parse.GetValue(prompts)!);
             var report = uploads.Kind == UploadKind.Discrete
                 ? AggregateTokens(uploads, parse.GetValue(model), settings, parse.GetValue(output))
@@ -56,7 +72,7 @@ public static class AggregateCommand
         return command;
     }
 
-    internal sealed record Settings(string Strategy, int MinSamples, DistanceMetric Metric, int? Length, int Seed);
+    internal sealed record Settings(string Strategy, int MinSamples, DistanceMetric Metric, int? Length, int Seed, string Embeddings, EpsRule Eps, int? K);
 
     static AggregationReport AggregateTokens(UploadsFile uploads, string? modelDir, Settings settings, string? outPath)
     {
@@ -65,10 +81,10 @@ public static class AggregateCommand
         var tokenizer = TokenizerLoader.FromFolder(modelDir);
         if (tokenizer.Identity != uploads.Identity)
             throw new UserInputException($"{uploads.Path}: the uploads use tokenizer {uploads.Identity}, but {modelDir} has tokenizer {tokenizer.Identity}");
-        VocabularyEmbeddings vocabulary;
-        using (var lm = HfCheckpoint.Load(modelDir)) vocabulary = new VocabularyEmbeddings(InputEmbeddings.Matrix(lm), lm.VocabSize, lm.HiddenSize);
+        ITokenEmbeddings vocabulary;
+        using (var lm = HfCheckpoint.Load(modelDir)) vocabulary = TokenSpaces.Create(settings.Embeddings, lm, tokenizer);
         var embedded = uploads.EmbedTokens(vocabulary);
-        var options = new TokenAggregationOptions(settings.MinSamples, settings.Metric, settings.Length, settings.Seed, vocabulary);
+        var options = new TokenAggregationOptions(settings.MinSamples, settings.Metric, settings.Length, settings.Seed, vocabulary, settings.Eps, settings.K);
         var global = TokenAggregationStrategies.Create(settings.Strategy, options).Aggregate(embedded);
         var text = tokenizer.Decode(global.TokenIds);
         if (outPath is not null) new DiscretePrompt(global.TokenIds, uploads.Identity, text).Save(outPath);
@@ -85,7 +101,7 @@ public static class AggregateCommand
             if (ModelIdentity.Of(lm) is var identity && identity != uploads.Identity)
                 throw new UserInputException($"{uploads.Path}: the uploads live in model {uploads.Identity}'s embedding space, but {modelDir} is {identity}");
         }
-        var options = new SoftAggregationOptions(settings.MinSamples, settings.Metric, settings.Length);
+        var options = new SoftAggregationOptions(settings.MinSamples, settings.Metric, settings.Length, settings.Eps);
         var global = SoftPromptAggregationStrategies.Create(settings.Strategy, options).Aggregate(uploads.Soft);
         if (outPath is not null) global.ToSoftPrompt(uploads.Identity).Save(outPath);
         return AggregationReport.Build(uploads, settings, global.Clusters?.Pooled ?? PooledVectors.From(uploads.Soft), global.Clusters, global.Notes,

@@ -10,16 +10,16 @@ using Spectre.Console;
 
 namespace FederatedPrompts.Cli.Commands;
 
-/// <summary>One uploaded token or vector: where it came from, its attention, and (discrete) its id and decoded text.</summary>
+/// <summary>One uploaded token or vector: where it came from, its semantic score w and attention α, and (discrete) its id and decoded text.</summary>
 sealed record ReportedElement(
-    string Client, int Position, double Attention,
+    string Client, int Position, double Score, double Attention,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? TokenId,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Text);
 
 sealed record ClientReport(string Client, int Examples, IReadOnlyList<ReportedElement> Prompt);
 
-/// <summary>The sorted k-distance curve DBSCAN's eps came from; <see cref="KneeIndex"/> null means the lower-median fallback.</summary>
-sealed record KDistanceReport(int MinSamples, string Metric, int Length, int? KneeIndex, double Eps, IReadOnlyList<double> Curve);
+/// <summary>The sorted k-distance curve and how eps was set (<see cref="Rule"/>); <see cref="KneeIndex"/> null with a knee rule means the lower-median fallback.</summary>
+sealed record KDistanceReport(int MinSamples, string Metric, string Rule, int Length, int? KneeIndex, double Eps, IReadOnlyList<double> Curve);
 
 /// <summary>The groups the global prompt was built from, in global-prompt order, each becoming one token or vector.</summary>
 sealed record ClustersReport(int Found, int NoiseKept, int NoiseDropped, IReadOnlyList<IReadOnlyList<ReportedElement>> Groups);
@@ -33,7 +33,8 @@ sealed record GlobalPromptReport(
 
 /// <summary>What <c>fedprompt aggregate</c> shows, built once and written either as text tables or as one JSON object.</summary>
 sealed record AggregationReport(
-    string Kind, string Strategy, string Uploads, string Identity, IReadOnlyList<ClientReport> Clients,
+    string Kind, string Strategy, string Uploads, string Identity,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Embeddings, IReadOnlyList<ClientReport> Clients,
     KDistanceReport? KDistance, ClustersReport? Clusters, GlobalPromptReport GlobalPrompt, string? Out)
 {
     /// <summary>
@@ -44,25 +45,27 @@ sealed record AggregationReport(
     public static AggregationReport Build(UploadsFile uploads, AggregateCommand.Settings settings, PooledVectors pooled, PromptClusters? clusters,
         AggregationNotes notes, Func<int, (int? Id, string? Text)> token, GlobalPromptReport globalPrompt, string? outPath)
     {
+        var scores = clusters?.Scores ?? SemanticAttention.Scores(pooled);
         var attention = clusters?.Attention ?? SemanticAttention.Weights(pooled);
         var clientIds = uploads.ClientIds;
         ReportedElement Element(int i)
         {
             var (id, text) = token(i);
-            return new(clientIds[pooled.Client[i]], pooled.Position[i], attention[i], id, text);
+            return new(clientIds[pooled.Client[i]], pooled.Position[i], scores[i], attention[i], id, text);
         }
         var clients = Enumerable.Range(0, pooled.ClientCount).Select(k => new ClientReport(clientIds[k], pooled.ExampleCounts[k],
             Enumerable.Range(0, pooled.Count).Where(i => pooled.Client[i] == k).Select(Element).ToArray())).ToArray();
         var kDistance = notes.EpsChoice is { } eps
-            ? new KDistanceReport(settings.MinSamples, settings.Metric.ToString().ToLowerInvariant(), eps.KDistanceCurve.Count, eps.KneeIndex, eps.Eps, eps.KDistanceCurve)
+            ? new KDistanceReport(settings.MinSamples, settings.Metric.ToString().ToLowerInvariant(), eps.Rule.ToString(), eps.KDistanceCurve.Count, eps.KneeIndex, eps.Eps, eps.KDistanceCurve)
             : null;
         // NoClustering marks strategies without a clustering step (FedAvg, and attention, whose groups are single tokens).
         var groups = clusters is not null && notes != AggregationNotes.NoClustering
             ? new ClustersReport(notes.Clusters, notes.NoiseKept, notes.NoiseDropped,
                 clusters.Groups.Select(members => (IReadOnlyList<ReportedElement>)members.Select(Element).ToArray()).ToArray())
             : null;
-        return new AggregationReport(uploads.Kind == UploadKind.Discrete ? "discrete" : "soft", settings.Strategy.ToLowerInvariant(), uploads.Path, uploads.Identity,
-            clients, kDistance, groups, globalPrompt, outPath);
+        var discrete = uploads.Kind == UploadKind.Discrete;
+        return new AggregationReport(discrete ? "discrete" : "soft", settings.Strategy.ToLowerInvariant(), uploads.Path, uploads.Identity,
+            discrete ? settings.Embeddings.ToLowerInvariant() : null, clients, kDistance, groups, globalPrompt, outPath);
     }
 
     public void WriteJson() => Console.WriteLine(JsonSerializer.Serialize(this, CommonOptions.JsonLine));
@@ -70,33 +73,35 @@ sealed record AggregationReport(
     public void WriteText()
     {
         var discrete = Kind == "discrete";
-        AnsiConsole.MarkupLine($"{Clients.Count} {Kind} uploads from [blue]{Markup.Escape(Uploads)}[/] ({(discrete ? "tokenizer" : "model")} {Markup.Escape(Identity)}), strategy [bold]{Strategy}[/]");
+        AnsiConsole.MarkupLine($"{Clients.Count} {Kind} uploads from [blue]{Markup.Escape(Uploads)}[/] ({(discrete ? "tokenizer" : "model")} {Markup.Escape(Identity)}), strategy [bold]{Strategy}[/]" +
+            (Embeddings is { } space ? $", token embeddings {space}" : ""));
 
         var uploadsTable = new Table().AddColumns("client", "examples", "position");
         if (discrete) uploadsTable.AddColumn("token");
-        uploadsTable.AddColumn(new TableColumn("attention").RightAligned());
+        uploadsTable.AddColumn(new TableColumn("score w").RightAligned());
+        uploadsTable.AddColumn(new TableColumn("attention α").RightAligned());
         foreach (var client in Clients)
             foreach (var element in client.Prompt)
             {
                 var first = element.Position == 0;
                 string[] cells = [first ? Markup.Escape(client.Client) : "", first ? client.Examples.ToString(CultureInfo.InvariantCulture) : "",
                                   element.Position.ToString(CultureInfo.InvariantCulture)];
-                uploadsTable.AddRow([.. cells, .. discrete ? [Token(element)] : Array.Empty<string>(), Number(element.Attention)]);
+                uploadsTable.AddRow([.. cells, .. discrete ? [Token(element)] : Array.Empty<string>(), Number(element.Score), Number(element.Attention)]);
             }
         AnsiConsole.Write(uploadsTable);
 
         AnsiConsole.MarkupLine(KDistance is { } curve
-            ? $"k-distance curve (min_samples {curve.MinSamples}, {curve.Metric}): {curve.Length} points, " +
-              (curve.KneeIndex is { } knee ? $"knee at index {knee}" : "no knee (eps is the lower median)") + $", eps [bold]{Number(curve.Eps)}[/]"
+            ? $"k-distance curve (min_samples {curve.MinSamples}, {curve.Metric}, {curve.Rule}): {curve.Length} points, " +
+              (curve.KneeIndex is { } knee ? $"knee at index {knee}" : curve.Rule.StartsWith("fixed") ? "eps fixed" : "no knee (eps is the lower median)") + $", eps [bold]{Number(curve.Eps)}[/]"
             : $"k-distance curve: none ({Strategy} does not run DBSCAN)");
 
         if (Clusters is { } clusters)
         {
             AnsiConsole.MarkupLine($"{clusters.Found} clusters, {clusters.NoiseKept} noise points kept as singletons, {clusters.NoiseDropped} dropped; groups in prompt order:");
-            var groupsTable = new Table().AddColumns("group", "members (client:position, attention)");
+            var groupsTable = new Table().AddColumns("group", "members (client:position, score w, attention α)");
             for (var g = 0; g < clusters.Groups.Count; g++)
                 groupsTable.AddRow(g.ToString(CultureInfo.InvariantCulture), string.Join("\n", clusters.Groups[g].Select(member =>
-                    $"{Markup.Escape(member.Client)}:{member.Position} {(discrete ? Token(member) + " " : "")}α {Number(member.Attention)}")));
+                    $"{Markup.Escape(member.Client)}:{member.Position} {(discrete ? Token(member) + " " : "")}w {Number(member.Score)} α {Number(member.Attention)}")));
             AnsiConsole.Write(groupsTable);
         }
         else AnsiConsole.MarkupLine($"clusters: none ({Strategy} does not cluster)");

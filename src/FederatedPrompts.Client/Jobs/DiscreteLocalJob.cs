@@ -27,7 +27,8 @@ public sealed class DiscreteLocalJob(RunTask task)
             LocalBatchSize = work.LocalBatchSize, PublicPerLabel = task.PublicExamples is null ? 0 : work.PublicPerLabel,
             QueryBudget = work.QueryBudget, UseFeedback = work.UseFeedback, Seed = round.Work.Seed,
         };
-        var search = new DiscretePromptSearch(blackBox, new TokenProposer(task.Model, task.Tokenizer), options);
+        var neighbours = work.NeighbourEmbeddings is { Length: > 0 } space ? TokenSpaces.Create(space, task.Model, task.Tokenizer) : null;
+        var search = new DiscretePromptSearch(blackBox, new TokenProposer(task.Model, task.Tokenizer, neighbourSpace: neighbours), options);
         var result = search.Run(global.TokenIds, task.PrivateData, task.PublicExamples ?? task.PrivateData, progress);
         var metrics = new LocalMetrics
         {

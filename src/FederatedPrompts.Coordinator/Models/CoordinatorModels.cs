@@ -9,6 +9,7 @@ using FederatedPrompts.Coordinator.Storage;
 using FederatedPrompts.Core.Corpora;
 using FederatedPrompts.Core.Prompts;
 using FederatedPrompts.Core.Tasks;
+using FederatedPrompts.Discrete.Proposal;
 using FederatedPrompts.Modeling.Classification;
 using FederatedPrompts.Modeling.Models;
 using FederatedPrompts.Modeling.Tokenization;
@@ -45,7 +46,7 @@ public sealed class CoordinatorModels : IDisposable
     readonly TaskDataset? _publicLabeled;
     readonly Verbalizer _verbalizer;
     readonly PromptTemplate _template;
-    readonly Lazy<VocabularyEmbeddings> _vocabulary;
+    readonly Lazy<ITokenEmbeddings> _vocabulary;
     readonly Lock _compute = new();
 
     public CoordinatorModels(RunConfig config)
@@ -72,7 +73,7 @@ public sealed class CoordinatorModels : IDisposable
         PromptedClassifier Classifier(CausalLM m) => new(m, _tokenizer, labels, labels.Select(_verbalizer.WordsFor).ToList(), _template.Render);
         _smallClassifier = Classifier(_small);
         _largeClassifier = Classifier(_large);
-        _vocabulary = new(() => new VocabularyEmbeddings(InputEmbeddings.Matrix(_large), _large.VocabSize, _large.HiddenSize));
+        _vocabulary = new(() => TokenSpaces.Create(_config.AggregationEmbeddings, _large, _tokenizer));
         SmallModelIdentity = ModelIdentity.Of(_small);
         Facts = new ModelFacts(SmallModelIdentity, _small.HiddenSize, _tokenizer.Identity, _tokenizer.VocabSize,
             MaxPromptLength: Math.Max(1, _small.Config.MaxPositions / 2));
@@ -127,15 +128,19 @@ public sealed class CoordinatorModels : IDisposable
         {
             var uploads = updates.Select(u => new SoftPromptUpload(u.ClientId, Rows(PromptMessages.ToSoftPrompt(u.Prompt)), u.ExampleCount)).ToList();
             var strategy = SoftPromptAggregationStrategies.Create(_config.Strategy,
-                new SoftAggregationOptions(_config.AggregationMinSamples, MaxLength: _config.AggregationMaxLength ?? _config.Soft.PromptLength));
+                new SoftAggregationOptions(_config.AggregationMinSamples, MaxLength: _config.AggregationMaxLength ?? _config.Soft.PromptLength, Eps: _config.AggregationEpsRule));
             var global = strategy.Aggregate(uploads);
             return (PromptMessages.ToMessage(global.ToSoftPrompt(SmallModelIdentity)), NotesOf(global.Notes, global.Vectors.Count));
         }
         var vocabulary = _vocabulary.Value;
-        var tokenUploads = updates.Select(u => new TokenPromptUpload(u.ClientId,
-            PromptMessages.ToDiscretePrompt(u.Prompt).TokenIds.Select(id => new PromptToken(id, vocabulary.Row(id).ToArray())).ToList(), u.ExampleCount)).ToList();
+        var tokenUploads = updates.Select(u =>
+        {
+            var ids = PromptMessages.ToDiscretePrompt(u.Prompt).TokenIds;
+            return new TokenPromptUpload(u.ClientId, ids.Zip(vocabulary.Embed(ids), (id, vector) => new PromptToken(id, vector)).ToList(), u.ExampleCount);
+        }).ToList();
         var tokenStrategy = TokenAggregationStrategies.Create(_config.Strategy, new TokenAggregationOptions(
-            _config.AggregationMinSamples, PromptLength: _config.AggregationMaxLength ?? Facts.MaxPromptLength, Seed: _config.Seed, Vocabulary: vocabulary));
+            _config.AggregationMinSamples, PromptLength: _config.AggregationMaxLength ?? Facts.MaxPromptLength, Seed: _config.Seed, Vocabulary: vocabulary,
+            Eps: _config.AggregationEpsRule, K: _config.AggregationK));
         var tokens = tokenStrategy.Aggregate(tokenUploads);
         var ids = tokens.TokenIds.ToList();
         return (PromptMessages.ToMessage(new DiscretePrompt(ids, _tokenizer.Identity, _tokenizer.Decode(ids))), NotesOf(tokens.Notes, ids.Count));
@@ -144,7 +149,7 @@ public sealed class CoordinatorModels : IDisposable
     static object NotesOf(Aggregation.Clustering.AggregationNotes notes, int length) => new
     {
         prompt_length = length, clusters = notes.Clusters, noise_kept = notes.NoiseKept, noise_dropped = notes.NoiseDropped,
-        eps = notes.EpsChoice?.Eps, knee_index = notes.EpsChoice?.KneeIndex,
+        eps = notes.EpsChoice?.Eps, knee_index = notes.EpsChoice?.KneeIndex, eps_rule = notes.EpsChoice?.Rule.ToString(),
     };
 
     /// <summary>Held-out accuracy (and macro accuracy) of a global prompt: a soft prompt on the small model, a token prompt on the large model.</summary>

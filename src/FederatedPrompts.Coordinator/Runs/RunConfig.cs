@@ -1,8 +1,10 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using FederatedPrompts.Aggregation.Clustering;
 using FederatedPrompts.Aggregation.Soft;
 using FederatedPrompts.Aggregation.Tokens;
 using FederatedPrompts.Core.Tasks;
+using FederatedPrompts.Discrete.Proposal;
 using FederatedPrompts.Post.Tuning;
 
 namespace FederatedPrompts.Coordinator.Runs;
@@ -53,6 +55,17 @@ public sealed record RunConfig
     public int AggregationMinSamples { get; init; } = 2;
     /// <summary>Longest global prompt (clusters kept by attention mass); default: soft.prompt_length, or the model's prompt limit for token prompts, so a round's prompt is always one clients may upload.</summary>
     public int? AggregationMaxLength { get; init; }
+    /// <summary>Discrete mode: what uploaded tokens are compared in, "minilm" (the sentence encoder on each token's text) or "lm" (the large model's input embeddings).</summary>
+    public string AggregationEmbeddings { get; init; } = TokenSpaces.MiniLm;
+    /// <summary>How DBSCAN's eps is read off the k-distance curve: "kneed" or "kneedle-global" (<see cref="KneeMethod"/>).</summary>
+    public string AggregationKnee { get; init; } = "kneed";
+    /// <summary>A fixed DBSCAN eps instead of the knee.</summary>
+    public double? AggregationEps { get; init; }
+    /// <summary>k of the "kmeans" strategy (default: the prompt length).</summary>
+    public int? AggregationK { get; init; }
+
+    /// <summary>How eps is set, from aggregation_knee and aggregation_eps.</summary>
+    [JsonIgnore] public EpsRule AggregationEpsRule => new(KneeNames.Parse(AggregationKnee), AggregationEps);
 
     [JsonIgnore] public bool IsSoft => Mode == "soft";
 
@@ -113,6 +126,10 @@ public sealed record RunConfig
         Require(Preset is not null || (Template is not null && LabelWords is not null), "give preset, or template and label_words");
         Require(AggregationMinSamples >= 1, "aggregation_min_samples must be at least 1");
         Require(AggregationMaxLength is null or >= 1, "aggregation_max_length must be at least 1");
+        Require(TokenSpaces.Names.Contains(AggregationEmbeddings), $"aggregation_embeddings \"{AggregationEmbeddings}\" is not one of {string.Join(", ", TokenSpaces.Names)}");
+        Require(KneeNames.Names.Contains(AggregationKnee), $"aggregation_knee \"{AggregationKnee}\" is not one of {string.Join(", ", KneeNames.Names)}");
+        Require(AggregationEps is null || (AggregationEps >= 0 && double.IsFinite(AggregationEps.Value)), "aggregation_eps must be a finite number ≥ 0");
+        Require(AggregationK is null or >= 1, "aggregation_k must be at least 1");
         Require(PublicPerLabel >= 0, "public_per_label must not be negative");
         Require(Transfer.ValidateEvery == 0 || PublicLabeled is not null, "transfer.validate_every needs public_labeled, the set it validates on");
         problems.AddRange(Soft.Problems().Concat(Discrete.Problems()).Concat(Transfer.Problems()));
@@ -178,6 +195,8 @@ public sealed record DiscreteRunConfig
     public int LocalBatchSize { get; init; } = 32;
     public int PublicPerLabel { get; init; } = 2;
     public bool UseFeedback { get; init; } = true;
+    /// <summary>Where clients' proposers find a token's neighbours: "minilm" (the sentence encoder on each token's text) or "lm" (the small model's input embeddings).</summary>
+    public string NeighbourEmbeddings { get; init; } = TokenSpaces.MiniLm;
     /// <summary>Inputs a client may send to the inference service per round.</summary>
     public long QueryBudget { get; init; } = 2000;
 
@@ -188,6 +207,8 @@ public sealed record DiscreteRunConfig
             yield return "discrete.iterations, positions_per_iteration, candidates_per_position and local_batch_size must be at least 1";
         if (PublicPerLabel < 0) yield return "discrete.public_per_label must not be negative";
         if (QueryBudget < 1) yield return "discrete.query_budget must be at least 1";
+        if (!TokenSpaces.Names.Contains(NeighbourEmbeddings))
+            yield return $"discrete.neighbour_embeddings \"{NeighbourEmbeddings}\" is not one of {string.Join(", ", TokenSpaces.Names)}";
     }
 }
 

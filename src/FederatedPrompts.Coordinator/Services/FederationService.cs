@@ -63,6 +63,7 @@ public sealed class FederationService(RunHost runs, CallerIdentity caller) : Fed
             {
                 Iterations = d.Iterations, PositionsPerIteration = d.PositionsPerIteration, CandidatesPerPosition = d.CandidatesPerPosition,
                 LocalBatchSize = d.LocalBatchSize, PublicPerLabel = d.PublicPerLabel, UseFeedback = d.UseFeedback, QueryBudget = d.QueryBudget,
+                NeighbourEmbeddings = d.NeighbourEmbeddings,
             };
         }
         return work;

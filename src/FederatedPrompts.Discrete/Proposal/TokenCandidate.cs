@@ -6,7 +6,7 @@ public enum CandidateSources
 {
     /// <summary>Among the proposer LM's top next-token predictions after the prompt prefix.</summary>
     Contextual = 1,
-    /// <summary>Among the current token's nearest neighbours in the proposer LM's input embedding space.</summary>
+    /// <summary>Among the current token's nearest neighbours in the proposer's token-embedding space.</summary>
     Neighbour = 2,
 }
 

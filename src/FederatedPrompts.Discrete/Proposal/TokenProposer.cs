@@ -1,3 +1,4 @@
+using FederatedPrompts.Core.Prompts;
 using FederatedPrompts.Modeling.Models;
 using FederatedPrompts.Modeling.Tokenization;
 using TorchSharp;
@@ -8,8 +9,11 @@ namespace FederatedPrompts.Discrete.Proposal;
 /// <summary>
 /// Replacement candidates for prompt position i from a public small LM that shares the black box's tokenizer:
 /// first its top-<c>contextualTopK</c> next-token predictions after [BOS] prompt[0..i) (by logit), then the
-/// top-<c>neighbourTopK</c> nearest neighbours of prompt[i] in its input embedding space (by cosine) not already
-/// listed. Both rankings break ties by the lower id, so proposals are deterministic. Candidates are real tokens
+/// top-<c>neighbourTopK</c> nearest neighbours of prompt[i] (by cosine) not already listed, in a token-embedding space
+/// (<see cref="TokenSpaces"/>): the LM's input embeddings by default, or the sentence encoder's embeddings of the token
+/// texts, where " good" has " excellent" and " great" as neighbours, so a search can move along meaning.
+/// The paper fills position i with a masked LM that sees both sides; a causal proposer sees only the left context, so
+/// the neighbours are what brings in candidates that fit the right-hand side too. Both rankings break ties by the lower id, so proposals are deterministic. Candidates are real tokens
 /// of the tokenizer: ids beyond its vocabulary (model padding rows), BOS/EOS and the current token are left out.
 /// At position 0 of a tokenizer without BOS there is no context, and only neighbours are proposed.
 /// </summary>
@@ -20,7 +24,7 @@ public sealed class TokenProposer : ITokenProposer
     readonly EmbeddingNeighbours _neighbours;
     readonly int _contextualTopK, _neighbourTopK, _tokenCount;
 
-    public TokenProposer(CausalLM model, ITextTokenizer tokenizer, int contextualTopK = 8, int neighbourTopK = 8)
+    public TokenProposer(CausalLM model, ITextTokenizer tokenizer, int contextualTopK = 8, int neighbourTopK = 8, ITokenEmbeddings? neighbourSpace = null)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(contextualTopK);
         ArgumentOutOfRangeException.ThrowIfNegative(neighbourTopK);
@@ -29,9 +33,18 @@ public sealed class TokenProposer : ITokenProposer
         _contextualTopK = contextualTopK;
         _neighbourTopK = neighbourTopK;
         _tokenCount = Math.Min(model.VocabSize, tokenizer.VocabSize);
-        using var noGrad = no_grad();
-        using var ids = arange(model.VocabSize, dtype: ScalarType.Int64, device: model.parameters().First().device);
-        _neighbours = new EmbeddingNeighbours(model.EmbedTokens(ids));
+        if (neighbourSpace is null)
+        {
+            using var noGrad = no_grad();
+            using var ids = arange(model.VocabSize, dtype: ScalarType.Int64, device: model.parameters().First().device);
+            _neighbours = new EmbeddingNeighbours(model.EmbedTokens(ids));
+        }
+        else
+        {
+            var rows = neighbourSpace.Embed(Enumerable.Range(0, Math.Min(_tokenCount, neighbourSpace.VocabularySize)).ToArray());
+            using var matrix = tensor(rows.SelectMany(row => row).ToArray(), [rows.Count, neighbourSpace.Dimension]);
+            _neighbours = new EmbeddingNeighbours(matrix);
+        }
     }
 
     public IReadOnlyList<TokenCandidate> Propose(IReadOnlyList<int> prompt, int position)

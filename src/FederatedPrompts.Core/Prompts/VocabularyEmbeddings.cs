@@ -1,9 +1,7 @@
-using FederatedPrompts.Aggregation.Geometry;
+namespace FederatedPrompts.Core.Prompts;
 
-namespace FederatedPrompts.Aggregation.Tokens;
-
-/// <summary>A model's input-embedding matrix, row-major (row = token id), for mapping vectors back to tokens.</summary>
-public sealed class VocabularyEmbeddings
+/// <summary>A model's input-embedding matrix, row-major (row = token id): the "lm" token embeddings.</summary>
+public sealed class VocabularyEmbeddings : ITokenEmbeddings
 {
     readonly float[] _values;
 
@@ -21,27 +19,12 @@ public sealed class VocabularyEmbeddings
         Dimension = dimension;
     }
 
+    public string Name => "lm";
     public int VocabularySize { get; }
     public int Dimension { get; }
 
     public ReadOnlySpan<float> Row(int tokenId) => _values.AsSpan(tokenId * Dimension, Dimension);
 
-    /// <summary>The token whose embedding is nearest to <paramref name="vector"/> under <paramref name="metric"/>; ties go to the lower id.</summary>
-    public int Nearest(float[] vector, DistanceMetric metric)
-    {
-        if (vector.Length != Dimension)
-            throw new ArgumentException($"vector has {vector.Length} dimensions, the vocabulary embeddings {Dimension}");
-        var best = 0;
-        var bestDistance = double.PositiveInfinity;
-        for (var id = 0; id < VocabularySize; id++)
-        {
-            var distance = VectorMath.Distance(vector, Row(id), metric);
-            if (distance < bestDistance)
-            {
-                bestDistance = distance;
-                best = id;
-            }
-        }
-        return best;
-    }
+    public IReadOnlyList<float[]> Embed(IReadOnlyList<int> tokenIds) => tokenIds.Select(id =>
+        id >= 0 && id < VocabularySize ? Row(id).ToArray() : throw new ArgumentOutOfRangeException(nameof(tokenIds), id, $"token id outside the vocabulary of {VocabularySize}")).ToArray();
 }
