@@ -25,12 +25,12 @@ var root = new RootCommand("fedprompt: federated prompt tuning of language model
 };
 // Spectre.Console wraps at 80 columns when it cannot see a terminal; a file or journald wants each line whole.
 if (Console.IsOutputRedirected) Spectre.Console.AnsiConsole.Profile.Width = 1000;
-var parse = root.Parse(args);
-// A command line the parser refuses (unknown option, a value outside an option's choices) is bad input like any other: one line, exit 2.
-if (parse.Errors.Count > 0)
+// Exceptions reach CliErrors, which tells bad input (one line, exit 2) from bugs (stack trace, exit 1); options with
+// their own parsers throw while parsing, so parsing happens inside it too.
+return await CliErrors.RunAsync(() =>
 {
-    Console.Error.WriteLine("error: " + CliErrors.Describe(parse.Errors));
-    return 2;
-}
-// Exceptions reach CliErrors, which tells bad input (one line, exit 2) from bugs (stack trace, exit 1).
-return await CliErrors.RunAsync(() => parse.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false }));
+    var parse = root.Parse(args);
+    // A command line the parser refuses (unknown option, a value outside an option's choices) is bad input like any other.
+    if (parse.Errors.Count > 0) throw new UserInputException(CliErrors.Describe(parse.Errors));
+    return parse.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+});

@@ -93,6 +93,20 @@ public sealed class KneeTests
         Assert.Equal(2, Kneedle.KneeIndex([0, 0, 0.0012, 0.584, 0.584, 0.676, 0.702, 0.738, 0.760, 0.762, 0.845], KneeMethod.Kneed));
     }
 
+    /// <summary>
+    /// Two near copies and far points, the curve of <c>fedprompt aggregate</c>'s test uploads without the exact copy:
+    /// [.0012, .0012, .584, .584, .676, .702, .738, .760, .762, .845]. D = x − y is positive only at index 1 (1/9), and
+    /// from there it can fall by one step at most (to D(0) = 0), never below the threshold 1/9 − 1/9: kneed confirms no
+    /// knee (eps 0, only copies cluster), while the global maximum is index 1 (eps .0012 joins the near copies).
+    /// </summary>
+    [Fact]
+    public void A_bend_at_the_low_end_is_a_knee_only_for_the_global_maximum()
+    {
+        double[] curve = [0.0012, 0.0012, 0.584, 0.584, 0.676, 0.702, 0.738, 0.760, 0.762, 0.845];
+        Assert.Null(Kneedle.KneeIndex(curve, KneeMethod.Kneed));
+        Assert.Equal(1, Kneedle.KneeIndex(curve, KneeMethod.KneedleGlobal));
+    }
+
     [Theory]
     [InlineData(new double[] { 2, 2, 2, 2 })]
     [InlineData(new double[] { 0, 1, 2, 3 })]
@@ -161,14 +175,30 @@ public sealed class KneeTests
     }
 
     [Fact]
-    public void Without_a_knee_eps_falls_back_to_the_lower_median()
+    public void Without_a_knee_eps_is_zero_so_only_copies_cluster()
     {
-        var equal = ElbowEps.Choose(OnALine(0, 2, 4, 6), minSamples: 2); // curve [2, 2, 2, 2]
-        Assert.Null(equal.KneeIndex);
-        Assert.Equal(2, equal.Eps);
+        var equal = ElbowEps.Choose(OnALine(0, 2, 4, 6), minSamples: 2); // curve [2, 2, 2, 2]: no scale separates neighbours
+        Assert.Equal((null as int?, 0.0), (equal.KneeIndex, equal.Eps));
         var two = ElbowEps.Choose(OnALine(0, 3), minSamples: 2);
-        Assert.Equal((null as int?, 3.0), (two.KneeIndex, two.Eps));
+        Assert.Equal((null as int?, 0.0), (two.KneeIndex, two.Eps));
         Assert.Equal(0, ElbowEps.Choose(OnALine(5), minSamples: 2).Eps);
         Assert.Equal(0, ElbowEps.Choose(OnALine(1, 1, 1), minSamples: 2).Eps); // identical points
+    }
+
+    /// <summary>
+    /// Points 0 ×4, 0.5 ×3, 1, 1.5, 2, 10: the copies would make the curve [0 ×7, .5, .5, .5, .5, 8], whose knee is
+    /// the last 0 (eps 0: the distinct points never meet). Over the distinct points 0, .5, 1, 1.5, 2, 10 the curve is
+    /// [.5, .5, .5, .5, .5, 8]: knee index 4, eps 0.5, and DBSCAN (on all eleven points) joins 0 … 2 into one cluster.
+    /// </summary>
+    [Fact]
+    public void Copies_are_left_out_of_the_curve_but_not_out_of_the_clusters()
+    {
+        var distances = OnALine(0, 0, 0, 0, 0.5f, 0.5f, 0.5f, 1, 1.5f, 2, 10);
+        Assert.Equal([0, 4, 7, 8, 9, 10], ElbowEps.DistinctPoints(distances));
+        var choice = ElbowEps.Choose(distances, minSamples: 2);
+        Assert.Equal([0.5, 0.5, 0.5, 0.5, 0.5, 8], choice.KDistanceCurve);
+        Assert.Equal((4, 0.5), (choice.KneeIndex!.Value, choice.Eps));
+        var labels = Dbscan.Labels(distances, choice.Eps, minSamples: 2);
+        Assert.Equal([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, Dbscan.Noise], labels);
     }
 }

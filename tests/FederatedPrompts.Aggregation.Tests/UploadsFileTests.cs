@@ -39,7 +39,7 @@ public sealed class UploadsFileTests : IDisposable
             """{"client": "a", "token_ids": [0, 2], "tokenizer": "t"}""",
             """{"client": "b", "token_ids": [1, 3], "tokenizer": "t"}""")).EmbedTokens(Vocabulary);
         var global = TokenAggregationStrategies.Create("feddtpt").Aggregate(uploads);
-        Assert.Equal(4, global.Notes.EpsChoice!.KDistanceCurve.Count);
+        Assert.Equal(3, global.Notes.EpsChoice!.KDistanceCurve.Count);   // tokens 0 and 1 are parallel: one distinct point under cosine
         Assert.Equal(4, global.Clusters!.Pooled.Count);
         Assert.Contains(global.Clusters.Groups, group => group.SequenceEqual([0, 2])); // tokens 0 and 1, parallel
     }

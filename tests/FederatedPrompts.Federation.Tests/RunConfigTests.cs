@@ -10,7 +10,7 @@ public class RunConfigTests : IDisposable
     readonly TempFolder _dir = new();
     public void Dispose() => _dir.Dispose();
 
-    RunConfig Parse(string soft, string transfer = "{}", bool publicLabeled = true)
+    RunConfig Parse(string soft, string transfer = "{}", bool publicLabeled = true, string extra = "")
     {
         Directory.CreateDirectory(_dir.Combine("small"));
         Directory.CreateDirectory(_dir.Combine("large"));
@@ -19,7 +19,7 @@ public class RunConfigTests : IDisposable
         string labeled = publicLabeled ? "\"public_labeled\": \"eval.jsonl\"," : "";
         return RunConfig.Parse($$"""
             { "clients": ["a", "b"], "small_model": "small", "large_model": "large", "preset": "sst2", "eval_task": "eval.jsonl",
-              "public_texts": "public.txt", {{labeled}} "soft": {{soft}}, "transfer": {{transfer}} }
+              "public_texts": "public.txt", {{labeled}} {{extra}} "soft": {{soft}}, "transfer": {{transfer}} }
             """, _dir.Path);
     }
 
@@ -51,6 +51,29 @@ public class RunConfigTests : IDisposable
     public void Bad_soft_and_transfer_settings_are_named(string soft, string transfer, bool publicLabeled, string problem)
     {
         var error = Assert.Throws<InvalidDataException>(() => Parse(soft, transfer, publicLabeled));
+        Assert.Contains(problem, error.Message);
+    }
+
+    [Fact]
+    public void Aggregation_defaults_to_minilm_embeddings_and_the_kneed_knee()
+    {
+        var config = Parse("{}");
+        Assert.Equal(("minilm", "kneed", "minilm"), (config.AggregationEmbeddings, config.AggregationKnee, config.Discrete.NeighbourEmbeddings));
+        Assert.Equal(new Aggregation.Clustering.EpsRule(), config.AggregationEpsRule);
+        var chosen = Parse("{}", extra: """ "aggregation_knee": "kneedle-global", "aggregation_eps": 0.3, "aggregation_k": 4, "aggregation_embeddings": "lm", """);
+        Assert.Equal(new Aggregation.Clustering.EpsRule(Aggregation.Clustering.KneeMethod.KneedleGlobal, 0.3), chosen.AggregationEpsRule);
+        Assert.Equal((4, "lm"), (chosen.AggregationK, chosen.AggregationEmbeddings));
+    }
+
+    [Theory]
+    [InlineData(""" "aggregation_knee": "elbow", """, "aggregation_knee \"elbow\" is not one of kneed, kneedle-global")]
+    [InlineData(""" "aggregation_eps": -1, """, "aggregation_eps must be a finite number ≥ 0")]
+    [InlineData(""" "aggregation_k": 0, """, "aggregation_k must be at least 1")]
+    [InlineData(""" "aggregation_embeddings": "bert", """, "aggregation_embeddings \"bert\" is not one of minilm, lm")]
+    [InlineData(""" "discrete": { "neighbour_embeddings": "bert" }, """, "discrete.neighbour_embeddings \"bert\" is not one of minilm, lm")]
+    public void Bad_aggregation_settings_are_named(string extra, string problem)
+    {
+        var error = Assert.Throws<InvalidDataException>(() => Parse("{}", extra: extra));
         Assert.Contains(problem, error.Message);
     }
 }

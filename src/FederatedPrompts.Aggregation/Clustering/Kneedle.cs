@@ -26,7 +26,9 @@ public enum KneeMethod
 /// the distinct tokens above it. One departure: kneed also counts a point on or above the chord (D ≤ 0) as a maximum,
 /// in particular the curve's top end, where D is always 0; where the top of a k-distance curve bends the other way
 /// (D &lt; 0 just below it), kneed returns the largest k-distance, an eps that puts every point in one cluster. Here
-/// only points strictly below the chord (D &gt; 0) can be maxima.</item>
+/// only points strictly below the chord (D &gt; 0) can be maxima. Where no maximum is followed by a fall of a whole
+/// step, there is no knee, as kneed returns None (typically a bend at the curve's low end, after which D can fall by
+/// one step at most before the curve ends; on three points, never).</item>
 /// </list>
 /// Both return null where the curve has no knee: fewer than 3 points, all values equal (within rounding), or no point
 /// strictly below the chord (a straight or concave curve; kneed could report a knee made of rounding there).
