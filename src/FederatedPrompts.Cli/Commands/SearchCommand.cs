@@ -35,13 +35,18 @@ public static class SearchCommand
         var publicPerLabel = new Option<int>("--public-per-label") { DefaultValueFactory = _ => 2 };
         var budget = new Option<long?>("--budget") { Description = "Most inputs sent to the black box" };
         var noFeedback = new Option<bool>("--no-feedback") { Description = "Ablation: random candidates instead of the feedback memory's ranking" };
+        var neighbours = new Option<string>("--neighbours")
+        {
+            Description = "Where the proposer finds a token's neighbours: minilm (the sentence encoder on each token's text) or lm (the proposer's input embeddings)",
+            DefaultValueFactory = _ => TokenSpaces.MiniLm,
+        }.AcceptOnlyFromAmong([.. TokenSpaces.Names]);
         var seed = CommonOptions.Seed();
         var device = CommonOptions.Device();
         var json = CommonOptions.Json();
         var command = new Command("search", "FedDTPT client: improve a discrete prompt through the black-box model")
         {
             model, proposer, publicFile, promptText, promptIds, output, iterations, positions, candidates, localBatch,
-            publicPerLabel, budget, noFeedback, seed, device, json,
+            publicPerLabel, budget, noFeedback, neighbours, seed, device, json,
         };
         foreach (var option in task.Options) command.Add(option);
         command.SetAction(parse =>
@@ -72,7 +77,9 @@ public static class SearchCommand
                 LocalBatchSize = parse.GetValue(localBatch), PublicPerLabel = parse.GetValue(publicPerLabel), QueryBudget = parse.GetValue(budget),
                 UseFeedback = !parse.GetValue(noFeedback), Seed = parse.GetValue(seed),
             };
-            var search = new DiscretePromptSearch(blackBox, new TokenProposer(proposerModel ?? blackBoxModel, tokenizer), options);
+            var proposerLm = proposerModel ?? blackBoxModel;
+            var search = new DiscretePromptSearch(blackBox,
+                new TokenProposer(proposerLm, tokenizer, neighbourSpace: TokenSpaces.Create(parse.GetValue(neighbours)!, proposerLm, tokenizer)), options);
             var result = ProgressViews.Bar("searching", parse.GetValue(json), report => search.Run(start, local, publicSet,
                 new Core.SyncProgress<IterationRecord>(r => report(r.Iteration + 1, options.Iterations, $"searching, batch accuracy {r.AccuracyAfter:P1}, {r.QueriesUsed} queries"))));
 
