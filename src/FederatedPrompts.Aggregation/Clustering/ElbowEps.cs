@@ -14,7 +14,7 @@ public sealed record EpsRule(KneeMethod Knee = KneeMethod.Kneed, double? FixedEp
         ? throw new ArgumentOutOfRangeException(nameof(FixedEps), value, "must be a finite number ≥ 0")
         : eps;
 
-    /// <summary>For reports: "eps 0.3 (fixed)", "knee kneed", "knee kneedle-global".</summary>
+    /// <summary>For reports: "fixed eps 0.3", "knee kneed", "knee kneedle-global".</summary>
     public override string ToString() => FixedEps is { } eps ? $"fixed eps {eps:0.####}" : $"knee {KneeNames.Of(Knee)}";
 }
 

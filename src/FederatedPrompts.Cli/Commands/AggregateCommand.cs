@@ -33,7 +33,7 @@ public static class AggregateCommand
             Description = "Discrete uploads: minilm (the pretrained sentence encoder on each token's text) or lm (the model's input embeddings)",
             DefaultValueFactory = _ => TokenSpaces.MiniLm,
         }.AcceptOnlyFromAmong([.. TokenSpaces.Names]);
-        var knee = new Option<string>("--knee") { Description = "How eps is read off the k-distance curve: kneed (first significant knee from the top) or kneedle-global (the point farthest below the chord)", DefaultValueFactory = _ => "kneed" }
+        var knee = new Option<string?>("--knee") { Description = "How eps is read off the k-distance curve: kneed (first significant knee from the top; default for discrete uploads) or kneedle-global (the point farthest below the chord; default for soft uploads, as in a run)" }
             .AcceptOnlyFromAmong([.. KneeNames.Names]);
         var eps = new Option<double?>("--eps") { Description = "A fixed DBSCAN eps instead of the knee (a distance under --metric)" };
         var k = new Option<int?>("--k") { Description = "kmeans: the number of clusters (default: --length, else the longest upload's length)" };
@@ -58,10 +58,13 @@ public static class AggregateCommand
             if (parse.GetValue(k) < 1) throw new UserInputException("--k must be at least 1");
             if (parse.GetValue(eps) is { } fixedEps && !(fixedEps >= 0 && double.IsFinite(fixedEps)))
                 throw new UserInputException($"--eps must be a finite number ≥ 0, not {fixedEps}");
+            var uploads = UploadsFile.Load(parse.GetValue(prompts)!);
+            // Each kind's default knee is the one the coordinator uses for it.
+            var defaultRule = uploads.Kind == UploadKind.Discrete ? new EpsRule() : SoftAggregationOptions.DefaultEps;
+            var epsRule = (parse.GetValue(knee) is { } name ? new EpsRule(KneeNames.Parse(name)) : defaultRule) with { FixedEps = parse.GetValue(eps) };
             var settings = new Settings(parse.GetValue(strategy)!, parse.GetValue(minSamples),
                 parse.GetValue(metric) == "euclidean" ? DistanceMetric.Euclidean : DistanceMetric.Cosine, parse.GetValue(length), parse.GetValue(seed),
-                parse.GetValue(embeddings)!, new EpsRule(KneeNames.Parse(parse.GetValue(knee)!), parse.GetValue(eps)), parse.GetValue(k));
-            var uploads = UploadsFile.Load(parse.GetValue(prompts)!);
+                parse.GetValue(embeddings)!, epsRule, parse.GetValue(k));
             var report = uploads.Kind == UploadKind.Discrete
                 ? AggregateTokens(uploads, parse.GetValue(model), settings, parse.GetValue(output))
                 : AggregateSoft(uploads, parse.GetValue(model), settings, parse.GetValue(output));
