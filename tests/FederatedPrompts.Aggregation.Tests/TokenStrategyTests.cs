@@ -120,8 +120,7 @@ public sealed class TokenStrategyTests
     /// <summary>
     /// Two clients upload the same prompt [x, y], x = (0.1, 0.1), y = (0.1, 0.3) (float32). In double, 1 − x·x/(‖x‖‖x‖) is
     /// 2⁻⁵² ≈ 2.2e-16, not 0 (for y it rounds to −2.2e-16, clamped to 0); x to y is 1 − cos 26.57° ≈ .106.
-    /// k-distances (min_samples 2: nearest other point) are then [0, 0, 2.2e-16, 2.2e-16], flat within 1e-12, so no knee and
-    /// eps = the lower median 0. Had the two copies of x stayed 2.2e-16 apart, DBSCAN at eps 0 would have left them noise
+    /// the k-distance curve of the distinct points (copies are left out) has two points, too few for a knee, so eps is 0. Had the two copies of x stayed 2.2e-16 apart, DBSCAN at eps 0 would have left them noise
     /// (attention: both tokens of a client have w = 1, so α = .5 each, not above the median .5: dropped) and the
     /// global prompt would have been [y]. Identical vectors are at distance exactly 0, so {x, x} and {y, y} are clusters
     /// and the global prompt is the common prompt [x, y].

@@ -117,6 +117,8 @@ public class AggregateCommandTests(TinyAggregationModel model) : IClassFixture<T
         var fixedEps = Report("--embeddings", "lm", "--eps", "2").GetProperty("k_distance");
         Assert.Equal(("fixed eps 2", 2.0, JsonValueKind.Null), (fixedEps.GetProperty("rule").GetString(), fixedEps.GetProperty("eps").GetDouble(),
             fixedEps.GetProperty("knee_index").ValueKind));
+        Assert.Equal(2.0, fixedEps.GetProperty("fixed_eps").GetDouble());
+        Assert.Equal(JsonValueKind.Null, defaults.GetProperty("k_distance").GetProperty("fixed_eps").ValueKind);
         Assert.Equal("knee kneedle-global", Report("--knee", "kneedle-global").GetProperty("k_distance").GetProperty("rule").GetString());
         Assert.Equal(2, Report("--strategy", "kmeans", "--length", "4", "--k", "2").GetProperty("global_prompt").GetProperty("length").GetInt32());
     }

@@ -28,6 +28,7 @@ public class SimulateCommandTests : IDisposable
             Assert.Equal((1, 0.05, true), (soft.GetProperty("epochs").GetInt32(), soft.GetProperty("learning_rate").GetDouble(), soft.GetProperty("random_init").GetBoolean()));
             Assert.Equal(JsonValueKind.Null, soft.GetProperty("init_text").ValueKind);
             Assert.Equal(50, config.RootElement.GetProperty("transfer").GetProperty("validate_every").GetInt32());
+            Assert.Equal("fedavg", config.RootElement.GetProperty("strategy").GetString());   // the soft default
         }
         Assert.Contains("starting 5 clients in this process", run.Stdout);
         Assert.Contains(Path.Combine(output, "report.md"), run.Stdout.Replace("\n", ""));

@@ -55,12 +55,14 @@ public class RunConfigTests : IDisposable
     }
 
     [Fact]
-    public void Aggregation_defaults_to_minilm_embeddings_and_each_modes_knee()
+    public void Aggregation_defaults_to_each_modes_strategy_minilm_embeddings_and_the_kneed_knee()
     {
         var config = Parse("{}");
-        Assert.Equal(("minilm", null, "minilm"), (config.AggregationEmbeddings, config.AggregationKnee, config.Discrete.NeighbourEmbeddings));
-        Assert.Equal(new Aggregation.Clustering.EpsRule(Aggregation.Clustering.KneeMethod.KneedleGlobal), config.AggregationEpsRule);   // soft
-        Assert.Equal(new Aggregation.Clustering.EpsRule(Aggregation.Clustering.KneeMethod.Kneed), (config with { Mode = "discrete" }).AggregationEpsRule);
+        Assert.Equal(("minilm", "kneed", "minilm"), (config.AggregationEmbeddings, config.AggregationKnee, config.Discrete.NeighbourEmbeddings));
+        Assert.Equal(new Aggregation.Clustering.EpsRule(Aggregation.Clustering.KneeMethod.Kneed), config.AggregationEpsRule);
+        Assert.Equal(("fedavg", "feddtpt"), (config.Strategy, (config with { Mode = "discrete" }).Strategy));
+        Assert.Equal("feddtpt", Parse("{}", extra: """ "strategy": "feddtpt", """).Strategy);
+        Assert.Contains("\"strategy\": \"fedavg\"", config.ToJson());   // the stored run says what ran
         var chosen = Parse("{}", extra: """ "aggregation_knee": "kneedle-global", "aggregation_eps": 0.3, "aggregation_k": 4, "aggregation_embeddings": "lm", """);
         Assert.Equal(new Aggregation.Clustering.EpsRule(Aggregation.Clustering.KneeMethod.KneedleGlobal, 0.3), chosen.AggregationEpsRule);
         Assert.Equal((4, "lm"), (chosen.AggregationK, chosen.AggregationEmbeddings));

@@ -12,10 +12,7 @@ namespace FederatedPrompts.Aggregation.Soft;
 /// </summary>
 public sealed record SoftAggregationOptions(int MinSamples = 2, DistanceMetric Metric = DistanceMetric.Cosine, int? MaxLength = null, EpsRule? Eps = null)
 {
-    public EpsRule Eps { get; init => field = value ?? DefaultEps; } = Eps ?? DefaultEps;
-
-    /// <summary>The default for soft prompts: eps at the global knee (measured on the main job, see docs/ARCHITECTURE.md).</summary>
-    public static EpsRule DefaultEps { get; } = new(KneeMethod.KneedleGlobal);
+    public EpsRule Eps { get; init => field = value ?? new(); } = Eps ?? new();
     public int MinSamples { get; init => field = OptionChecks.AtLeastOne(value, nameof(MinSamples)); } = OptionChecks.AtLeastOne(MinSamples, nameof(MinSamples));
     public int? MaxLength { get; init => field = OptionChecks.AtLeastOne(value, nameof(MaxLength)); } = OptionChecks.AtLeastOne(MaxLength, nameof(MaxLength));
 }

@@ -33,14 +33,13 @@ public static class AggregateCommand
             Description = "Discrete uploads: minilm (the pretrained sentence encoder on each token's text) or lm (the model's input embeddings)",
             DefaultValueFactory = _ => TokenSpaces.MiniLm,
         }.AcceptOnlyFromAmong([.. TokenSpaces.Names]);
-        var knee = new Option<string?>("--knee") { Description = "How eps is read off the k-distance curve: kneed (first significant knee from the top; default for discrete uploads) or kneedle-global (the point farthest below the chord; default for soft uploads, as in a run)" }
+        var knee = new Option<string>("--knee") { Description = "How eps is read off the k-distance curve: kneed (first significant knee from the top) or kneedle-global (the point farthest below the chord)", DefaultValueFactory = _ => "kneed" }
             .AcceptOnlyFromAmong([.. KneeNames.Names]);
         var eps = new Option<double?>("--eps") { Description = "A fixed DBSCAN eps instead of the knee (a distance under --metric)" };
         var k = new Option<int?>("--k") { Description = "kmeans: the number of clusters (default: --length, else the longest upload's length)" };
-        var strategy = new Option<string>("--strategy")
+        var strategy = new Option<string?>("--strategy")
         {
-            Description = $"Token strategy ({string.Join(", ", TokenAggregationStrategies.Names)}); soft prompts: {string.Join(", ", SoftPromptAggregationStrategies.Names)}",
-            DefaultValueFactory = _ => "feddtpt",
+            Description = $"Token strategy ({string.Join(", ", TokenAggregationStrategies.Names)}; default feddtpt); soft prompts: {string.Join(", ", SoftPromptAggregationStrategies.Names)} (default fedavg, as in a run)",
         };
         var minSamples = new Option<int>("--min-samples") { Description = "DBSCAN min_samples, the point itself included (k of the k-distance curve)", DefaultValueFactory = _ => 2 };
         var metric = new Option<string>("--metric") { Description = "Distance for clustering: cosine or euclidean", DefaultValueFactory = _ => "cosine" }
@@ -59,10 +58,10 @@ public static class AggregateCommand
             if (parse.GetValue(eps) is { } fixedEps && !(fixedEps >= 0 && double.IsFinite(fixedEps)))
                 throw new UserInputException($"--eps must be a finite number ≥ 0, not {fixedEps}");
             var uploads = UploadsFile.Load(parse.GetValue(prompts)!);
-            // Each kind's default knee is the one the coordinator uses for it.
-            var defaultRule = uploads.Kind == UploadKind.Discrete ? new EpsRule() : SoftAggregationOptions.DefaultEps;
-            var epsRule = (parse.GetValue(knee) is { } name ? new EpsRule(KneeNames.Parse(name)) : defaultRule) with { FixedEps = parse.GetValue(eps) };
-            var settings = new Settings(parse.GetValue(strategy)!, parse.GetValue(minSamples),
+            // Each kind's default strategy is the one a run uses for it.
+            var strategyName = parse.GetValue(strategy) ?? (uploads.Kind == UploadKind.Discrete ? "feddtpt" : "fedavg");
+            var epsRule = new EpsRule(KneeNames.Parse(parse.GetValue(knee)!), parse.GetValue(eps));
+            var settings = new Settings(strategyName, parse.GetValue(minSamples),
                 parse.GetValue(metric) == "euclidean" ? DistanceMetric.Euclidean : DistanceMetric.Cosine, parse.GetValue(length), parse.GetValue(seed),
                 parse.GetValue(embeddings)!, epsRule, parse.GetValue(k));
             var report = uploads.Kind == UploadKind.Discrete

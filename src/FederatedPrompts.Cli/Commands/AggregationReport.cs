@@ -18,8 +18,11 @@ sealed record ReportedElement(
 
 sealed record ClientReport(string Client, int Examples, IReadOnlyList<ReportedElement> Prompt);
 
-/// <summary>The sorted k-distance curve and how eps was set (<see cref="Rule"/>); <see cref="KneeIndex"/> null with a knee rule means the lower-median fallback.</summary>
-sealed record KDistanceReport(int MinSamples, string Metric, string Rule, int Length, int? KneeIndex, double Eps, IReadOnlyList<double> Curve);
+/// <summary>
+/// The sorted k-distance curve and how eps was set (<see cref="Rule"/>): <see cref="FixedEps"/> when given, else the curve's value at
+/// <see cref="KneeIndex"/>; both null means the curve has no knee and eps is 0 (only copies cluster).
+/// </summary>
+sealed record KDistanceReport(int MinSamples, string Metric, string Rule, double? FixedEps, int Length, int? KneeIndex, double Eps, IReadOnlyList<double> Curve);
 
 /// <summary>The groups the global prompt was built from, in global-prompt order, each becoming one token or vector.</summary>
 sealed record ClustersReport(int Found, int NoiseKept, int NoiseDropped, IReadOnlyList<IReadOnlyList<ReportedElement>> Groups);
@@ -56,7 +59,7 @@ sealed record AggregationReport(
         var clients = Enumerable.Range(0, pooled.ClientCount).Select(k => new ClientReport(clientIds[k], pooled.ExampleCounts[k],
             Enumerable.Range(0, pooled.Count).Where(i => pooled.Client[i] == k).Select(Element).ToArray())).ToArray();
         var kDistance = notes.EpsChoice is { } eps
-            ? new KDistanceReport(settings.MinSamples, settings.Metric.ToString().ToLowerInvariant(), eps.Rule.ToString(), eps.KDistanceCurve.Count, eps.KneeIndex, eps.Eps, eps.KDistanceCurve)
+            ? new KDistanceReport(settings.MinSamples, settings.Metric.ToString().ToLowerInvariant(), eps.Rule.ToString(), eps.Rule.FixedEps, eps.KDistanceCurve.Count, eps.KneeIndex, eps.Eps, eps.KDistanceCurve)
             : null;
         // NoClustering marks strategies without a clustering step (FedAvg, and attention, whose groups are single tokens).
         var groups = clusters is not null && notes != AggregationNotes.NoClustering
@@ -92,7 +95,7 @@ sealed record AggregationReport(
 
         AnsiConsole.MarkupLine(KDistance is { } curve
             ? $"k-distance curve (min_samples {curve.MinSamples}, {curve.Metric}, {curve.Rule}): {curve.Length} points, " +
-              (curve.KneeIndex is { } knee ? $"knee at index {knee}" : curve.Rule.StartsWith("fixed") ? "eps fixed" : "no knee (eps is the lower median)") + $", eps [bold]{Number(curve.Eps)}[/]"
+              (curve.KneeIndex is { } knee ? $"knee at index {knee}" : curve.FixedEps is not null ? "eps fixed" : "no knee (eps 0: only copies cluster)") + $", eps [bold]{Number(curve.Eps)}[/]"
             : $"k-distance curve: none ({Strategy} does not run DBSCAN)");
 
         if (Clusters is { } clusters)

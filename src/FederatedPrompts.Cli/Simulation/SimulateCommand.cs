@@ -1,5 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
+using FederatedPrompts.Aggregation.Soft;
+using FederatedPrompts.Aggregation.Tokens;
 using FederatedPrompts.Cli.Bench;
 using FederatedPrompts.Coordinator.Runs;
 using FederatedPrompts.Core.Corpora;
@@ -27,7 +29,7 @@ public static class SimulateCommand
         var clients = new Option<int>("--clients") { DefaultValueFactory = _ => 3 };
         var rounds = new Option<int>("--rounds") { DefaultValueFactory = _ => 3 };
         var mode = new Option<string>("--mode") { Description = "soft (POST) or discrete (FedDTPT)", DefaultValueFactory = _ => "soft" };
-        var strategy = new Option<string>("--strategy") { Description = "Aggregation strategy", DefaultValueFactory = _ => "feddtpt" };
+        var strategy = new Option<string?>("--strategy") { Description = "Aggregation strategy (default: fedavg for soft prompts, feddtpt for discrete)" };
         var partition = new Option<string>("--partition") { Description = "iid or dirichlet", DefaultValueFactory = _ => "dirichlet" };
         var alpha = new Option<double>("--alpha") { Description = "Dirichlet concentration (smaller: more label skew)", DefaultValueFactory = _ => 1.0 };
         var epsilon = new Option<double?>("--epsilon") { Description = "Soft mode: DP-SGD with this total ε per client (clip 1)" };
@@ -68,6 +70,9 @@ public static class SimulateCommand
             int n = parse.GetValue(clients) is >= 1 and var c ? c : throw new UserInputException("--clients must be at least 1");
             if (parse.GetValue(rounds) < 1) throw new UserInputException("--rounds must be at least 1");
             if (parse.GetValue(mode) is not ("soft" or "discrete")) throw new UserInputException("--mode must be soft or discrete");
+            var strategies = parse.GetValue(mode) == "soft" ? SoftPromptAggregationStrategies.Names : TokenAggregationStrategies.Names;
+            if (parse.GetValue(strategy) is { } name && !strategies.Contains(name))
+                throw new UserInputException($"--strategy {name} is not one of {string.Join(", ", strategies)} for {parse.GetValue(mode)} mode");
             if (parse.GetValue(concurrentWork) < 1) throw new UserInputException("--concurrent-work must be at least 1");
             if (parse.GetValue(localEpochs) < 1) throw new UserInputException("--local-epochs must be at least 1");
             if (parse.GetValue(learningRate) is double lr && !(lr > 0 && double.IsFinite(lr))) throw new UserInputException("--lr must be positive and finite");
@@ -120,7 +125,7 @@ public static class SimulateCommand
             var config = new RunConfig
             {
                 Name = "simulation", Mode = parse.GetValue(mode)!, Rounds = parse.GetValue(rounds), MinClients = n, Clients = identities,
-                Strategy = parse.GetValue(strategy)!, Seed = s, SmallModel = smallDir, LargeModel = largeDir,
+                Strategy = parse.GetValue(strategy), Seed = s, SmallModel = smallDir, LargeModel = largeDir,
                 Template = template.Pattern, LabelWords = verbalizer.Labels.ToDictionary(l => l, l => verbalizer.WordsFor(l).ToArray()),
                 EvalTask = Path.Combine(data, "held-out.jsonl"), PublicTexts = transferTexts, PublicLabeled = Path.Combine(data, "public-labeled.jsonl"),
                 Soft = new SoftRunConfig

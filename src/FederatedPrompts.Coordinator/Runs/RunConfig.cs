@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using FederatedPrompts.Aggregation.Clustering;
@@ -24,8 +25,11 @@ public sealed record RunConfig
     /// <summary>Fraction of enrolled clients sampled per round (at least MinClients).</summary>
     public double Fraction { get; init; } = 1.0;
     public double RoundTimeoutSeconds { get; init; } = 600;
-    /// <summary>Aggregation strategy by name: feddtpt, fedavg (both modes); attention, kmeans (discrete).</summary>
-    public string Strategy { get; init; } = "feddtpt";
+    /// <summary>
+    /// Aggregation strategy by name: feddtpt, fedavg (both modes); attention, kmeans (discrete). Default: fedavg for soft
+    /// prompts, feddtpt for token prompts (soft feddtpt clusters each client's own vectors together: docs/ARCHITECTURE.md).
+    /// </summary>
+    [AllowNull] public string Strategy { get => field ?? (IsSoft ? "fedavg" : "feddtpt"); init; }
     public int Seed { get; init; } = 1;
     /// <summary>Client identities (certificate common names) admitted to this run.</summary>
     public IReadOnlyList<string> Clients { get; init; } = [];
@@ -57,17 +61,15 @@ public sealed record RunConfig
     public int? AggregationMaxLength { get; init; }
     /// <summary>Discrete mode: what uploaded tokens are compared in, "minilm" (the sentence encoder on each token's text) or "lm" (the large model's input embeddings).</summary>
     public string AggregationEmbeddings { get; init; } = TokenSpaces.MiniLm;
-    /// <summary>How DBSCAN's eps is read off the k-distance curve: "kneed" or "kneedle-global" (<see cref="KneeMethod"/>); null: each mode's measured default, kneed for token prompts, kneedle-global for soft prompts.</summary>
-    public string? AggregationKnee { get; init; }
+    /// <summary>How DBSCAN's eps is read off the k-distance curve: "kneed" or "kneedle-global" (<see cref="KneeMethod"/>).</summary>
+    public string AggregationKnee { get; init; } = "kneed";
     /// <summary>A fixed DBSCAN eps instead of the knee.</summary>
     public double? AggregationEps { get; init; }
     /// <summary>k of the "kmeans" strategy (default: the prompt length).</summary>
     public int? AggregationK { get; init; }
 
     /// <summary>How eps is set, from aggregation_knee and aggregation_eps.</summary>
-    [JsonIgnore] public EpsRule AggregationEpsRule => AggregationKnee is { } knee
-        ? new(KneeNames.Parse(knee), AggregationEps)
-        : (IsSoft ? SoftAggregationOptions.DefaultEps : new EpsRule()) with { FixedEps = AggregationEps };
+    [JsonIgnore] public EpsRule AggregationEpsRule => new(KneeNames.Parse(AggregationKnee), AggregationEps);
 
     [JsonIgnore] public bool IsSoft => Mode == "soft";
 
@@ -129,7 +131,7 @@ public sealed record RunConfig
         Require(AggregationMinSamples >= 1, "aggregation_min_samples must be at least 1");
         Require(AggregationMaxLength is null or >= 1, "aggregation_max_length must be at least 1");
         Require(TokenSpaces.Names.Contains(AggregationEmbeddings), $"aggregation_embeddings \"{AggregationEmbeddings}\" is not one of {string.Join(", ", TokenSpaces.Names)}");
-        Require(AggregationKnee is null || KneeNames.Names.Contains(AggregationKnee), $"aggregation_knee \"{AggregationKnee}\" is not one of {string.Join(", ", KneeNames.Names)}");
+        Require(KneeNames.Names.Contains(AggregationKnee), $"aggregation_knee \"{AggregationKnee}\" is not one of {string.Join(", ", KneeNames.Names)}");
         Require(AggregationEps is null || (AggregationEps >= 0 && double.IsFinite(AggregationEps.Value)), "aggregation_eps must be a finite number ≥ 0");
         Require(AggregationK is null or >= 1, "aggregation_k must be at least 1");
         Require(PublicPerLabel >= 0, "public_per_label must not be negative");
