@@ -53,7 +53,7 @@ public sealed class FederationClient(CallInvoker channel, ClientOptions options)
                 result = await RunLocalWork(task, next, ledger, cancel);
             var upload = new UploadRequest
             {
-                RunId = enrol.RunId, Round = next.Round, Prompt = result.Prompt, ExampleCount = options.PrivateData.Count,
+                RunId = enrol.RunId, Round = next.Round, BasePromptVersion = next.GlobalPromptVersion, Prompt = result.Prompt, ExampleCount = options.PrivateData.Count,
                 Metrics = result.Metrics, Privacy = result.Privacy,
             };
             try

@@ -1,4 +1,6 @@
+using System.Security.Cryptography;
 using FederatedPrompts.Core.Prompts;
+using Google.Protobuf;
 using FederatedPrompts.Protocol.V1;
 
 namespace FederatedPrompts.Protocol;
@@ -31,6 +33,21 @@ public static class PromptMessages
     public static DiscretePrompt ToDiscretePrompt(PromptValue message) => message.KindCase == PromptValue.KindOneofCase.Discrete
         ? new DiscretePrompt(message.Discrete.TokenIds, message.Discrete.TokenizerIdentity, message.Discrete.Text is "" ? null : message.Discrete.Text)
         : throw new ArgumentException($"expected a discrete prompt, got {Describe(message)}");
+
+    /// <summary>
+    /// The message rebuilt from its validated domain value, so equal prompts have equal bytes: unknown fields are dropped,
+    /// and so is a discrete prompt's text (the client's decoding; the coordinator decodes ids with its own tokenizer).
+    /// ArgumentException as the readers for a malformed message.
+    /// </summary>
+    public static PromptValue Canonical(PromptValue message)
+    {
+        if (message.KindCase != PromptValue.KindOneofCase.Discrete) return ToMessage(ToSoftPrompt(message));
+        var discrete = ToDiscretePrompt(message);
+        return ToMessage(new DiscretePrompt(discrete.TokenIds, discrete.TokenizerIdentity));
+    }
+
+    /// <summary>A prompt's version: the lowercase hex SHA-256 of its <see cref="Canonical"/> bytes.</summary>
+    public static string Version(PromptValue message) => Convert.ToHexStringLower(SHA256.HashData(Canonical(message).ToByteArray()));
 
     static string Describe(PromptValue? message) => message?.KindCase switch
     {

@@ -7,8 +7,8 @@ namespace FederatedPrompts.Aggregation.Tests;
 public sealed class SoftStrategyTests
 {
     /// <summary>
-    /// A = [(1,0), (0,1)], B = [(3,0), (0,3)], C = [(0,5)]. Cosine distances within a direction are 0, so the k-distance
-    /// curve is all zeros: no knee, eps falls back to its median, 0, and DBSCAN groups by direction:
+    /// A = [(1,0), (0,1)], B = [(3,0), (0,3)], C = [(0,5)]. Cosine distances within a direction are 0, so there are two
+    /// distinct points, too few for a knee: eps is 0, and DBSCAN groups by direction:
     /// {A0, B0} and {A1, B1, C0}. Attention: w(A0) = (B's closest, cos 1, + C's, cos 0)/2 = 1/2, w(A1) = (1 + 1)/2 = 1,
     /// so α(A0) = 1 − a, α(A1) = a = σ(1/2); B likewise; α(C0) = 1.
     /// Centroids: {A0, B0} = (a'·1 + a'·3)/(2a') on x = (2, 0); {A1, B1, C0} = (0, (a·1 + a·3 + 1·5)/(2a + 1)).
@@ -73,7 +73,64 @@ public sealed class SoftStrategyTests
     {
         foreach (var name in SoftPromptAggregationStrategies.Names)
             Assert.Equal(name, SoftPromptAggregationStrategies.Create(name).Name);
-        Assert.Contains("'mean' (known: feddtpt, fedavg)", Assert.Throws<ArgumentException>(() => SoftPromptAggregationStrategies.Create("mean")).Message);
+        Assert.Contains("'mean' (known: feddtpt, fedavg, median, trimmed-mean)", Assert.Throws<ArgumentException>(() => SoftPromptAggregationStrategies.Create("mean")).Message);
+    }
+
+    /// <summary>
+    /// Five clients, one vector of two coordinates each; the fifth (1000, −1000) is hostile and claims 1,000 examples.
+    /// x: 1 2 3 4 1000 → median 3, β = 0.2 drops 1 and 1000 → (2 + 3 + 4)/3 = 3. y: 5 6 7 8 −1000 → median 6, trimmed
+    /// (5 + 6 + 7)/3 = 6. FedAvg, which trusts the count: x = (1 + 2 + 3 + 4 + 1000·1000)/1004 ≈ 996.0.
+    /// The second position only two clients have: the median of (10, 20) is their mean, 15, and so is the trimmed mean
+    /// (⌊0.2·2⌋ = 0 dropped).
+    /// </summary>
+    [Fact]
+    public void Median_and_trimmed_mean_ignore_one_hostile_client_and_its_claimed_count()
+    {
+        SoftPromptUpload[] uploads =
+        [
+            SoftUpload("a", V(1, 5), V(10, 10)), SoftUpload("b", V(2, 6), V(20, 20)), SoftUpload("c", V(3, 7)), SoftUpload("d", V(4, 8)),
+            SoftUpload("hostile", V(1000, -1000)) with { ExampleCount = 1000 },
+        ];
+        var median = SoftPromptAggregationStrategies.Create("median").Aggregate(uploads);
+        AssertVector([3, 6], median.Vectors[0]);
+        AssertVector([15, 15], median.Vectors[1]);
+        var trimmed = SoftPromptAggregationStrategies.Create("trimmed-mean", new SoftAggregationOptions(TrimFraction: 0.2)).Aggregate(uploads);
+        AssertVector([3, 6], trimmed.Vectors[0]);
+        AssertVector([15, 15], trimmed.Vectors[1]);
+        Assert.Equal(996.0, SoftPromptAggregationStrategies.Create("fedavg").Aggregate(uploads).Vectors[0][0], 1);
+        AssertVector([2.5, 6.5], SoftPromptAggregationStrategies.Create("median").Aggregate(uploads[..4]).Vectors[0]);   // even count: mean of the middle two
+    }
+
+    /// <summary>
+    /// Ten clients tune around one prompt (honest: the centre plus noise of σ 0.1 per coordinate, 10 × 16); one of them
+    /// uploads −50 × the centre instead. The robust rules stay within the honest clients' spread of their mean; FedAvg
+    /// is dragged past the origin.
+    /// </summary>
+    [Fact]
+    public void With_one_hostile_client_of_ten_the_robust_rules_stay_near_the_honest_mean()
+    {
+        var random = new Random(7);
+        float Gaussian() => (float)(Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble()));
+        var centre = Enumerable.Range(0, 10).Select(_ => Enumerable.Range(0, 16).Select(_ => Gaussian()).ToArray()).ToArray();
+        var honest = Enumerable.Range(0, 9).Select(k => SoftUpload($"c{k}", centre.Select(v => v.Select(x => x + 0.1f * Gaussian()).ToArray()).ToArray())).ToArray();
+        SoftPromptUpload[] uploads = [.. honest, SoftUpload("hostile", centre.Select(v => v.Select(x => -50 * x).ToArray()).ToArray())];
+        var honestMean = SoftPromptAggregationStrategies.Create("fedavg").Aggregate(honest).Vectors;
+        double RelativeDistance(IReadOnlyList<float[]> prompt) =>
+            Math.Sqrt(prompt.Zip(honestMean).Sum(p => p.First.Zip(p.Second).Sum(x => (x.First - x.Second) * (double)(x.First - x.Second))))
+            / Math.Sqrt(honestMean.Sum(v => v.Sum(x => (double)x * x)));
+        Assert.InRange(RelativeDistance(SoftPromptAggregationStrategies.Create("median").Aggregate(uploads).Vectors), 0, 0.1);
+        Assert.InRange(RelativeDistance(SoftPromptAggregationStrategies.Create("trimmed-mean").Aggregate(uploads).Vectors), 0, 0.1);
+        Assert.InRange(RelativeDistance(SoftPromptAggregationStrategies.Create("fedavg").Aggregate(uploads).Vectors), 4, double.MaxValue);   // (9c − 50c)/10 = −4.1c: 5.1 from c
+    }
+
+    [Theory]
+    [InlineData(-0.1)]
+    [InlineData(0.5)]
+    [InlineData(double.NaN)]
+    public void A_trim_fraction_outside_0_to_one_half_is_refused(double trim)
+    {
+        var error = Assert.Throws<ArgumentOutOfRangeException>(() => new SoftAggregationOptions(TrimFraction: trim));
+        Assert.Contains("TrimFraction", error.Message);
     }
 
     [Fact]

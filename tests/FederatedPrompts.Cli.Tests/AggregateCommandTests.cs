@@ -177,6 +177,31 @@ public class AggregateCommandTests(TinyAggregationModel model) : IClassFixture<T
         Assert.Equal(expected.SelectMany(v => v), written.Values.ToArray());
     }
 
+    /// <summary>
+    /// Five clients, one of them hostile ([1000, −1000], claiming 1,000 examples): per coordinate the median is 3 and 6;
+    /// the trimmed mean with β 0.2 drops one value at each end, (2 + 3 + 4)/3 and (5 + 6 + 7)/3; the default (FedAvg) is
+    /// dragged to the hostile values. A β of 0.5 or more is refused.
+    /// </summary>
+    [Fact]
+    public void Soft_uploads_with_median_or_trimmed_mean_resist_one_hostile_client()
+    {
+        string uploads = Uploads([.. new[] { (1, 5), (2, 6), (3, 7), (4, 8) }.Select((v, k) =>
+                $$"""{"client": "c{{k}}", "vectors": [[{{v.Item1}}, {{v.Item2}}]], "model": "emb-test"}"""),
+            """{"client": "hostile", "vectors": [[1000, -1000]], "model": "emb-test", "examples": 1000}"""]);
+        float[] Global(params string[] options)
+        {
+            var run = Fedprompt.Run(["aggregate", "--prompts", uploads, "--json", .. options]);
+            Assert.True(run.ExitCode == 0, run.Stderr);
+            var report = JsonDocument.Parse(run.Stdout).RootElement;
+            return report.GetProperty("global_prompt").GetProperty("vectors")[0].EnumerateArray().Select(x => x.GetSingle()).ToArray();
+        }
+        Assert.Equal([3f, 6f], Global("--strategy", "median"));
+        Assert.Equal([3f, 6f], Global("--strategy", "trimmed-mean", "--trim-fraction", "0.2"));
+        Assert.True(Global()[0] > 900);   // fedavg, the soft default, trusts the count
+        BadInputTests.AssertOneLineError(Fedprompt.Run("aggregate", "--prompts", uploads, "--strategy", "trimmed-mean", "--trim-fraction", "0.5"),
+            "--trim-fraction must be in [0, 0.5), not 0.5");
+    }
+
     [Fact]
     public void Soft_uploads_are_checked_against_the_model_when_one_is_given()
     {

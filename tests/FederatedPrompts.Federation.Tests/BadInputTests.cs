@@ -48,7 +48,7 @@ public class BadInputTests(TinyFederation setting, ITestOutputHelper output) : I
         await c.Refused(StatusCode.FailedPrecondition, "client-1 is not enrolled",
             () => Download(one, new DownloadModelRequest { ModelIdentity = c.Facts.SmallModelIdentity, FileName = "config.json" }));
 
-        await c.Refused(StatusCode.InvalidArgument, "example_count must be at least 1, got 0", () => one.EnrolAsync(SoftEnrol(0)).ResponseAsync);
+        await c.Refused(StatusCode.InvalidArgument, "example_count must be between 1 and the run's max_example_count 100000, got 0", () => one.EnrolAsync(SoftEnrol(0)).ResponseAsync);
         await c.Refused(StatusCode.FailedPrecondition, "soft-mode run",
             () => one.EnrolAsync(new EnrolRequest { Mode = Mode.Discrete, ExampleCount = 6 }).ResponseAsync);
         var enrolled = await one.EnrolAsync(SoftEnrol(6));
@@ -120,7 +120,7 @@ public class BadInputTests(TinyFederation setting, ITestOutputHelper output) : I
         Assert.Equal((c.Facts.HiddenSize, c.Facts.SmallModelIdentity), (global.HiddenSize, global.ModelIdentity));
         int hidden = global.HiddenSize, max = c.Facts.MaxPromptLength;
         UploadRequest Upload(PromptValue prompt, int examples = 6, LocalMetrics? metrics = null, int round = 1, string? run = null) =>
-            new() { RunId = run ?? runId, Round = round, Prompt = prompt, ExampleCount = examples, Metrics = metrics ?? Metrics() };
+            new() { RunId = run ?? runId, Round = round, BasePromptVersion = task.GlobalPromptVersion, Prompt = prompt, ExampleCount = examples, Metrics = metrics ?? Metrics() };
         PromptValue Soft(int length, int hiddenSize, int values, string? identity = null, Action<float[]>? edit = null)
         {
             var v = Enumerable.Range(0, values).Select(i => 0.01f * (i % 17)).ToArray();
@@ -141,12 +141,12 @@ public class BadInputTests(TinyFederation setting, ITestOutputHelper output) : I
         await Invalid("expected a soft prompt, got a discrete prompt",
             Upload(new PromptValue { Discrete = new DiscretePromptValue { TokenIds = { 5, 6 }, TokenizerIdentity = c.Facts.TokenizerIdentity } }));
         await Invalid("expected a soft prompt, got no prompt", Upload(new PromptValue()));
-        await Invalid("the update has no prompt", new UploadRequest { RunId = runId, Round = 1, ExampleCount = 6, Metrics = Metrics() });
+        await Invalid("the update has no prompt", new UploadRequest { RunId = runId, Round = 1, BasePromptVersion = task.GlobalPromptVersion, ExampleCount = 6, Metrics = Metrics() });
         await Invalid("example_count 0 must be between 1 and the 6 examples client-1 enrolled with", Upload(c.SoftPrompt(2), examples: 0));
         await Invalid("example_count 7 must be between 1 and the 6 examples client-1 enrolled with", Upload(c.SoftPrompt(2), examples: 7));
         await Invalid("metrics are not valid", Upload(c.SoftPrompt(2), metrics: Metrics(accuracyAfter: double.NaN)));
         await Invalid("metrics are not valid", Upload(c.SoftPrompt(2), metrics: Metrics(accuracyAfter: 1.5)));
-        await Invalid("the update has no metrics", new UploadRequest { RunId = runId, Round = 1, Prompt = c.SoftPrompt(2), ExampleCount = 6 });
+        await Invalid("the update has no metrics", new UploadRequest { RunId = runId, Round = 1, BasePromptVersion = task.GlobalPromptVersion, Prompt = c.SoftPrompt(2), ExampleCount = 6 });
 
         await c.Refused(StatusCode.NotFound, "no run \"elsewhere\"", () => one.UploadAsync(Upload(c.SoftPrompt(2), run: "elsewhere")).ResponseAsync);
         await c.Refused(StatusCode.FailedPrecondition, "round 2 is not open; the current round is 1 (collecting)",
@@ -189,6 +189,96 @@ public class BadInputTests(TinyFederation setting, ITestOutputHelper output) : I
         Assert.Equal(new[] { "client-1", "client-2" }, round1.Sampled);
     }
 
+    // ------------------------------------------------------------------ hostile clients (issue #12)
+
+    /// <summary>
+    /// An admitted client turned hostile: it raises its example count, uploads huge vectors, an update trained from an
+    /// older global prompt, the global prompt unchanged, another client's update, its own update of the last round
+    /// relabelled, and a prompt padded with an unknown field. Each is refused with a precise status, or (the padding)
+    /// stored without it; honest updates go through and nothing accepted changes.
+    /// </summary>
+    [Fact]
+    public async Task Hostile_updates_and_inflated_counts_are_refused()
+    {
+        await using var c = await Start("soft", change: r => r with { Rounds = 3 });
+        var (one, two) = (c.Federation("client-1"), c.Federation("client-2"));
+        string runId = c.RunId;
+        await one.EnrolAsync(SoftEnrol(6));
+        await c.Refused(StatusCode.InvalidArgument, "client-1 enrolled with 6 examples; the count is fixed at the first enrolment, not 600",
+            () => one.EnrolAsync(SoftEnrol(600)).ResponseAsync);
+        await c.Refused(StatusCode.InvalidArgument, "max_example_count 100000, got 2147483647", () => two.EnrolAsync(SoftEnrol(int.MaxValue)).ResponseAsync);
+        await one.EnrolAsync(SoftEnrol(6));   // a restarted client enrols again with the same count
+        await two.EnrolAsync(SoftEnrol(7));
+        Assert.Equal(new[] { 6, 7 }, c.Store.Clients(runId).Select(x => x.ExampleCount));
+
+        var task = await UntilTrain(one, runId, 1);
+        Assert.Equal(64, task.GlobalPromptVersion.Length);
+        int hidden = c.Facts.HiddenSize;
+        double bound = c.Facts.MaxVectorNorm;
+        Assert.InRange(bound, 1e-3, 1e3);   // 32 × the tiny model's largest input-embedding norm
+        UploadRequest Upload(PromptValue prompt, RoundTaskReply trainedFrom, int examples = 6) => new()
+        {
+            RunId = runId, Round = trainedFrom.Round, BasePromptVersion = trainedFrom.GlobalPromptVersion, Prompt = prompt, ExampleCount = examples, Metrics = Metrics(),
+        };
+        PromptValue Vectors(float value, float secondRow) =>
+            new() { Soft = new SoftPromptValue { Length = 2, HiddenSize = hidden, ModelIdentity = c.Facts.SmallModelIdentity,
+                Values = { Enumerable.Repeat(value, hidden).Concat(Enumerable.Repeat(secondRow, hidden)) } } };
+        static UploadRequest Rebased(UploadRequest request, string version)
+        {
+            var copy = request.Clone();
+            copy.BasePromptVersion = version;
+            return copy;
+        }
+        float justAbove = (float)(bound / Math.Sqrt(hidden) * 1.001), justBelow = (float)(bound / Math.Sqrt(hidden) * 0.999);
+
+        await c.Refused(StatusCode.InvalidArgument, "soft prompt vector 1 has L2 norm",
+            () => one.UploadAsync(Upload(Vectors(0.01f, 3e38f), task)).ResponseAsync);
+        await c.Refused(StatusCode.InvalidArgument, $"above the run's bound {bound:G4} (soft.max_vector_norm)", () => one.UploadAsync(Upload(Vectors(justAbove, 0.01f), task)).ResponseAsync);
+        await c.Refused(StatusCode.FailedPrecondition, "the update names no base_prompt_version",
+            () => one.UploadAsync(Rebased(Upload(Vectors(0.01f, 0.01f), task), "")).ResponseAsync);
+        await c.Refused(StatusCode.FailedPrecondition, $"was trained from global prompt version {new string('0', 64)}, not round 1's {task.GlobalPromptVersion}",
+            () => one.UploadAsync(Rebased(Upload(Vectors(0.01f, 0.01f), task), new string('0', 64))).ResponseAsync);
+        await c.Refused(StatusCode.InvalidArgument, "the update is the round's global prompt unchanged: client-1 did no local training",
+            () => one.UploadAsync(Upload(task.GlobalPrompt, task)).ResponseAsync);
+        var infinite = Upload(Vectors(0.01f, 0.01f), task);
+        infinite.Privacy = new PrivacySpend { ClipNorm = 1, EpsilonRound = 1, EpsilonTotal = double.PositiveInfinity };
+        await c.Refused(StatusCode.InvalidArgument, "privacy spend is not valid", () => one.UploadAsync(infinite).ResponseAsync);   // a run without DP
+        Assert.Empty(c.Store.AllUpdates(runId));
+
+        // An honest update at the bound, padded with a 64 KB field the schema does not know: stored without it.
+        var honest = Vectors(justBelow, -justBelow);
+        var padded = PromptValue.Parser.ParseFrom([.. honest.ToByteArray(), .. UnknownField(99, 64 * 1024)]);
+        Assert.True(padded.CalculateSize() > 64 * 1024);
+        await one.UploadAsync(Upload(padded, task));
+        Assert.Equal(honest.ToByteArray(), Assert.Single(c.Store.AllUpdates(runId)).Prompt.ToByteArray());
+
+        // client-2 copies it: a replay; its own update closes round 1.
+        var taskTwo = await UntilTrain(two, runId, 1);
+        await c.Refused(StatusCode.InvalidArgument, "identical to the one client-1 uploaded in round 1: a replay",
+            () => two.UploadAsync(Upload(honest, taskTwo, examples: 7)).ResponseAsync);
+        await two.UploadAsync(Upload(Vectors(0.02f, 0.03f), taskTwo, examples: 7));
+
+        // Round 2: client-1's round-1 update relabelled, naming round 2's version, is a replay too.
+        var second = await UntilTrain(one, runId, 2);
+        Assert.NotEqual(task.GlobalPromptVersion, second.GlobalPromptVersion);
+        await c.Refused(StatusCode.FailedPrecondition, "not round 2's", () => one.UploadAsync(Rebased(Upload(Vectors(0.04f, 0.04f), second), task.GlobalPromptVersion)).ResponseAsync);
+        await c.Refused(StatusCode.InvalidArgument, "identical to the one client-1 uploaded in round 1: a replay",
+            () => one.UploadAsync(Upload(honest, second)).ResponseAsync);
+        await one.UploadAsync(Upload(Vectors(0.04f, 0.04f), second));
+        Assert.Equal(3, c.Store.AllUpdates(runId).Count);
+    }
+
+    /// <summary>A length-delimited field of <paramref name="bytes"/> zero bytes under <paramref name="number"/>, as its wire bytes.</summary>
+    static byte[] UnknownField(int number, int bytes)
+    {
+        using var memory = new MemoryStream();
+        var output = new CodedOutputStream(memory);
+        output.WriteTag(number, WireFormat.WireType.LengthDelimited);
+        output.WriteBytes(ByteString.CopyFrom(new byte[bytes]));
+        output.Flush();
+        return memory.ToArray();
+    }
+
     // ------------------------------------------------------------------ discrete uploads and the inference service
 
     [Fact]
@@ -206,7 +296,7 @@ public class BadInputTests(TinyFederation setting, ITestOutputHelper output) : I
         Assert.Equal(tokenizer, task.GlobalPrompt.Discrete.TokenizerIdentity);
 
         UploadRequest Upload(PromptValue prompt, PrivacySpend? privacy = null) =>
-            new() { RunId = runId, Round = 1, Prompt = prompt, ExampleCount = 6, Metrics = Metrics(), Privacy = privacy };
+            new() { RunId = runId, Round = 1, BasePromptVersion = task.GlobalPromptVersion, Prompt = prompt, ExampleCount = 6, Metrics = Metrics(), Privacy = privacy };
         PromptValue Tokens(IEnumerable<int> ids, string? identity = null) =>
             new() { Discrete = new DiscretePromptValue { TokenIds = { ids }, TokenizerIdentity = identity ?? tokenizer } };
         async Task Invalid(string problem, UploadRequest request) =>

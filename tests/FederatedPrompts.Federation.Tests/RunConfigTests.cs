@@ -48,6 +48,8 @@ public class RunConfigTests : IDisposable
     [InlineData("""{ "init_text": "x", "random_init": true }""", "{}", true, "soft.init_text and soft.random_init exclude each other")]
     [InlineData("{}", """{ "validate_every": 10 }""", false, "transfer.validate_every needs public_labeled")]
     [InlineData("{}", """{ "validate_every": -1 }""", true, "transfer.validate_every must not be negative")]
+    [InlineData("""{ "max_vector_norm": 0 }""", "{}", true, "soft.max_vector_norm must be positive and finite")]
+    [InlineData("""{ "max_vector_norm": -3 }""", "{}", true, "soft.max_vector_norm must be positive and finite")]
     public void Bad_soft_and_transfer_settings_are_named(string soft, string transfer, bool publicLabeled, string problem)
     {
         var error = Assert.Throws<InvalidDataException>(() => Parse(soft, transfer, publicLabeled));
@@ -74,6 +76,8 @@ public class RunConfigTests : IDisposable
     [InlineData(""" "aggregation_k": 0, """, "aggregation_k must be at least 1")]
     [InlineData(""" "aggregation_embeddings": "bert", """, "aggregation_embeddings \"bert\" is not one of minilm, lm")]
     [InlineData(""" "discrete": { "neighbour_embeddings": "bert" }, """, "discrete.neighbour_embeddings \"bert\" is not one of minilm, lm")]
+    [InlineData(""" "aggregation_trim_fraction": 0.5, """, "aggregation_trim_fraction must be in [0, 0.5)")]
+    [InlineData(""" "max_example_count": 0, """, "max_example_count must be at least 1")]
     public void Bad_aggregation_settings_are_named(string extra, string problem)
     {
         var error = Assert.Throws<InvalidDataException>(() => Parse("{}", extra: extra));

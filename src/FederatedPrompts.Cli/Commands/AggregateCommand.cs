@@ -36,6 +36,10 @@ public static class AggregateCommand
         var knee = new Option<string>("--knee") { Description = "How eps is read off the k-distance curve: kneed (first significant knee from the top) or kneedle-global (the point farthest below the chord)", DefaultValueFactory = _ => "kneed" }
             .AcceptOnlyFromAmong([.. KneeNames.Names]);
         var eps = new Option<double?>("--eps") { Description = "A fixed DBSCAN eps instead of the knee (a distance under --metric)" };
+        var trim = new Option<double>("--trim-fraction")
+        {
+            Description = "Soft trimmed-mean: the share of values dropped at each end of every coordinate, in [0, 0.5)", DefaultValueFactory = _ => 0.1,
+        };
         var k = new Option<int?>("--k") { Description = "kmeans: the number of clusters (default: --length, else the longest upload's length)" };
         var strategy = new Option<string?>("--strategy")
         {
@@ -49,12 +53,13 @@ public static class AggregateCommand
         var output = new Option<string?>("--out") { Description = "Write the global prompt as a discrete-prompt or soft-prompt JSON file" };
         var json = CommonOptions.Json();
         var command = new Command("aggregate", "Run FedDTPT's server aggregation offline on uploaded prompts")
-            { prompts, model, embeddings, strategy, minSamples, metric, knee, eps, k, length, seed, output, json };
+            { prompts, model, embeddings, strategy, minSamples, metric, knee, eps, k, trim, length, seed, output, json };
         command.SetAction(parse =>
         {
             if (parse.GetValue(minSamples) < 1) throw new UserInputException("--min-samples must be at least 1");
             if (parse.GetValue(length) < 1) throw new UserInputException("--length must be at least 1");
             if (parse.GetValue(k) < 1) throw new UserInputException("--k must be at least 1");
+            if (parse.GetValue(trim) is not (>= 0 and < 0.5)) throw new UserInputException($"--trim-fraction must be in [0, 0.5), not {parse.GetValue(trim)}");
             if (parse.GetValue(eps) is { } fixedEps && !(fixedEps >= 0 && double.IsFinite(fixedEps)))
                 throw new UserInputException($"--eps must be a finite number ≥ 0, not {fixedEps}");
             var uploads = UploadsFile.Load(parse.GetValue(prompts)!);
@@ -63,7 +68,7 @@ public static class AggregateCommand
             var epsRule = new EpsRule(KneeNames.Parse(parse.GetValue(knee)!), parse.GetValue(eps));
             var settings = new Settings(strategyName, parse.GetValue(minSamples),
                 parse.GetValue(metric) == "euclidean" ? DistanceMetric.Euclidean : DistanceMetric.Cosine, parse.GetValue(length), parse.GetValue(seed),
-                parse.GetValue(embeddings)!, epsRule, parse.GetValue(k));
+                parse.GetValue(embeddings)!, epsRule, parse.GetValue(k), parse.GetValue(trim));
             var report = uploads.Kind == UploadKind.Discrete
                 ? AggregateTokens(uploads, parse.GetValue(model), settings, parse.GetValue(output))
                 : AggregateSoft(uploads, parse.GetValue(model), settings, parse.GetValue(output));
@@ -74,7 +79,8 @@ public static class AggregateCommand
         return command;
     }
 
-    internal sealed record Settings(string Strategy, int MinSamples, DistanceMetric Metric, int? Length, int Seed, string Embeddings, EpsRule Eps, int? K);
+    internal sealed record Settings(string Strategy, int MinSamples, DistanceMetric Metric, int? Length, int Seed, string Embeddings, EpsRule Eps, int? K,
+        double TrimFraction);
 
     static AggregationReport AggregateTokens(UploadsFile uploads, string? modelDir, Settings settings, string? outPath)
     {
@@ -103,7 +109,7 @@ public static class AggregateCommand
             if (ModelIdentity.Of(lm) is var identity && identity != uploads.Identity)
                 throw new UserInputException($"{uploads.Path}: the uploads live in model {uploads.Identity}'s embedding space, but {modelDir} is {identity}");
         }
-        var options = new SoftAggregationOptions(settings.MinSamples, settings.Metric, settings.Length, settings.Eps);
+        var options = new SoftAggregationOptions(settings.MinSamples, settings.Metric, settings.Length, settings.Eps, settings.TrimFraction);
         var global = SoftPromptAggregationStrategies.Create(settings.Strategy, options).Aggregate(uploads.Soft);
         if (outPath is not null) global.ToSoftPrompt(uploads.Identity).Save(outPath);
         return AggregationReport.Build(uploads, settings, global.Clusters?.Pooled ?? PooledVectors.From(uploads.Soft), global.Clusters, global.Notes,

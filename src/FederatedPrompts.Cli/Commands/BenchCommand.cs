@@ -13,5 +13,6 @@ public static class BenchCommand
         PostCostBenchmark.Create(),
         FederationBenchmark.Create(),
         FedDtptBenchmark.Create(),
+        RobustBenchmark.Create(),
     };
 }

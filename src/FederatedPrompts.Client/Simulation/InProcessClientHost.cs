@@ -173,7 +173,7 @@ public sealed class InProcessClientHost : IAsyncDisposable
                 var update = await Task.Run(() => work(new SimulatedRound(who.Identity, enrol, next)), token);
                 var request = new UploadRequest
                 {
-                    RunId = enrol.RunId, Round = next.Round, Prompt = update.Prompt, ExampleCount = _options.ExampleCount,
+                    RunId = enrol.RunId, Round = next.Round, BasePromptVersion = next.GlobalPromptVersion, Prompt = update.Prompt, ExampleCount = _options.ExampleCount,
                     Metrics = update.Metrics, Privacy = update.Privacy,
                 };
                 int bytes = request.CalculateSize();

@@ -76,11 +76,13 @@ public sealed class CoordinatorModels : IDisposable
         _vocabulary = new(() => TokenSpaces.Create(_config.AggregationEmbeddings, _large, _tokenizer));
         SmallModelIdentity = ModelIdentity.Of(_small);
         Facts = new ModelFacts(SmallModelIdentity, _small.HiddenSize, _tokenizer.Identity, _tokenizer.VocabSize,
-            MaxPromptLength: Math.Max(1, _small.Config.MaxPositions / 2));
+            MaxPromptLength: Math.Max(1, _small.Config.MaxPositions / 2),
+            MaxVectorNorm: config.Soft.MaxVectorNorm ?? SoftRunConfig.NormBoundFactor * InputEmbeddings.LargestRowNorm(_small));
         Manifest = BuildManifest(config.SmallModel, SmallModelIdentity, _tokenizer.Identity);
     }
 
     public ModelFacts Facts { get; }
+
     public string SmallModelIdentity { get; }
     public ModelManifest Manifest { get; }
 
@@ -128,7 +130,8 @@ public sealed class CoordinatorModels : IDisposable
         {
             var uploads = updates.Select(u => new SoftPromptUpload(u.ClientId, Rows(PromptMessages.ToSoftPrompt(u.Prompt)), u.ExampleCount)).ToList();
             var strategy = SoftPromptAggregationStrategies.Create(_config.Strategy,
-                new SoftAggregationOptions(_config.AggregationMinSamples, MaxLength: _config.AggregationMaxLength ?? _config.Soft.PromptLength, Eps: _config.AggregationEpsRule));
+                new SoftAggregationOptions(_config.AggregationMinSamples, MaxLength: _config.AggregationMaxLength ?? _config.Soft.PromptLength, Eps: _config.AggregationEpsRule,
+                    TrimFraction: _config.AggregationTrimFraction));
             var global = strategy.Aggregate(uploads);
             return (PromptMessages.ToMessage(global.ToSoftPrompt(SmallModelIdentity)), NotesOf(global.Notes, global.Vectors.Count));
         }

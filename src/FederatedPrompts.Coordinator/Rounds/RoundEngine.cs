@@ -1,3 +1,4 @@
+using FederatedPrompts.Aggregation.Geometry;
 using FederatedPrompts.Coordinator.Runs;
 using FederatedPrompts.Coordinator.Storage;
 using FederatedPrompts.Protocol;
@@ -7,7 +8,8 @@ using Microsoft.Extensions.Logging;
 namespace FederatedPrompts.Coordinator.Rounds;
 
 /// <summary>What a client should do now (the domain form of a round task).</summary>
-public sealed record ClientTask(RoundTaskReply.Types.Action Action, int Round, PromptValue? GlobalPrompt, DateTimeOffset? Deadline, int Seed, string Reason);
+public sealed record ClientTask(RoundTaskReply.Types.Action Action, int Round, PromptValue? GlobalPrompt, DateTimeOffset? Deadline, int Seed, string Reason,
+    string PromptVersion = "");
 
 /// <summary>Heavy work the engine has decided is due; the <see cref="RoundWorker"/> does it and reports back.</summary>
 public abstract record EngineStep
@@ -43,9 +45,13 @@ public sealed class RoundEngine
     readonly Dictionary<string, int> _admitted;
     readonly Dictionary<string, ClientRecord> _enrolled;
     readonly HashSet<string> _uploaded = new(StringComparer.Ordinal);
+    /// <summary>Soft runs: the version of every accepted update → who uploaded it in which round, to refuse verbatim replays.</summary>
+    readonly Dictionary<string, (string Client, int Round)> _softUpdateVersions = new(StringComparer.Ordinal);
     readonly Dictionary<string, (DateTimeOffset At, string Activity)> _seen = new(StringComparer.Ordinal);
     RunRecord _run;
     RoundRecord? _round;
+    /// <summary><see cref="PromptMessages.Version"/> of the current round's global prompt.</summary>
+    string _roundPromptVersion = "";
     DateTimeOffset _seenFlushedAt;
     bool _quorumWarned;
 
@@ -61,6 +67,8 @@ public sealed class RoundEngine
         _admitted = _run.Config.Clients.Select((id, index) => (id, index)).ToDictionary(p => p.id, p => p.index, StringComparer.Ordinal);
         _enrolled = store.Clients(runId).ToDictionary(c => c.ClientId, StringComparer.Ordinal);
         _seenFlushedAt = time.GetUtcNow();
+        if (_run.Config.IsSoft)
+            foreach (var update in store.AllUpdates(runId)) _softUpdateVersions.TryAdd(PromptMessages.Version(update.Prompt), (update.ClientId, update.Round));
         Reload();
     }
 
@@ -196,8 +204,12 @@ public sealed class RoundEngine
             var expected = Config.IsSoft ? Mode.Soft : Mode.Discrete;
             if (mode != expected)
                 throw new RejectionException(RejectionKind.WrongState, $"run {RunId} is a {Config.Mode}-mode run; client {identity} asked for {mode}");
-            if (exampleCount < 1)
-                throw new RejectionException(RejectionKind.Invalid, $"example_count must be at least 1, got {exampleCount}");
+            if (exampleCount < 1 || exampleCount > Config.MaxExampleCount)
+                throw new RejectionException(RejectionKind.Invalid, $"example_count must be between 1 and the run's max_example_count {Config.MaxExampleCount}, got {exampleCount}");
+            // FedAvg weighs updates by this count and a client could otherwise raise it before every upload.
+            if (_enrolled.TryGetValue(identity, out var known) && known.ExampleCount != exampleCount)
+                throw new RejectionException(RejectionKind.Invalid,
+                    $"client {identity} enrolled with {known.ExampleCount} examples; the count is fixed at the first enrolment, not {exampleCount}");
             var client = _store.UpsertClient(RunId, identity, mode, exampleCount, Now);
             _enrolled[identity] = client;
             _seen.Remove(identity);
@@ -227,12 +239,16 @@ public sealed class RoundEngine
             if (round.State != RoundState.Collecting) return Wait($"round {round.Round} is {round.State.ToString().ToLowerInvariant()}");
             if (!round.Sampled.Contains(identity)) return Wait($"not sampled in round {round.Round}");
             if (_uploaded.Contains(identity)) return Wait($"the update for round {round.Round} is in");
-            return new(RoundTaskReply.Types.Action.Train, round.Round, round.PromptIn, round.Deadline, ClientSeed(identity, round.Round), "");
+            return new(RoundTaskReply.Types.Action.Train, round.Round, round.PromptIn, round.Deadline, ClientSeed(identity, round.Round), "", _roundPromptVersion);
         }
     }
 
-    public (int Round, int UploadsInRound) AcceptUpload(string identity, string runId, int round, PromptValue prompt, int exampleCount,
-        LocalMetrics metrics, PrivacySpend? privacy)
+    /// <summary>
+    /// Validates and stores a client's update for <paramref name="round"/>, trained from the global prompt of version
+    /// <paramref name="basePromptVersion"/>; the prompt is stored in its canonical form (<see cref="PromptMessages.Canonical"/>).
+    /// </summary>
+    public (int Round, int UploadsInRound) AcceptUpload(string identity, string runId, int round, string basePromptVersion, PromptValue prompt,
+        int exampleCount, LocalMetrics metrics, PrivacySpend? privacy)
     {
         lock (_gate)
         {
@@ -240,7 +256,14 @@ public sealed class RoundEngine
             var current = RequireCollecting(identity, round);
             if (_uploaded.Contains(identity))
                 throw new RejectionException(RejectionKind.Duplicate, $"client {identity} already uploaded an update for round {round}");
+            if (basePromptVersion != _roundPromptVersion)
+                throw new RejectionException(RejectionKind.WrongState, basePromptVersion.Length == 0
+                    ? $"the update names no base_prompt_version; round {round}'s global prompt is version {_roundPromptVersion}"
+                    : $"the update was trained from global prompt version {basePromptVersion}, not round {round}'s {_roundPromptVersion}");
             ValidatePrompt(prompt);
+            prompt = PromptMessages.Canonical(prompt);
+            string version = PromptMessages.Version(prompt);
+            if (Config.IsSoft) RefuseUntrained(identity, version);
             if (exampleCount < 1 || exampleCount > client.ExampleCount)
                 throw new RejectionException(RejectionKind.Invalid,
                     $"example_count {exampleCount} must be between 1 and the {client.ExampleCount} examples {identity} enrolled with");
@@ -250,6 +273,7 @@ public sealed class RoundEngine
             if (!_store.TryAddUpdate(RunId, update))
                 throw new RejectionException(RejectionKind.Duplicate, $"client {identity} already uploaded an update for round {round}");
             _uploaded.Add(identity);
+            if (Config.IsSoft) _softUpdateVersions.TryAdd(version, (identity, round));
             Seen(identity, $"uploaded round {round}");
             int count = _uploaded.Count;
             _log.LogInformation("run {Run}: round {Round} accepted update {Count}/{Sampled} from {Client}", RunId, round, count, current.Sampled.Count, identity);
@@ -339,6 +363,12 @@ public sealed class RoundEngine
                     throw new ArgumentException($"soft prompt hidden size {soft.HiddenSize} differs from the model's {_facts.HiddenSize}");
                 if (soft.Length > _facts.MaxPromptLength)
                     throw new ArgumentException($"soft prompt length {soft.Length} exceeds the limit of {_facts.MaxPromptLength}");
+                for (var row = 0; row < soft.Length; row++)
+                {
+                    double norm = VectorMath.Norm(soft.Values.Span.Slice(row * soft.HiddenSize, soft.HiddenSize));
+                    if (norm > _facts.MaxVectorNorm)
+                        throw new ArgumentException($"soft prompt vector {row} has L2 norm {norm:G4}, above the run's bound {_facts.MaxVectorNorm:G4} (soft.max_vector_norm)");
+                }
             }
             else
             {
@@ -358,6 +388,20 @@ public sealed class RoundEngine
         }
     }
 
+    /// <summary>
+    /// A soft update equal, bit for bit, to the global prompt it was given or to an update already accepted did no local
+    /// training: tuning changes every vector, and DP adds fresh noise. (Token prompts may repeat: a search that finds
+    /// nothing better keeps its prompt.) This refuses verbatim replays only; a perturbed copy passes, and robust
+    /// aggregation is what bounds its weight.
+    /// </summary>
+    void RefuseUntrained(string identity, string version)
+    {
+        if (version == _roundPromptVersion)
+            throw new RejectionException(RejectionKind.Invalid, $"the update is the round's global prompt unchanged: {identity} did no local training");
+        if (_softUpdateVersions.TryGetValue(version, out var earlier))
+            throw new RejectionException(RejectionKind.Invalid, $"the update is identical to the one {earlier.Client} uploaded in round {earlier.Round}: a replay");
+    }
+
     static void ValidateMetrics(LocalMetrics m)
     {
         double[] values = [m.AccuracyBefore, m.AccuracyAfter, m.FinalLoss, m.Seconds];
@@ -366,18 +410,22 @@ public sealed class RoundEngine
             throw new RejectionException(RejectionKind.Invalid, $"metrics are not valid (accuracies in [0,1], finite, counts ≥ 0): {m}");
     }
 
+    /// <summary>
+    /// A spend is checked whenever one is reported, also in a soft run without DP (where a client may account for DP it
+    /// chose itself): the operator's results read every stored spend, and one +Inf/NaN made them fail for good.
+    /// </summary>
     void ValidatePrivacy(PrivacySpend? privacy)
     {
-        if (Config.Soft.Dp is not { } dp || !Config.IsSoft)
+        if (privacy is not null && !Config.IsSoft)
+            throw new RejectionException(RejectionKind.Invalid, "a discrete-mode update carries no privacy spend");
+        if (privacy is not null)
         {
-            if (privacy is not null && !Config.IsSoft)
-                throw new RejectionException(RejectionKind.Invalid, "a discrete-mode update carries no privacy spend");
-            return;
+            double[] values = [privacy.ClipNorm, privacy.NoiseMultiplier, privacy.SampleRate, privacy.Delta, privacy.EpsilonRound, privacy.EpsilonTotal];
+            if (values.Any(v => !double.IsFinite(v) || v < 0) || privacy.Steps < 0 || privacy.SampleRate > 1 || privacy.Delta >= 1)
+                throw new RejectionException(RejectionKind.Invalid, $"privacy spend is not valid (finite, non-negative, sample rate ≤ 1, δ < 1): {privacy}");
         }
+        if (!Config.IsSoft || Config.Soft.Dp is not { } dp) return;
         if (privacy is null) throw new RejectionException(RejectionKind.Invalid, $"run {RunId} requires DP-SGD; the update reports no privacy spend");
-        double[] values = [privacy.ClipNorm, privacy.NoiseMultiplier, privacy.SampleRate, privacy.Delta, privacy.EpsilonRound, privacy.EpsilonTotal];
-        if (values.Any(v => !double.IsFinite(v) || v < 0))
-            throw new RejectionException(RejectionKind.Invalid, $"privacy spend is not valid (finite, non-negative): {privacy}");
         if (Math.Abs(privacy.ClipNorm - dp.ClipNorm) > 1e-9)
             throw new RejectionException(RejectionKind.Invalid, $"the update was clipped at {privacy.ClipNorm}, not the run's clip norm {dp.ClipNorm}");
         if (privacy.EpsilonTotal > dp.Epsilon * (1 + 1e-6))
@@ -398,6 +446,7 @@ public sealed class RoundEngine
     void ReloadRound()
     {
         _round = _run.CurrentRound == 0 ? null : _store.GetRound(RunId, _run.CurrentRound);
+        _roundPromptVersion = _round is null ? "" : PromptMessages.Version(_round.PromptIn);
         _uploaded.Clear();
         if (_round is not null) _uploaded.UnionWith(_store.Updates(RunId, _round.Round).Select(u => u.ClientId));
     }

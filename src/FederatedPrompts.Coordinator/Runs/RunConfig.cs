@@ -31,6 +31,8 @@ public sealed record RunConfig
     /// </summary>
     [AllowNull] public string Strategy { get => field ?? (IsSoft ? "fedavg" : "feddtpt"); init; }
     public int Seed { get; init; } = 1;
+    /// <summary>The largest example count a client may enrol with (FedAvg weighs updates by it; see README, "Hostile clients").</summary>
+    public int MaxExampleCount { get; init; } = 100_000;
     /// <summary>Client identities (certificate common names) admitted to this run.</summary>
     public IReadOnlyList<string> Clients { get; init; } = [];
     public string Operator { get; init; } = "operator";
@@ -67,6 +69,8 @@ public sealed record RunConfig
     public double? AggregationEps { get; init; }
     /// <summary>k of the "kmeans" strategy (default: the prompt length).</summary>
     public int? AggregationK { get; init; }
+    /// <summary>β of the "trimmed-mean" strategy: the share of values dropped at each end of every coordinate.</summary>
+    public double AggregationTrimFraction { get; init; } = 0.1;
 
     /// <summary>How eps is set, from aggregation_knee and aggregation_eps.</summary>
     [JsonIgnore] public EpsRule AggregationEpsRule => new(KneeNames.Parse(AggregationKnee), AggregationEps);
@@ -134,6 +138,8 @@ public sealed record RunConfig
         Require(KneeNames.Names.Contains(AggregationKnee), $"aggregation_knee \"{AggregationKnee}\" is not one of {string.Join(", ", KneeNames.Names)}");
         Require(AggregationEps is null || (AggregationEps >= 0 && double.IsFinite(AggregationEps.Value)), "aggregation_eps must be a finite number ≥ 0");
         Require(AggregationK is null or >= 1, "aggregation_k must be at least 1");
+        Require(AggregationTrimFraction is >= 0 and < 0.5, "aggregation_trim_fraction must be in [0, 0.5)");
+        Require(MaxExampleCount >= 1, "max_example_count must be at least 1");
         Require(PublicPerLabel >= 0, "public_per_label must not be negative");
         Require(Transfer.ValidateEvery == 0 || PublicLabeled is not null, "transfer.validate_every needs public_labeled, the set it validates on");
         problems.AddRange(Soft.Problems().Concat(Discrete.Problems()).Concat(Transfer.Problems()));
@@ -156,12 +162,25 @@ public sealed record SoftRunConfig
     public double? LearningRate { get; init; }
     /// <summary>Null: no DP. Otherwise every client runs DP-SGD and spends at most this ε over the whole run.</summary>
     public DpRunConfig? Dp { get; init; }
+    /// <summary>
+    /// Largest L2 norm an uploaded prompt vector may have; larger ones are refused. Null: <see cref="NormBoundFactor"/> ×
+    /// the largest norm of a row of the small model's input embeddings.
+    /// </summary>
+    public double? MaxVectorNorm { get; init; }
+
+    /// <summary>
+    /// The default bound's multiple of the largest input-embedding norm. Tuning moves prompts well past the embeddings:
+    /// on the main job the largest uploaded norm was 11.9 against embeddings of at most 1.26 (9.4×); 32× leaves room for
+    /// other learning rates and still refuses the ±1e4 coordinates (norm ≈ 1e5) that took over a run.
+    /// </summary>
+    public const double NormBoundFactor = 32;
 
     internal IEnumerable<string> Problems()
     {
         if (PromptLength < 1) yield return "soft.prompt_length must be at least 1";
         if (Epochs < 1 || BatchSize < 1) yield return "soft.epochs and soft.batch_size must be at least 1";
         if (LearningRate is not null && !(LearningRate > 0 && double.IsFinite(LearningRate.Value))) yield return "soft.learning_rate must be positive and finite";
+        if (MaxVectorNorm is not null && !(MaxVectorNorm > 0 && double.IsFinite(MaxVectorNorm.Value))) yield return "soft.max_vector_norm must be positive and finite";
         if (Optimizer is not (null or "sgd" or "adam")) yield return $"soft.optimizer must be \"sgd\" or \"adam\", not \"{Optimizer}\"";
         if (RandomInit && InitText is not null) yield return "soft.init_text and soft.random_init exclude each other";
         if (Dp is { } dp)

@@ -38,6 +38,7 @@ public sealed class FederationService(RunHost runs, CallerIdentity caller) : Fed
         if (task.Action == RoundTaskReply.Types.Action.Train)
         {
             reply.GlobalPrompt = task.GlobalPrompt;
+            reply.GlobalPromptVersion = task.PromptVersion;
             reply.Deadline = Timestamp.FromDateTimeOffset(task.Deadline!.Value);
             reply.Work = LocalWorkOf(run.Engine.Config, task.Seed);
         }
@@ -91,8 +92,8 @@ public sealed class FederationService(RunHost runs, CallerIdentity caller) : Fed
 
     public override Task<UploadReply> Upload(UploadRequest request, ServerCallContext context)
     {
-        var (round, count) = runs.Require().Engine.AcceptUpload(caller.Of(context), request.RunId, request.Round, request.Prompt,
-            request.ExampleCount, request.Metrics, request.Privacy);
+        var (round, count) = runs.Require().Engine.AcceptUpload(caller.Of(context), request.RunId, request.Round, request.BasePromptVersion,
+            request.Prompt, request.ExampleCount, request.Metrics, request.Privacy);
         return Task.FromResult(new UploadReply { Round = round, UploadsInRound = count });
     }
 
