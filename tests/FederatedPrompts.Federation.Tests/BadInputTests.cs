@@ -268,6 +268,43 @@ public class BadInputTests(TinyFederation setting, ITestOutputHelper output) : I
         Assert.Equal(3, c.Store.AllUpdates(runId).Count);
     }
 
+    /// <summary>
+    /// Random bytes and broken protobuf, sent as Upload and Enrol requests by an admitted client and by a stranger: each
+    /// is answered INVALID_ARGUMENT naming the message type, 40 of them give each identity one short log line and no
+    /// stack trace, and the coordinator serves the next valid call as before.
+    /// </summary>
+    [Fact]
+    public async Task Malformed_requests_are_invalid_arguments_logged_once_per_identity()
+    {
+        await using var c = await Start("soft");
+        var random = new Random(5);
+        byte[] RandomBytes() { var bytes = new byte[64]; random.NextBytes(bytes); return bytes; }
+        byte[][] malformed = [RandomBytes(), [0x0A, 0x7F, 0x01], [0x10, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01]];
+        var raw = Marshallers.Create<byte[]>(bytes => bytes, bytes => bytes);
+        Method<byte[], byte[]> Method(string name) => new(MethodType.Unary, "fedprompt.v1.Federation", name, raw, raw);
+        async Task<RpcException> Send(string identity, string method, byte[] body) =>
+            await Assert.ThrowsAsync<RpcException>(() => c.Invoker(identity).AsyncUnaryCall(Method(method), null, new CallOptions(), body).ResponseAsync);
+
+        var first = await Send("client-1", "Upload", malformed[0]);
+        Assert.Equal(StatusCode.InvalidArgument, first.StatusCode);
+        Assert.StartsWith("the request is not a valid fedprompt.v1.UploadRequest: ", first.Status.Detail);
+        for (var i = 0; i < 40; i++)
+        {
+            var e = await Send(i % 2 == 0 ? "client-1" : "stranger", i % 3 == 0 ? "Enrol" : "Upload", malformed[i % 3]);
+            Assert.Equal(StatusCode.InvalidArgument, e.StatusCode);
+        }
+        var lines = c.Logs.Lines.Where(l => l.Text.Contains("is not a valid fedprompt.v1.")).ToList();
+        Assert.Equal(2, lines.Count);   // one for client-1, one for the stranger, within the 10 s interval
+        Assert.Contains(lines, l => l.Text.Contains("from client-1:"));
+        Assert.Contains(lines, l => l.Text.Contains("from stranger:"));
+        Assert.All(lines, l => Assert.True(l.Text.Length < 400, l.Text));
+        Assert.DoesNotContain(c.Logs.Lines, l => l.Level >= LogLevel.Error || l.Text.Contains("   at "));
+
+        var enrolled = await c.Federation("client-1").EnrolAsync(SoftEnrol(6));   // a valid call afterwards
+        Assert.Equal(c.RunId, enrolled.RunId);
+        Assert.Equal(new[] { "client-1" }, c.Store.Clients(c.RunId).Select(x => x.ClientId));
+    }
+
     /// <summary>A length-delimited field of <paramref name="bytes"/> zero bytes under <paramref name="number"/>, as its wire bytes.</summary>
     static byte[] UnknownField(int number, int bytes)
     {
@@ -500,6 +537,8 @@ public class BadInputTests(TinyFederation setting, ITestOutputHelper output) : I
         }
 
         public Fed.FederationClient Federation(string identity) => new(Channel(identity));
+        public CallInvoker Invoker(string identity) => Channel(identity).CreateCallInvoker();
+        public CapturingLoggerProvider Logs => logs;
         public Inference.InferenceClient Inference(string identity) => new(Channel(identity));
         public Operator.OperatorClient Operator(string identity) => new(Channel(identity));
 
@@ -537,6 +576,8 @@ public class BadInputTests(TinyFederation setting, ITestOutputHelper output) : I
     {
         readonly ConcurrentQueue<(LogLevel Level, string Text)> _lines = new();
         readonly TestOutputLoggerProvider _output = new(output);
+
+        public IReadOnlyList<(LogLevel Level, string Text)> Lines => [.. _lines];
 
         public bool Logged(string text, LogLevel atLeast) => _lines.Any(l => l.Level >= atLeast && l.Text.Contains(text, StringComparison.Ordinal));
 

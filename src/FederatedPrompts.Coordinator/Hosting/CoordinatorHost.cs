@@ -74,7 +74,9 @@ public sealed class CoordinatorHost : IAsyncDisposable
         });
 
         var app = builder.Build();
-        app.UseRefusalLogging(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("FederatedPrompts.Coordinator.Refusals"));
+        var refusals = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("FederatedPrompts.Coordinator.Refusals");
+        app.UseMalformedRequestGuard(options.MaxMessageBytes, refusals, TimeProvider.System);   // outside: its answers are logged by it, rate-limited
+        app.UseRefusalLogging(refusals);
         app.MapGrpcService<FederationService>();
         app.MapGrpcService<InferenceService>();
         app.MapGrpcService<OperatorService>();
