@@ -12,14 +12,7 @@ public class PrivacyCommandTests
         return JsonDocument.Parse(run.Stdout).RootElement;
     }
 
-    static void AssertOneLineError(CliRun run, params string[] mentions)
-    {
-        Assert.Equal(2, run.ExitCode);
-        Assert.Equal("", run.Stdout);
-        var line = Assert.Single(run.Stderr.Trim().Split('\n'));
-        Assert.StartsWith("error: ", line);
-        foreach (var mention in mentions) Assert.Contains(mention, line);
-    }
+    static void AssertOneLineError(CliRun run, params string[] mentions) => BadInputTests.AssertOneLineError(run, mentions);
 
     // q = 0.01, σ = 1, 1000 steps, δ = 1e-5: ε = 2.10136527 at order 7.8 by an independent implementation
     // (see FederatedPrompts.Post.Tests' PrivacyReferenceValues).

@@ -43,7 +43,14 @@ public static class CoordinatorCommand
             };
             await using var host = CoordinatorHost.Create(options);
             if (host.Runs.Current is null) Console.Error.WriteLine("no run yet: the operator creates one (fedprompt operator create)");
-            await host.StartAsync(cancel);
+            try
+            {
+                await host.StartAsync(cancel);
+            }
+            catch (IOException e)   // Kestrel: the address is in use or cannot be bound
+            {
+                throw new UserInputException($"cannot listen on {address}: {e.Message}");
+            }
             // One machine-readable line: fedprompt simulate (and people) read the real address from it.
             Console.WriteLine($"coordinator listening on {host.Address}");
             await host.WaitForShutdownAsync(cancel);

@@ -60,6 +60,8 @@ public sealed class CoordinatorHost : IAsyncDisposable
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         // gRPC logs every non-OK status at Information; RefusalLogging logs each once at Warning with the method instead.
         builder.Logging.AddFilter("Grpc.AspNetCore.Server.ServerCallHandler", LogLevel.Warning);
+        // A failed start (e.g. the port in use) is thrown to the caller, which reports it in one line; the host would also log its stack.
+        builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical);
         builder.UseCoordinatorTransport(options.Transport);
 
         var store = new CoordinatorStore(options.Database);

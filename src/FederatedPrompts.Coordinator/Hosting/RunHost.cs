@@ -29,7 +29,7 @@ public sealed class RunHost(CoordinatorStore store, TimeProvider time, ILoggerFa
     public bool ResumeLatest()
     {
         if (store.LatestRun() is not { } latest) return false;
-        Serve(latest.RunId, latest.Config);
+        Serve(latest.RunId, new CoordinatorModels(latest.Config));
         return true;
     }
 
@@ -41,8 +41,18 @@ public sealed class RunHost(CoordinatorStore store, TimeProvider time, ILoggerFa
             if (_current?.Engine.State is RunState.Created or RunState.Running or RunState.Transferring)
                 throw new RejectionException(RejectionKind.WrongState, $"run {_current.Engine.RunId} is still {_current.Engine.State.ToString().ToLowerInvariant()}");
             string runId = $"{config.Name}-{time.GetUtcNow():yyyyMMdd-HHmmss}";
-            store.CreateRun(runId, config, time.GetUtcNow());
-            var run = Serve(runId, config);
+            // Models first: they check the settings against the models, and a run they cannot serve is never stored.
+            var models = new CoordinatorModels(config);
+            try
+            {
+                store.CreateRun(runId, config, time.GetUtcNow());
+            }
+            catch
+            {
+                models.Dispose();
+                throw;
+            }
+            var run = Serve(runId, models);
             if (start) Start();
             return run;
         }
@@ -54,9 +64,8 @@ public sealed class RunHost(CoordinatorStore store, TimeProvider time, ILoggerFa
         run.Engine.Start(run.Models.InitialPrompt());
     }
 
-    ActiveRun Serve(string runId, RunConfig config)
+    ActiveRun Serve(string runId, CoordinatorModels models)
     {
-        var models = new CoordinatorModels(config);
         var engine = new RoundEngine(store, runId, models.Facts, time, logs.CreateLogger<RoundEngine>());
         var run = new ActiveRun(engine, models, models.TaskSpec());
         lock (_gate)

@@ -79,6 +79,11 @@ public sealed class CoordinatorModels : IDisposable
             MaxPromptLength: Math.Max(1, _small.Config.MaxPositions / 2),
             MaxVectorNorm: config.Soft.MaxVectorNorm ?? SoftRunConfig.NormBoundFactor * InputEmbeddings.LargestRowNorm(_small));
         Manifest = BuildManifest(config.SmallModel, SmallModelIdentity, _tokenizer.Identity);
+        // A prompt longer than this could never be uploaded: the run would open and never progress.
+        if (config.IsSoft && config.Soft.PromptLength > Facts.MaxPromptLength)
+            throw new InvalidDataException($"run configuration: soft.prompt_length {config.Soft.PromptLength} exceeds the small model's limit of {Facts.MaxPromptLength} (half its {_small.Config.MaxPositions} positions)");
+        if (config.AggregationMaxLength > Facts.MaxPromptLength)
+            throw new InvalidDataException($"run configuration: aggregation_max_length {config.AggregationMaxLength} exceeds the small model's limit of {Facts.MaxPromptLength} (half its {_small.Config.MaxPositions} positions)");
     }
 
     public ModelFacts Facts { get; }

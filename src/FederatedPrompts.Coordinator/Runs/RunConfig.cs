@@ -25,6 +25,7 @@ public sealed record RunConfig
     /// <summary>Fraction of enrolled clients sampled per round (at least MinClients).</summary>
     public double Fraction { get; init; } = 1.0;
     public double RoundTimeoutSeconds { get; init; } = 600;
+    public const double MaxRoundTimeoutSeconds = 30 * 24 * 3600;
     /// <summary>
     /// Aggregation strategy by name: feddtpt, fedavg (both modes); attention, kmeans (discrete). Default: fedavg for soft
     /// prompts, feddtpt for token prompts (soft feddtpt clusters each client's own vectors together: docs/ARCHITECTURE.md).
@@ -81,6 +82,8 @@ public sealed record RunConfig
     {
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
         UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+        // "soft": null would otherwise leave a section null and fail later with a NullReferenceException.
+        RespectNullableAnnotations = true,
         WriteIndented = true,
     };
 
@@ -119,7 +122,7 @@ public sealed record RunConfig
         Require(Rounds >= 1, "rounds must be at least 1");
         Require(MinClients >= 1, "min_clients must be at least 1");
         Require(Fraction is > 0 and <= 1, "fraction must be in (0, 1]");
-        Require(RoundTimeoutSeconds > 0, "round_timeout_seconds must be positive");
+        Require(RoundTimeoutSeconds is > 0 and <= MaxRoundTimeoutSeconds, $"round_timeout_seconds must be positive and at most {MaxRoundTimeoutSeconds} (30 days)");
         var strategies = IsSoft ? SoftPromptAggregationStrategies.Names : TokenAggregationStrategies.Names;
         Require(strategies.Contains(Strategy), $"strategy \"{Strategy}\" is not one of {string.Join(", ", strategies)} for {Mode} mode");
         Require(Clients.Count >= MinClients, $"clients lists {Clients.Count} identities, fewer than min_clients {MinClients}");

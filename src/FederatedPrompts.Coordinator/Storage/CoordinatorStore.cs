@@ -37,7 +37,20 @@ public sealed class CoordinatorStore : IDisposable
         Path = System.IO.Path.GetFullPath(path);
         Directory.CreateDirectory(System.IO.Path.GetDirectoryName(Path)!);
         _connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = Path, Pooling = false }.ToString());
-        _connection.Open();
+        try
+        {
+            _connection.Open();
+            CreateSchema();
+        }
+        catch (SqliteException e)
+        {
+            _connection.Dispose();
+            throw new InvalidDataException($"{Path} is not a usable coordinator database: {e.Message}", e);
+        }
+    }
+
+    void CreateSchema()
+    {
         Execute("""
             PRAGMA journal_mode = WAL;
             PRAGMA synchronous = FULL;

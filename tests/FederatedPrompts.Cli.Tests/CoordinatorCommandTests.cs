@@ -1,0 +1,60 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json;
+using Microsoft.Data.Sqlite;
+
+namespace FederatedPrompts.Cli.Tests;
+
+/// <summary>
+/// `fedprompt coordinator` on settings the models cannot honour, a null section, a timeout past any date, a file that is
+/// not a database and a port in use: each ends with one `error:` line and exit code 2, and no refused run is stored.
+/// </summary>
+public class CoordinatorCommandTests : IDisposable
+{
+    readonly TempFolder _dir = new();
+    public void Dispose() => _dir.Dispose();
+
+    [Fact]
+    public void Runs_databases_and_ports_the_coordinator_cannot_use_end_with_one_error_line()
+    {
+        var (large, small, corpus) = TinyModels.Build(_dir, context: 48);
+        string certs = _dir.Combine("certs");
+        Assert.Equal(0, Fedprompt.Run("certs", "--out", certs, "--clients", "2").ExitCode);
+        string eval = _dir.Write("eval.jsonl", "{\"text\": \"a lovely day\", \"label\": \"positive\"}\n{\"text\": \"a dull day\", \"label\": \"negative\"}\n");
+        string Config(string name, object soft, double timeout = 600) => _dir.Write($"{name}.json", JsonSerializer.Serialize(new
+        {
+            name, mode = "soft", round_timeout_seconds = timeout, clients = new[] { "client-1", "client-2" }, small_model = small, large_model = large,
+            preset = "synthetic-sentiment", eval_task = eval, public_texts = corpus, soft,
+        }));
+        CliRun Coordinator(string config, string db, int? port = null) => Fedprompt.Run("coordinator", "--config", config, "--db", db,
+            "--listen", $"https://127.0.0.1:{port ?? 1}", "--certs", certs);
+
+        string db = _dir.Combine("coordinator.db");
+        BadInputTests.AssertOneLineError(Coordinator(Config("long", new { prompt_length = 1000 }), db),
+            "soft.prompt_length 1000 exceeds the small model's limit of 24 (half its 48 positions)");
+        BadInputTests.AssertOneLineError(Coordinator(Config("forever", new { prompt_length = 2 }, timeout: 1e300), db),
+            "round_timeout_seconds must be positive and at most 2592000");
+        BadInputTests.AssertOneLineError(Coordinator(Config("null", (object)null!), db), "run configuration is not valid", "'soft'");
+        using (var connection = new SqliteConnection($"Data Source={db};Pooling=false"))
+        {
+            connection.Open();
+            using var count = connection.CreateCommand();
+            count.CommandText = "SELECT COUNT(*) FROM runs";
+            Assert.Equal(0L, count.ExecuteScalar());   // the refused run was never stored
+        }
+
+        string garbage = _dir.Write("garbage.db", "this is not a database, but it is long enough to have a header........");
+        BadInputTests.AssertOneLineError(Coordinator(Config("fine", new { prompt_length = 2 }), garbage), "garbage.db is not a usable coordinator database");
+
+        using var occupied = new TcpListener(IPAddress.Loopback, 0);
+        occupied.Start();
+        int port = ((IPEndPoint)occupied.LocalEndpoint).Port;
+        // The run is created before the listener starts, and the coordinator's log says so on stdout; stderr has the one line.
+        var busy = Coordinator(Config("fine", new { prompt_length = 2 }), _dir.Combine("other.db"), port);
+        Assert.Equal(2, busy.ExitCode);
+        var line = Assert.Single(busy.Stderr.Trim().Split('\n'));
+        Assert.StartsWith($"error: cannot listen on https://127.0.0.1:{port}/", line);
+        Assert.Contains("address already in use", line);
+        Assert.DoesNotContain("   at ", busy.Stdout);
+    }
+}
