@@ -22,7 +22,7 @@ namespace FederatedPrompts.Federation.Tests;
 /// detail names the problem, it is logged by the coordinator, and nothing the coordinator had already accepted changes.
 /// Each test starts its own coordinator, since the refusals depend on the run's state.
 /// </summary>
-public class BadInputTests(TinyFederation setting, ITestOutputHelper output) : IClassFixture<TinyFederation>
+public partial class BadInputTests(TinyFederation setting, ITestOutputHelper output) : IClassFixture<TinyFederation>
 {
     static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
 

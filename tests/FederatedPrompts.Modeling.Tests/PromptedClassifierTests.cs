@@ -41,14 +41,14 @@ public class PromptedClassifierTests
         Assert.Contains($"\" spam\" is [{string.Join(", ", tokenizer.Encode(" spam"))}]", error.Message);
     }
 
-    /// <summary>A tokenizer that, like SentencePiece's word-start marker, spells "great" and " great" alike.</summary>
-    sealed class WordStartTokenizer(ITextTokenizer inner) : ITextTokenizer
+    /// <summary>A real tokenizer that sees each text as <paramref name="rewrite"/> makes it.</summary>
+    sealed class RewritingTokenizer(ITextTokenizer inner, Func<string, string> rewrite) : ITextTokenizer
     {
         public string Identity => inner.Identity;
         public int VocabSize => inner.VocabSize;
         public int? BosId => inner.BosId;
         public int? EosId => inner.EosId;
-        public IReadOnlyList<int> Encode(string text) => inner.Encode(" " + text.TrimStart());
+        public IReadOnlyList<int> Encode(string text) => inner.Encode(rewrite(text));
         public string Decode(IEnumerable<int> ids) => inner.Decode(ids);
     }
 
@@ -56,7 +56,9 @@ public class PromptedClassifierTests
     public void Labels_scored_by_the_same_tokens_are_refused()
     {
         var (model, tokenizer) = SmallModel();
-        var error = Assert.Throws<ArgumentException>(() => new PromptedClassifier(model, new WordStartTokenizer(tokenizer),
+        // Like SentencePiece's word-start marker, it spells "great" and " great" alike.
+        var wordStart = new RewritingTokenizer(tokenizer, text => " " + text.TrimStart());
+        var error = Assert.Throws<ArgumentException>(() => new PromptedClassifier(model, wordStart,
             ["positive", "negative"], [["great"], [" great"]], text => text + " It was"));
         Assert.Contains("labels \"positive\" and \"negative\" cannot be told apart", error.Message);
         Assert.Contains($"[{tokenizer.Encode(" great")[0]}]", error.Message);
@@ -69,10 +71,7 @@ public class PromptedClassifierTests
         using var noGrad = no_grad();
         var scores = Classifier(model, tokenizer).ClassScores([Texts[1]], PromptInput.None);
 
-        var ids = new List<long>();
-        if (tokenizer.BosId is int bos) ids.Add(bos);
-        ids.AddRange(tokenizer.Encode(Texts[1] + " It was").Select(i => (long)i));
-        var logits = model.Logits(tensor(ids.ToArray()).unsqueeze(0))[0, -1];
+        var logits = UncutLogits(model, tokenizer, Texts[1] + " It was", model.Config.MaxPositions - 1);
         float Logit(string word) => logits[tokenizer.Encode(word)[0]].item<float>();
         float positive = (Logit(" great") + Logit(" joy")) / 2, negative = Logit(" terrible");
 
@@ -134,6 +133,94 @@ public class PromptedClassifierTests
         var scores = classifier.ClassScores([longText, "a joy"], new PromptInput(soft, tokenizer.Encode(" the film")));
         Assert.Equal([2L, 2L], scores.shape);
         Assert.Throws<ArgumentException>(() => classifier.ClassScores(["a joy"], new PromptInput(zeros(70, model.HiddenSize))));
+    }
+
+    /// <summary>
+    /// Next-token logits [V] after a templated text as the classifier reads them, computed without it and without any
+    /// cut: the whole text tokenized, its last <paramref name="window"/> tokens after BOS.
+    /// </summary>
+    static Tensor UncutLogits(CausalLM model, ITextTokenizer tokenizer, string templated, int window)
+    {
+        var ids = new List<long>();
+        if (tokenizer.BosId is int bos) ids.Add(bos);
+        var tokens = tokenizer.Encode(templated);
+        ids.AddRange(tokens.Skip(Math.Max(0, tokens.Count - window)).Select(i => (long)i));
+        using var noGrad = no_grad();
+        return model.Logits(tensor(ids.ToArray()).unsqueeze(0))[0, -1];
+    }
+
+    /// <summary>Each class's score is the mean of its one-token words' <paramref name="logits"/>.</summary>
+    static void AssertScoresOf(Tensor logits, Tensor scores, ITextTokenizer tokenizer, string[][] words)
+    {
+        for (int c = 0; c < words.Length; c++)
+            Assert.Equal(words[c].Average(w => logits[tokenizer.Encode(w).Single()].item<float>()), scores[c].item<float>(), 4);
+    }
+
+    /// <summary>The tokenizer behind a classifier, refusing at once (rather than tokenizing for minutes) any text over <paramref name="limit"/> characters.</summary>
+    static RewritingTokenizer AtMost(ITextTokenizer tokenizer, int limit) => new(tokenizer, text => text.Length <= limit ? text
+        : throw new InvalidOperationException($"the classifier tokenized {text.Length} characters, more than the {limit} its window needs"));
+
+    /// <summary>A model, its tokenizer, one-token label words of two classes, a template and texts to classify, short and long.</summary>
+    sealed record Case(CausalLM Model, ITextTokenizer Tokenizer, string[][] Words, Func<string, string> Render, string[] Texts);
+
+    /// <summary>GPT-2 with the corpus tokenizer (64 positions); a long ordinary text, and a long run of the 13-character special token, one token per 13 characters.</summary>
+    static Case Gpt2Case()
+    {
+        var (model, tokenizer) = SmallModel();
+        return new(model, tokenizer, [[" great", " joy"], [" terrible"]], text => text + " It was",
+            ["a joy", string.Join(" ", Enumerable.Range(0, 2000).Select(i => Corpus[i * 7 % Corpus.Length])),
+             string.Concat(Enumerable.Repeat(Cl100kSubsetTokenizer.EndOfText, 4000)) + " the pace drags"]);
+    }
+
+    /// <summary>Llama with the hand-made SentencePiece tokenizer (128 positions); a long text of seeded random words.</summary>
+    static Case LlamaCase(string folder)
+    {
+        var tokenizer = SentencePieceBpeTokenizerTests.HandMade(folder);
+        var model = HfCheckpoint.Create(ReferenceForwardTests.Llama(heads: 4, kvHeads: 2) with { VocabSize = tokenizer.VocabSize }, seed: 3);
+        var random = new Random(4);
+        string[] words = ["hello", "world", "held", "low", "old", "word"];
+        return new(model, tokenizer, [["hello"], ["world"]], text => text + " hello",
+            ["world", string.Join(" ", Enumerable.Range(0, 12000).Select(_ => words[random.Next(words.Length)]))]);
+    }
+
+    public static TheoryData<string> Families => new() { "gpt2", "llama" };
+
+    /// <summary>
+    /// Issue #12: a long text is cut before it is tokenized (tokenizing can take quadratic time in a text's length),
+    /// and every text still gets the class scores of its whole tokenization: short texts (tokenized whole), long
+    /// ordinary ones (one cut) and a run of special tokens (13 characters a token: the first cut is doubled).
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Families))]
+    public void Long_texts_are_cut_before_tokenizing_and_score_as_their_whole_tokenization(string family)
+    {
+        using var folder = new TempFolder();
+        var (model, tokenizer, words, render, texts) = family == "gpt2" ? Gpt2Case() : LlamaCase(folder.Path);
+        int window = model.Config.MaxPositions - 1;   // after BOS, without a prompt
+        int limit = 2 * window * PromptedClassifier.CutCharsPerToken;
+        Assert.All(texts.Skip(1), text => Assert.True(text.Length > 20 * limit));
+        var classifier = new PromptedClassifier(model, AtMost(tokenizer, limit), ["positive", "negative"], words, render);
+
+        using var noGrad = no_grad();
+        var scores = classifier.ClassScores(texts, PromptInput.None);
+        for (int i = 0; i < texts.Length; i++)
+            AssertScoresOf(UncutLogits(model, tokenizer, render(texts[i]), window), scores[i], tokenizer, words);
+    }
+
+    /// <summary>
+    /// Issue #12: a megabyte of one letter (one piece, whose byte-pair merges took 8 s at 128 KB) is tokenized only as far
+    /// as the window's first cut, and scores as a shorter run of the letter does when tokenized whole.
+    /// </summary>
+    [Fact]
+    public void A_megabyte_of_one_letter_is_tokenized_only_as_far_as_the_first_cut()
+    {
+        var (model, tokenizer, words, render, _) = Gpt2Case();
+        int window = model.Config.MaxPositions - 1;
+        var classifier = new PromptedClassifier(model, AtMost(tokenizer, window * PromptedClassifier.CutCharsPerToken), ["positive", "negative"], words, render);
+
+        using var noGrad = no_grad();
+        var scores = classifier.ClassScores([new string('a', 1 << 20)], PromptInput.None);
+        AssertScoresOf(UncutLogits(model, tokenizer, render(new string('a', 4 * window)), window), scores[0], tokenizer, words);
     }
 
     [Fact]

@@ -19,12 +19,14 @@ public class SentencePieceBpeTokenizerTests : IDisposable
     readonly TempFolder _folder = new();
     readonly SentencePieceBpeTokenizer _tokenizer;
 
-    public SentencePieceBpeTokenizerTests()
+    public SentencePieceBpeTokenizerTests() => _tokenizer = HandMade(_folder.Path);
+
+    /// <summary>The hand-made Llama-like tokenizer, written into <paramref name="folder"/> and loaded from there.</summary>
+    internal static SentencePieceBpeTokenizer HandMade(string folder)
     {
-        var model = BpeModel(LlamaPrefixPieces().Concat(Normal.Zip(Scores, (p, s) => (p, s, PieceType.Normal))));
-        var path = Path.Combine(_folder.Path, SentencePieceBpeTokenizer.FileName);
-        File.WriteAllBytes(path, model);
-        _tokenizer = SentencePieceBpeTokenizer.Load(path);
+        var path = Path.Combine(folder, SentencePieceBpeTokenizer.FileName);
+        File.WriteAllBytes(path, BpeModel(LlamaPrefixPieces().Concat(Normal.Zip(Scores, (p, s) => (p, s, PieceType.Normal)))));
+        return SentencePieceBpeTokenizer.Load(path);
     }
 
     public void Dispose() => _folder.Dispose();

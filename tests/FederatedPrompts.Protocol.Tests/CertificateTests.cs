@@ -1,3 +1,5 @@
+using System.Formats.Asn1;
+using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using FederatedPrompts.Protocol.Security;
 
@@ -74,6 +76,68 @@ public class CertificateTests(TestPki pki) : IClassFixture<TestPki>
             Assert.Throws<InvalidDataException>(() => PemFiles.Load(Path.Combine(dir, "client-1.crt"), Path.Combine(dir, "coordinator.key")));
         }
         finally { Directory.Delete(dir, recursive: true); }
+    }
+
+    /// <summary>A self-signed certificate with exactly this subject: the identity is read from the subject alone.</summary>
+    static X509Certificate2 WithSubject(X500DistinguishedName subject)
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        return new CertificateRequest(subject, key, HashAlgorithmName.SHA256).CreateSelfSigned(DateTimeOffset.UtcNow, DateTimeOffset.UtcNow.AddDays(1));
+    }
+
+    static X500DistinguishedName Subject(Action<X500DistinguishedNameBuilder> build)
+    {
+        var subject = new X500DistinguishedNameBuilder();
+        build(subject);
+        return subject.Build();
+    }
+
+    /// <summary>"CN=client-1+O=operator" as one name component with two attributes (the builder and the string parser make one attribute a component).</summary>
+    static X500DistinguishedName JoinedComponent()
+    {
+        var writer = new AsnWriter(AsnEncodingRules.DER);
+        using (writer.PushSequence())
+        using (writer.PushSetOf())
+            foreach (var (oid, value) in new[] { ("2.5.4.3", "client-1"), ("2.5.4.10", "operator") })
+                using (writer.PushSequence())
+                {
+                    writer.WriteObjectIdentifier(oid);
+                    writer.WriteCharacterString(UniversalTagNumber.UTF8String, value);
+                }
+        return new X500DistinguishedName(writer.Encode());
+    }
+
+    /// <summary>Issue #12: a subject that is not exactly one plain common name is no identity, whichever name a reader would pick from it.</summary>
+    [Fact]
+    public void A_subject_that_is_not_one_plain_common_name_is_no_identity()
+    {
+        using var plain = WithSubject(Subject(s => { s.AddOrganizationName("Hospital A"); s.AddCommonName("client-1"); }));
+        Assert.Equal("client-1", PeerIdentity.Of(plain));
+
+        (X500DistinguishedName Subject, string Problem)[] refused =
+        [
+            (Subject(s => { s.AddCommonName("operator"); s.AddCommonName("client-1"); }), "has 2 common names (CN); an identity is exactly one"),
+            (Subject(s => { s.AddCommonName("client-1"); s.AddCommonName("operator"); }), "has 2 common names (CN); an identity is exactly one"),
+            (JoinedComponent(), "joins several attributes in one name component"),
+            (Subject(s => s.AddOrganizationName("operator")), "has no common name (CN) to use as identity"),
+            (Subject(s => s.AddCommonName(" ")), "has a blank common name"),
+            (Subject(s => s.AddCommonName("operator ")), "has white space around its common name"),
+            (Subject(s => s.AddCommonName("client-1\noperator")), "has a control or formatting character (U+000A) in its common name"),
+            (Subject(s => s.AddCommonName("operator\u200B")), "has a control or formatting character (U+200B) in its common name"),
+        ];
+        foreach (var (subject, problem) in refused)
+        {
+            using var certificate = WithSubject(subject);
+            var error = Assert.Throws<ArgumentException>(() => PeerIdentity.Of(certificate));
+            Assert.Contains(problem, error.Message);
+            Assert.DoesNotContain('\n', error.Message);   // the subject is quoted with such characters escaped
+        }
+
+        // The handshake's check quotes a stranger's name escaped too, so its refusal cannot write a line of its own into the log.
+        using var forged = WithSubject(Subject(s => s.AddCommonName("x\nWARN admitted operator")));
+        var reason = PeerValidation.Check(forged, pki.Ca.Certificate, PeerRole.Client).Reason;
+        Assert.Contains("certificate \"x\\u000AWARN admitted operator\"", reason);
+        Assert.DoesNotContain('\n', reason);
     }
 
     [Theory]

@@ -15,15 +15,22 @@ public sealed class CallerIdentity(bool insecure, string operatorIdentity = Call
     public bool Insecure => insecure;
     public string OperatorIdentity => operatorIdentity;
 
-    /// <summary>The caller's identity; <see cref="StatusCode.Unauthenticated"/> if there is none.</summary>
+    /// <summary>
+    /// The caller's identity; <see cref="StatusCode.Unauthenticated"/> if there is none, or if the certificate names no
+    /// single identity (the detail says why, in <see cref="PeerIdentity.Of"/>'s words).
+    /// </summary>
     public string Of(ServerCallContext context)
     {
-        string? identity = insecure ? FromHeader(context) : FromCertificate(context);
-        return string.IsNullOrWhiteSpace(identity)
-            ? throw new RpcException(new Status(StatusCode.Unauthenticated, insecure
-                ? $"no caller identity: in insecure mode every call carries the \"{TransportSecurity.IdentityHeader}\" header"
-                : "no caller identity: the call has no client certificate with a common name"))
-            : identity;
+        if (insecure)
+        {
+            string? header = context.RequestHeaders.GetValue(TransportSecurity.IdentityHeader)?.Trim();
+            return string.IsNullOrWhiteSpace(header)
+                ? throw Unauthenticated($"in insecure mode every call carries the \"{TransportSecurity.IdentityHeader}\" header")
+                : header;
+        }
+        var certificate = context.GetHttpContext().Connection.ClientCertificate ?? throw Unauthenticated("the call has no client certificate");
+        try { return PeerIdentity.Of(certificate); }
+        catch (ArgumentException e) { throw Unauthenticated(e.Message); }
     }
 
     /// <summary>The caller's identity if it is the operator's; <see cref="StatusCode.PermissionDenied"/> naming the caller otherwise.</summary>
@@ -34,13 +41,5 @@ public sealed class CallerIdentity(bool insecure, string operatorIdentity = Call
             : throw new RpcException(new Status(StatusCode.PermissionDenied, $"\"{identity}\" may not call the operator API (only \"{operatorIdentity}\" may)"));
     }
 
-    static string? FromHeader(ServerCallContext context) => context.RequestHeaders.GetValue(TransportSecurity.IdentityHeader)?.Trim();
-
-    static string? FromCertificate(ServerCallContext context)
-    {
-        var certificate = context.GetHttpContext().Connection.ClientCertificate;
-        if (certificate is null) return null;
-        try { return PeerIdentity.Of(certificate); }
-        catch (ArgumentException) { return null; }
-    }
+    static RpcException Unauthenticated(string why) => new(new Status(StatusCode.Unauthenticated, $"no caller identity: {why}"));
 }

@@ -64,6 +64,12 @@ public sealed class PromptedClassifier
     readonly long[][] _labelTokenIds;
     readonly int _maxTextTokens;
 
+    /// <summary>
+    /// Characters per window token in a long text's first cut (see <see cref="LastTokens"/>): ordinary text takes 3 to
+    /// 5 characters a token, so the first cut nearly always fills the window.
+    /// </summary>
+    public const int CutCharsPerToken = 8;
+
     public IReadOnlyList<string> Labels { get; }
     public CausalLM Model => _model;
 
@@ -135,6 +141,34 @@ public sealed class PromptedClassifier
         return stack(perClass, 1);
     }
 
+    /// <summary>
+    /// The last <paramref name="count"/> tokens of <paramref name="text"/> (all of them when it has fewer), from a
+    /// tokenization of its tail only. Tokenizing can take time quadratic in a text's length (byte-pair merges over one
+    /// long run of a letter: 128 KB of "a" took 8 s, under the coordinator's model lock), so a longer text is cut first,
+    /// to its last count × <see cref="CutCharsPerToken"/> characters, twice as many while that tail encodes to fewer
+    /// than count tokens. The loop ends with at least count tokens or with the whole text: the model always gets a full
+    /// window ending where the text ends, and a text within the first cut is tokenized whole, exactly as before.
+    /// Every character is at least one UTF-8 byte and a token stands for at most its vocabulary's longest token (GPT-2's
+    /// is 128 bytes), so a tail of count × that many characters is always enough: the work is bounded by the window,
+    /// not by the text (a tokenizer that drops characters, as SentencePiece's remove_extra_whitespaces does, may need
+    /// more; the loop still ends, at worst with the whole text). The tail's last tokens are the whole text's unless one
+    /// piece the tokenizer splits from its start (a long run of letters, cl100k's digits in threes) reaches from the cut
+    /// into the window.
+    /// </summary>
+    IReadOnlyList<int> LastTokens(string text, int count)
+    {
+        for (long keep = (long)count * CutCharsPerToken; ; keep *= 2)
+        {
+            if (keep >= text.Length) return Last(_tokenizer.Encode(text));
+            int start = text.Length - (int)keep;
+            if (char.IsLowSurrogate(text[start])) start++;   // never begin with half a character
+            var ids = _tokenizer.Encode(text[start..]);
+            if (ids.Count >= count) return Last(ids);
+        }
+
+        IReadOnlyList<int> Last(IReadOnlyList<int> ids) => ids.Count <= count ? ids : ids.Skip(ids.Count - count).ToArray();
+    }
+
     (Tensor embeds, Tensor mask, Tensor lastIndex) BuildInputs(IReadOnlyList<string> texts, PromptInput prompt, Device device)
     {
         var prefix = new List<long>();
@@ -147,12 +181,7 @@ public sealed class PromptedClassifier
         int textBudget = Math.Min(_maxTextTokens, _model.Config.MaxPositions - prefix.Count - softLength - discrete.Length);
         if (textBudget < 1)
             throw new ArgumentException($"a prompt of {softLength} soft and {discrete.Length} discrete tokens leaves no room for text in the model's {_model.Config.MaxPositions} positions");
-        var rows = texts.Select(text =>
-        {
-            var ids = _tokenizer.Encode(_render(text));
-            var kept = ids.Skip(Math.Max(0, ids.Count - textBudget)).Select(i => (long)i);
-            return discrete.Concat(kept).ToArray();
-        }).ToArray();
+        var rows = texts.Select(text => discrete.Concat(LastTokens(_render(text), textBudget).Select(i => (long)i)).ToArray()).ToArray();
         if (rows.Any(r => r.Length == 0)) throw new ArgumentException("an input encodes to no tokens");
 
         int batch = rows.Length, width = rows.Max(r => r.Length);

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 
@@ -23,7 +24,7 @@ public static class PeerValidation
     public static PeerCheck Check(X509Certificate2? presented, X509Certificate2 authority, PeerRole role, DateTime? at = null)
     {
         if (presented is null) return PeerCheck.Refused("no certificate was presented");
-        string who = $"certificate \"{presented.GetNameInfo(X509NameType.SimpleName, false)}\"";
+        string who = $"certificate \"{PeerIdentity.Shown(presented.GetNameInfo(X509NameType.SimpleName, false))}\"";
         // NotBefore/NotAfter are local times; a UTC moment is converted so the comparison is of like with like.
         var when = at is { Kind: DateTimeKind.Utc } utc ? utc.ToLocalTime() : at ?? DateTime.Now;
         if (when < presented.NotBefore) return PeerCheck.Refused($"{who} is not valid yet (valid from {presented.NotBefore.ToUniversalTime():u})");
@@ -46,25 +47,52 @@ public static class PeerValidation
         {
             var status = chain.ChainStatus.Select(s => s.Status).Aggregate(X509ChainStatusFlags.NoError, (a, b) => a | b);
             if ((status & (X509ChainStatusFlags.UntrustedRoot | X509ChainStatusFlags.PartialChain)) != 0)
-                return PeerCheck.Refused($"{who} (issuer \"{presented.Issuer}\") is not issued by this federation's CA \"{authority.Subject}\"");
+                return PeerCheck.Refused($"{who} (issuer \"{PeerIdentity.Shown(presented.Issuer)}\") is not issued by this federation's CA \"{authority.Subject}\"");
             return PeerCheck.Refused($"{who} does not chain to this federation's CA: {string.Join("; ", chain.ChainStatus.Select(s => s.StatusInformation.Trim()))}");
         }
         // CustomRootTrust already anchors the chain at the CA; compared again so the rule is visible here.
         var root = chain.ChainElements[^1].Certificate;
         return root.RawDataMemory.Span.SequenceEqual(authority.RawDataMemory.Span)
             ? PeerCheck.Accepted
-            : PeerCheck.Refused($"{who} chains to \"{root.Subject}\", not to this federation's CA");
+            : PeerCheck.Refused($"{who} chains to \"{PeerIdentity.Shown(root.Subject)}\", not to this federation's CA");
     }
 }
 
-/// <summary>The identity a certificate stands for: its common name (<c>client-1</c>, <c>operator</c>, ...).</summary>
+/// <summary>The identity a certificate stands for: the one common name of its subject (<c>client-1</c>, <c>operator</c>, ...).</summary>
 public static class PeerIdentity
 {
+    const string CommonNameOid = "2.5.4.3";
+
+    /// <summary>
+    /// The CN, or <see cref="ArgumentException"/> naming why the subject is no one identity. Nothing is guessed: .NET's
+    /// simple name takes one of several CNs (a CA-signed "CN=operator, CN=client-1" was admitted as the operator). So a
+    /// subject needs exactly one CN, in a name component of its own ("CN=a+O=b" joins attributes without an order), and
+    /// that CN must read as what it is: not blank, no white space around it, no control or invisible formatting
+    /// character (which a log shows as nothing, or as a line of its own).
+    /// </summary>
     public static string Of(X509Certificate2 certificate)
     {
-        string name = certificate.GetNameInfo(X509NameType.SimpleName, false);
-        return string.IsNullOrWhiteSpace(name)
-            ? throw new ArgumentException($"certificate \"{certificate.Subject}\" has no common name to use as identity")
-            : name;
+        var subject = certificate.SubjectName;
+        var names = new List<string?>();
+        foreach (var component in subject.EnumerateRelativeDistinguishedNames())
+        {
+            if (component.HasMultipleElements) throw Refused(subject, "joins several attributes in one name component (\"+\"), so it names no single identity");
+            if (component.GetSingleElementType().Value == CommonNameOid) names.Add(component.GetSingleElementValue());
+        }
+        if (names.Count != 1)
+            throw Refused(subject, names.Count == 0 ? "has no common name (CN) to use as identity" : $"has {names.Count} common names (CN); an identity is exactly one");
+        string name = names[0] ?? throw Refused(subject, "has a common name that is not text");
+        if (string.IsNullOrWhiteSpace(name)) throw Refused(subject, "has a blank common name");
+        if (name.Trim() != name) throw Refused(subject, "has white space around its common name");
+        foreach (char c in name)
+            if (Unseen(c)) throw Refused(subject, $"has a control or formatting character (U+{(int)c:X4}) in its common name");
+        return name;
     }
+
+    static bool Unseen(char c) => char.IsControl(c) || char.GetUnicodeCategory(c) == UnicodeCategory.Format;
+
+    /// <summary>A name from a certificate as a message quotes it: control and formatting characters escaped (\uXXXX), so that it cannot forge or hide text in a log.</summary>
+    internal static string Shown(string name) => string.Concat(name.Select(c => Unseen(c) ? $"\\u{(int)c:X4}" : c.ToString()));
+
+    static ArgumentException Refused(X500DistinguishedName subject, string problem) => new($"certificate \"{Shown(subject.Name)}\" {problem}");
 }

@@ -1,0 +1,67 @@
+using System.Diagnostics;
+using FederatedPrompts.Coordinator.Services;
+using FederatedPrompts.Protocol.V1;
+using Grpc.Core;
+
+namespace FederatedPrompts.Federation.Tests;
+
+/// <summary>Issue #12: inference that one long text cannot stall.</summary>
+public partial class BadInputTests
+{
+    /// <summary>Plenty for a call answered in milliseconds; a call that would hang fails instead of holding the test.</summary>
+    static DateTime Soon => DateTime.UtcNow.AddSeconds(10);
+
+    /// <summary>
+    /// A text over <see cref="InferenceService.MaxTextBytes"/> (a megabyte; bytes of UTF-8, not characters) is refused
+    /// at once, before anything is charged. Texts at the limit, each one letter repeated (the costliest text to
+    /// tokenize whole: 64 KB took 3 s under the model lock), are answered at once: one alone within a second, a
+    /// megabyte of them in one request within two, and ordinary requests sent while that request runs are not held up by it.
+    /// </summary>
+    [Fact]
+    public async Task Inference_refuses_a_text_over_the_limit_at_once_and_texts_at_the_limit_hold_up_no_one()
+    {
+        // A budget no count of ordinary requests below reaches, however long the loop runs.
+        await using var c = await Start("discrete", change: r => r with { Discrete = r.Discrete with { QueryBudget = 1_000_000 } });
+        var one = c.Federation("client-1");
+        await one.EnrolAsync(DiscreteEnrol(6));
+        await c.Federation("client-2").EnrolAsync(DiscreteEnrol(7));
+        await UntilTrain(one, c.RunId, 1);
+        var infer = c.Inference("client-1");
+        ClassifyRequest Classify(string[] texts) => new() { RunId = c.RunId, PromptTokenIds = { 3, 4 }, Texts = { texts } };
+        async Task<TimeSpan> Timed(string[] texts)
+        {
+            var watch = Stopwatch.StartNew();
+            var reply = await infer.ClassifyAsync(Classify(texts), deadline: Soon);
+            Assert.Equal(texts.Length, reply.Labels.Count);
+            return watch.Elapsed;
+        }
+
+        await Timed(["a lovely day"]);   // the first call pays for JIT compilation
+        int limit = InferenceService.MaxTextBytes;
+        var refusing = Stopwatch.StartNew();
+        await c.Refused(StatusCode.InvalidArgument, $"text 1 has {1 << 20} bytes (UTF-8), more than the {limit} a text may have",
+            () => infer.ClassifyAsync(Classify(["a lovely day", new string('a', 1 << 20)]), deadline: Soon).ResponseAsync);
+        var refused = refusing.Elapsed;
+        Assert.True(refused < TimeSpan.FromSeconds(1), $"refusing a megabyte took {refused.TotalMilliseconds:F0} ms");
+        await c.Refused(StatusCode.InvalidArgument, $"text 0 has {limit + 2} bytes (UTF-8)",
+            () => infer.ClassifyAsync(Classify([new string('é', limit / 2 + 1)]), deadline: Soon).ResponseAsync);
+        Assert.Equal(1, c.Store.QueriesUsed(c.RunId, 1, "client-1"));   // the first call's only
+
+        var atLimit = new string('a', limit);
+        var single = await Timed([atLimit]);
+        Assert.True(single < TimeSpan.FromSeconds(1), $"a text at the limit took {single.TotalMilliseconds:F0} ms");
+
+        const int full = 16;   // a megabyte of text in one request
+        var heavy = Timed(Enumerable.Repeat(atLimit, full).ToArray());
+        var ordinary = new List<TimeSpan>();
+        do ordinary.Add(await Timed(["a dull day"]));
+        while (!heavy.IsCompleted);
+        var heavyTook = await heavy;
+        output.WriteLine($"refusing a megabyte: {refused.TotalMilliseconds:F0} ms; a text at the limit: {single.TotalMilliseconds:F0} ms; {full} texts at the limit: " +
+            $"{heavyTook.TotalMilliseconds:F0} ms; ordinary requests meanwhile: {string.Join(", ", ordinary.Select(t => $"{t.TotalMilliseconds:F0}"))} ms");
+        // Tens of milliseconds on a quiet machine (tokenized whole, these 16 took 3 s each); 2 s leaves room for a loaded one.
+        Assert.True(heavyTook < TimeSpan.FromSeconds(2), $"{full} texts at the limit took {heavyTook.TotalMilliseconds:F0} ms");
+        Assert.All(ordinary, took => Assert.True(took < TimeSpan.FromSeconds(2), $"an ordinary request took {took.TotalMilliseconds:F0} ms"));
+        Assert.Equal(2 + full + ordinary.Count, c.Store.QueriesUsed(c.RunId, 1, "client-1"));
+    }
+}
