@@ -12,7 +12,7 @@ public partial class BadInputTests
     static DateTime Soon => DateTime.UtcNow.AddSeconds(10);
 
     /// <summary>
-    /// A text over <see cref="InferenceService.MaxTextBytes"/> (a megabyte; bytes of UTF-8, not characters) is refused
+    /// A text over <see cref="Protocol.InferenceLimits.MaxTextBytes"/> (a megabyte; bytes of UTF-8, not characters) is refused
     /// at once, before anything is charged. Texts at the limit, each one letter repeated (the costliest text to
     /// tokenize whole: 64 KB took 3 s under the model lock), are answered at once: one alone within a second, a
     /// megabyte of them in one request within two, and ordinary requests sent while that request runs are not held up by it.
@@ -37,7 +37,7 @@ public partial class BadInputTests
         }
 
         await Timed(["a lovely day"]);   // the first call pays for JIT compilation
-        int limit = InferenceService.MaxTextBytes;
+        int limit = Protocol.InferenceLimits.MaxTextBytes;
         var refusing = Stopwatch.StartNew();
         await c.Refused(StatusCode.InvalidArgument, $"text 1 has {1 << 20} bytes (UTF-8), more than the {limit} a text may have",
             () => infer.ClassifyAsync(Classify(["a lovely day", new string('a', 1 << 20)]), deadline: Soon).ResponseAsync);
@@ -63,5 +63,15 @@ public partial class BadInputTests
         Assert.True(heavyTook < TimeSpan.FromSeconds(2), $"{full} texts at the limit took {heavyTook.TotalMilliseconds:F0} ms");
         Assert.All(ordinary, took => Assert.True(took < TimeSpan.FromSeconds(2), $"an ordinary request took {took.TotalMilliseconds:F0} ms"));
         Assert.Equal(2 + full + ordinary.Count, c.Store.QueriesUsed(c.RunId, 1, "client-1"));
+
+        // The client library keeps to the contract: a megabyte goes as its last 64 KiB, and 300 texts of 40 KiB (12 MB)
+        // go in requests under the message limit, so none is refused. (Words, not one letter: the client counts the tokens
+        // it sends, and a 40 KiB word costs the tokenizer seconds.)
+        string Words(int bytes) => string.Concat(Enumerable.Repeat("a lovely day ", bytes / 13));
+        var tokenizer = Modeling.Tokenization.TokenizerLoader.FromFolder(c.Engine.Config.SmallModel);
+        var client = new Client.Jobs.RemoteBlackBoxClassifier(infer, c.RunId, tokenizer, budget: 1_000_000, CancellationToken.None);
+        Assert.Equal(2, client.Classify([3, 4], [Words(1 << 20), "a lovely day"]).Count);
+        Assert.Equal(300, client.Classify([3, 4], Enumerable.Repeat(Words(40 * 1024), 300).ToList()).Count);
+        Assert.Equal(302, client.Queries);
     }
 }

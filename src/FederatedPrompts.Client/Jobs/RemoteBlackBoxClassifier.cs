@@ -1,20 +1,22 @@
+using System.Text;
 using FederatedPrompts.Discrete.BlackBox;
 using FederatedPrompts.Modeling.Tokenization;
+using FederatedPrompts.Protocol;
 using FederatedPrompts.Protocol.V1;
 using Grpc.Core;
 
 namespace FederatedPrompts.Client.Jobs;
 
 /// <summary>
-/// The coordinator's inference service as FedDTPT's black box: labels only. Sends at most the service's per-request
-/// limit of texts per call; a budget refusal (RESOURCE_EXHAUSTED) becomes <see cref="QueryBudgetExceededException"/>, which
-/// ends the search gracefully. Counts queries and tokens sent, as the local black box does.
+/// The coordinator's inference service as FedDTPT's black box: labels only. Keeps to the service's contract
+/// (<see cref="InferenceLimits"/>): a text longer than a text may be is sent as its tail, the part the classifier reads,
+/// and requests hold at most the texts and bytes the service takes, so a RESOURCE_EXHAUSTED can only be the budget. It
+/// becomes <see cref="QueryBudgetExceededException"/>, which ends the search gracefully. Counts queries and tokens sent,
+/// as the local black box does.
 /// </summary>
 public sealed class RemoteBlackBoxClassifier(Inference.InferenceClient service, string runId, ITextTokenizer tokenizer, long budget,
     CancellationToken cancel) : IBlackBoxClassifier
 {
-    const int TextsPerRequest = 256;
-
     public long Queries { get; private set; }
     public long TokensSent { get; private set; }
 
@@ -22,7 +24,7 @@ public sealed class RemoteBlackBoxClassifier(Inference.InferenceClient service, 
     {
         if (Queries + texts.Count > budget) throw new QueryBudgetExceededException(budget, Queries, texts.Count);
         var labels = new List<string>(texts.Count);
-        foreach (var chunk in texts.Chunk(TextsPerRequest))
+        foreach (var chunk in Requests(texts.Select(InferenceLimits.Tail)))
         {
             var request = new ClassifyRequest { RunId = runId, PromptTokenIds = { promptTokenIds }, Texts = { chunk } };
             try
@@ -37,5 +39,24 @@ public sealed class RemoteBlackBoxClassifier(Inference.InferenceClient service, 
             TokensSent += chunk.Sum(text => (long)promptTokenIds.Count + tokenizer.Encode(text).Count);
         }
         return labels;
+    }
+
+    /// <summary>The texts in order, cut into requests of at most the service's texts and this client's bytes per request.</summary>
+    static IEnumerable<string[]> Requests(IEnumerable<string> texts)
+    {
+        var request = new List<string>();
+        long bytes = 0;
+        foreach (var text in texts)
+        {
+            int size = Encoding.UTF8.GetByteCount(text);
+            if (request.Count == InferenceLimits.MaxTextsPerRequest || (request.Count > 0 && bytes + size > InferenceLimits.MaxRequestTextBytes))
+            {
+                yield return [.. request];
+                (request, bytes) = ([], 0);
+            }
+            request.Add(text);
+            bytes += size;
+        }
+        if (request.Count > 0) yield return [.. request];
     }
 }

@@ -1,6 +1,7 @@
 using System.Text;
 using FederatedPrompts.Coordinator.Hosting;
 using FederatedPrompts.Coordinator.Rounds;
+using FederatedPrompts.Protocol;
 using FederatedPrompts.Protocol.V1;
 using Grpc.Core;
 
@@ -13,25 +14,13 @@ namespace FederatedPrompts.Coordinator.Services;
 /// </summary>
 public sealed class InferenceService(RunHost runs, CallerIdentity caller) : Inference.InferenceBase
 {
-    /// <summary>Most texts per request, so one call cannot hold the model for long.</summary>
-    public const int MaxTextsPerRequest = 256;
-
-    /// <summary>
-    /// Most UTF-8 bytes per text: far more than a review or a report a prompt classifies. The classifier reads only a
-    /// text's tail as long as the model's window (tokenizing a whole long text took quadratic time under the model
-    /// lock), so this bound is the contract's, not the cost's. A request's total is bounded by the coordinator's
-    /// largest message (<see cref="Hosting.CoordinatorOptions.MaxMessageBytes"/>, 4 MiB by default: about 63 texts
-    /// at this limit), which gRPC enforces with RESOURCE_EXHAUSTED before this service runs.
-    /// </summary>
-    public const int MaxTextBytes = 64 * 1024;
-
     public override async Task<ClassifyReply> Classify(ClassifyRequest request, ServerCallContext context)
     {
-        if (request.Texts.Count is 0 or > MaxTextsPerRequest)
-            throw new RejectionException(RejectionKind.Invalid, $"a request classifies 1 to {MaxTextsPerRequest} texts, not {request.Texts.Count}");
+        if (request.Texts.Count is 0 or > InferenceLimits.MaxTextsPerRequest)
+            throw new RejectionException(RejectionKind.Invalid, $"a request classifies 1 to {InferenceLimits.MaxTextsPerRequest} texts, not {request.Texts.Count}");
         for (int i = 0; i < request.Texts.Count; i++)
-            if (Encoding.UTF8.GetByteCount(request.Texts[i]) is var bytes and > MaxTextBytes)
-                throw new RejectionException(RejectionKind.Invalid, $"text {i} has {bytes} bytes (UTF-8), more than the {MaxTextBytes} a text may have");
+            if (Encoding.UTF8.GetByteCount(request.Texts[i]) is var bytes and > InferenceLimits.MaxTextBytes)
+                throw new RejectionException(RejectionKind.Invalid, $"text {i} has {bytes} bytes (UTF-8), more than the {InferenceLimits.MaxTextBytes} a text may have");
         if (request.PromptTokenIds.Count == 0) throw new RejectionException(RejectionKind.Invalid, "the prompt has no tokens");
         var run = runs.Require();
         string identity = caller.Of(context);
