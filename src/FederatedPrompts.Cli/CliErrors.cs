@@ -10,6 +10,8 @@ namespace FederatedPrompts.Cli;
 public static class CliErrors
 {
     public const int BadInput = 2;
+    /// <summary>Stopped by SIGINT or SIGTERM (the shells' 128 + SIGINT; deploy/'s units count it as a clean stop).</summary>
+    public const int Stopped = 130;
 
     public static async Task<int> RunAsync(Func<Task<int>> command)
     {
@@ -18,6 +20,12 @@ public static class CliErrors
         {
             Console.Error.WriteLine($"error: {e.Message}");
             return BadInput;
+        }
+        catch (OperationCanceledException) when (Environment.GetEnvironmentVariable("FEDPROMPT_DEBUG") is null)
+        {
+            // System.CommandLine cancels the command's token on SIGINT and SIGTERM; work already saved stays saved.
+            Console.Error.WriteLine("stopped: cancelled by a signal");
+            return Stopped;
         }
         catch (Grpc.Core.RpcException e) when (Environment.GetEnvironmentVariable("FEDPROMPT_DEBUG") is null)
         {

@@ -22,11 +22,16 @@ public sealed class FederationClient(CallInvoker channel, ClientOptions options)
 
     public async Task<ClientSummary> RunAsync(IProgress<ClientEvent>? events = null, CancellationToken cancel = default)
     {
-        var retry = new Retry(options, seed: options.PrivateData.Count);
+        string me = "client";   // until the coordinator names us at enrolment
+        void Say(int round, string what) => events?.Report(new ClientEvent(me, round, what));
+        // A coordinator that is down or unreachable is said at once, and at every retry: not minutes of silence.
+        var retry = new Retry(options, seed: options.PrivateData.Count)
+        {
+            OnRetry = (e, attempt, pause) => Say(0, $"no answer from the coordinator ({e.StatusCode}: {e.Status.Detail}); attempt {attempt} of {options.MaxAttempts}, next in {pause.TotalSeconds:F1} s"),
+        };
         var enrol = await retry.Call(() => _federation.EnrolAsync(
             new EnrolRequest { Mode = options.Mode, ExampleCount = options.PrivateData.Count }, Deadline(cancel)).ResponseAsync, cancel);
-        string me = enrol.ClientId;
-        void Say(int round, string what) => events?.Report(new ClientEvent(me, round, what));
+        me = enrol.ClientId;
         Say(0, $"enrolled in {enrol.RunId} ({enrol.Mode})");
 
         string modelFolder = await new ModelCache(options.CacheDirectory).EnsureAsync(_federation, enrol.Model, retry, cancel);

@@ -11,6 +11,9 @@ public sealed class Retry(int maxAttempts, TimeSpan firstBackoff, TimeSpan maxBa
 {
     readonly Random _jitter = new(seed);
 
+    /// <summary>Told of every transient failure before the wait: the failure, the attempt that failed and the wait before the next.</summary>
+    public Action<RpcException, int, TimeSpan>? OnRetry { get; init; }
+
     public Retry(ClientOptions options, int seed) : this(options.MaxAttempts, options.FirstBackoff, options.MaxBackoff, seed) { }
 
     public static bool IsTransient(RpcException e) => e.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded
@@ -27,7 +30,9 @@ public sealed class Retry(int maxAttempts, TimeSpan firstBackoff, TimeSpan maxBa
             }
             catch (RpcException e) when (IsTransient(e) && attempt < maxAttempts && !cancel.IsCancellationRequested)
             {
-                await Task.Delay(wait * (0.75 + 0.5 * _jitter.NextDouble()), cancel);
+                var pause = wait * (0.75 + 0.5 * _jitter.NextDouble());
+                OnRetry?.Invoke(e, attempt, pause);
+                await Task.Delay(pause, cancel);
                 wait = TimeSpan.FromTicks(Math.Min(maxBackoff.Ticks, wait.Ticks * 2));
             }
         }

@@ -92,7 +92,7 @@ public static class RobustBenchmark
         var partition = DirichletPartitioner.Split(train, clients, alpha, tuning.Seed);
         var testExamples = test.Examples.Select(e => (e.Text, e.Label)).ToList();
         var labelIndex = labels.Select((label, i) => (label, i)).ToDictionary(p => p.label, p => p.i);
-        double bound = SoftRunConfig.NormBoundFactor * InputEmbeddings.LargestRowNorm(student);
+        double bound = SoftRunConfig.DefaultMaxVectorNorm(InputEmbeddings.LargestRowNorm(student));
 
         using var init = SoftPromptInit.Embed(student, tokenizer, tuning.PromptLength, preset.InitText, tuning.Seed);
         ClassificationResult Evaluate(IReadOnlyList<float[]> prompt)
@@ -181,7 +181,7 @@ public static class RobustBenchmark
                 + $"{BenchReport.RunConditions(seed, setup)}")
             .Paragraph($"Initial prompt: {r.InitialAccuracy:P1}; FedAvg of the {r.Clients - 1} honest clients other than {Attacker}: {r.HonestFedAvgAccuracy:P1}. "
                 + $"One honest client's prompt lies {r.HonestSpread:0.000} from that mean on average (the distance is ‖global − mean‖ / ‖mean‖). "
-                + $"Norm bound {r.NormBound:G4} ({SoftRunConfig.NormBoundFactor} × the student's largest input-embedding norm; the largest honest vector: {r.LargestHonestNorm:G4}).")
+                + $"Norm bound {r.NormBound:G4} (the run's default: {SoftRunConfig.NormBoundFactor} × the student's largest input-embedding norm, at least 1; the largest honest vector: {r.LargestHonestNorm:G4}).")
             .Paragraph(string.Join(" ", r.Attacks.Select(a => $"**{a.Name}**: {a.Description}.")))
             .Table(["attack", "strategy", "accuracy", "macro accuracy", "distance to the honest FedAvg"],
                 r.Rows.Select(row => (IReadOnlyList<string>)[row.Attack, row.Strategy, $"{row.Accuracy:P1}", $"{row.MacroAccuracy:P1}",

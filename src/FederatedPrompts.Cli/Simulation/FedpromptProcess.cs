@@ -36,6 +36,7 @@ public sealed class FedpromptProcess : IDisposable
 
     public string Name { get; }
     public string LogPath { get; }
+    public int Id => _process.Id;
     public bool HasExited => _process.HasExited;
     public int ExitCode => _process.ExitCode;
 

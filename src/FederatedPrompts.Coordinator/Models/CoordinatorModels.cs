@@ -77,7 +77,7 @@ public sealed class CoordinatorModels : IDisposable
         SmallModelIdentity = ModelIdentity.Of(_small);
         Facts = new ModelFacts(SmallModelIdentity, _small.HiddenSize, _tokenizer.Identity, _tokenizer.VocabSize,
             MaxPromptLength: Math.Max(1, _small.Config.MaxPositions / 2),
-            MaxVectorNorm: config.Soft.MaxVectorNorm ?? SoftRunConfig.NormBoundFactor * InputEmbeddings.LargestRowNorm(_small));
+            MaxVectorNorm: config.Soft.MaxVectorNorm ?? SoftRunConfig.DefaultMaxVectorNorm(InputEmbeddings.LargestRowNorm(_small)));
         Manifest = BuildManifest(config.SmallModel, SmallModelIdentity, _tokenizer.Identity);
         // A prompt longer than this could never be uploaded: the run would open and never progress.
         if (config.IsSoft && config.Soft.PromptLength > Facts.MaxPromptLength)
