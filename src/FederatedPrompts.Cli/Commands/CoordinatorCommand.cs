@@ -54,6 +54,11 @@ public static class CoordinatorCommand
             // One machine-readable line: fedprompt simulate (and people) read the real address from it.
             Console.WriteLine($"coordinator listening on {host.Address}");
             await host.WaitForShutdownAsync(cancel);
+            if (host.WriteFailure is { } failure)
+            {
+                Console.Error.WriteLine($"error: the coordinator stopped: {failure.Message}");
+                return 1;   // not bad input: a service manager's Restart=on-failure should start it again
+            }
             return 0;
         });
         return command;

@@ -48,6 +48,9 @@ public sealed class CoordinatorHost : IAsyncDisposable
 
     public RunHost Runs => _runs;
 
+    /// <summary>Why the coordinator stopped on its own: the store could not be written (null otherwise).</summary>
+    public Exception? WriteFailure => _runs.Store.WriteFailure;
+
     /// <summary>The address clients use, with the real port once started.</summary>
     public Uri Address => new(_app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
 
@@ -82,6 +85,16 @@ public sealed class CoordinatorHost : IAsyncDisposable
         app.MapGrpcService<FederationService>();
         app.MapGrpcService<InferenceService>();
         app.MapGrpcService<OperatorService>();
+
+        // A failed write breaks the promise that an acknowledged update is on disk: stop serving, and let the caller exit
+        // non-zero (WriteFailure) so that a service manager restarts it once the disk is fixed.
+        var lifetime = app.Services.GetRequiredService<IHostApplicationLifetime>();
+        var storeLog = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger<CoordinatorStore>();
+        store.WriteFailed += failure =>
+        {
+            storeLog.LogCritical("{Failure}; the coordinator stops", failure.Message);
+            lifetime.StopApplication();
+        };
 
         var runs = app.Services.GetRequiredService<RunHost>();
         bool resumed = runs.ResumeLatest() && runs.Current!.Engine.State is not (RunState.Finished or RunState.Failed);

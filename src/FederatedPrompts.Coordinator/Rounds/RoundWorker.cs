@@ -24,6 +24,10 @@ public sealed class RoundWorker(RunHost host, ILogger<RoundWorker> log) : Backgr
                 {
                     if (await DoDueWork(run.Engine, run.Models, stop)) continue;
                 }
+                catch (Exception) when (host.Store.WriteFailure is not null)
+                {
+                    return;   // the store cannot be written: the host is stopping (CoordinatorHost), the run stays as stored
+                }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {
                     log.LogError(e, "run {Run} failed", run.Engine.RunId);

@@ -42,10 +42,10 @@ public sealed class CoordinatorStore : IDisposable
             _connection.Open();
             CreateSchema();
         }
-        catch (SqliteException e)
+        catch (Exception e) when (e is SqliteException || e.InnerException is SqliteException)
         {
             _connection.Dispose();
-            throw new InvalidDataException($"{Path} is not a usable coordinator database: {e.Message}", e);
+            throw new InvalidDataException($"{Path} is not a usable coordinator database: {(e.InnerException ?? e).Message}", e);
         }
     }
 
@@ -134,11 +134,12 @@ public sealed class CoordinatorStore : IDisposable
     {
         lock (_gate)
         {
-            using var transaction = _connection.BeginTransaction();
-            foreach (var (clientId, at, activity) in seen)
-                Execute("UPDATE clients SET last_seen = $now, activity = $activity WHERE run_id = $run AND client_id = $client",
-                    ("$run", runId), ("$client", clientId), ("$now", Time(at)), ("$activity", activity));
-            transaction.Commit();
+            InTransaction(() =>
+            {
+                foreach (var (clientId, at, activity) in seen)
+                    Execute("UPDATE clients SET last_seen = $now, activity = $activity WHERE run_id = $run AND client_id = $client",
+                        ("$run", runId), ("$client", clientId), ("$now", Time(at)), ("$activity", activity));
+            });
         }
     }
 
@@ -153,12 +154,13 @@ public sealed class CoordinatorStore : IDisposable
     {
         lock (_gate)
         {
-            using var transaction = _connection.BeginTransaction();
-            Execute("INSERT INTO rounds (run_id, round, state, sampled, opened_at, prompt_in) VALUES ($run, $round, $state, '', $now, $prompt)",
-                ("$run", runId), ("$round", round), ("$state", RoundState.Open.ToString()), ("$now", Time(now)), ("$prompt", promptIn.ToByteArray()));
-            Execute("UPDATE runs SET state = $state, current_round = $round WHERE run_id = $run",
-                ("$run", runId), ("$round", round), ("$state", RunState.Running.ToString()));
-            transaction.Commit();
+            InTransaction(() =>
+            {
+                Execute("INSERT INTO rounds (run_id, round, state, sampled, opened_at, prompt_in) VALUES ($run, $round, $state, '', $now, $prompt)",
+                    ("$run", runId), ("$round", round), ("$state", RoundState.Open.ToString()), ("$now", Time(now)), ("$prompt", promptIn.ToByteArray()));
+                Execute("UPDATE runs SET state = $state, current_round = $round WHERE run_id = $run",
+                    ("$run", runId), ("$round", round), ("$state", RunState.Running.ToString()));
+            });
         }
     }
 
@@ -250,8 +252,50 @@ public sealed class CoordinatorStore : IDisposable
         lock (_gate)
         {
             using var command = Command(sql, parameters);
-            return command.ExecuteNonQuery();
+            try
+            {
+                return command.ExecuteNonQuery();
+            }
+            catch (SqliteException e)
+            {
+                throw Failed(e);
+            }
         }
+    }
+
+    /// <summary>Runs <paramref name="body"/>'s writes as one transaction (one synchronous commit); the caller holds the gate.</summary>
+    void InTransaction(Action body)
+    {
+        using var transaction = _connection.BeginTransaction();
+        body();
+        try
+        {
+            transaction.Commit();
+        }
+        catch (SqliteException e)
+        {
+            throw Failed(e);
+        }
+    }
+
+    /// <summary>
+    /// The first write that failed (disk full, an I/O error, a file made read-only). The coordinator can no longer keep
+    /// its promise that what it acknowledged is on disk, so its host stops and exits non-zero (<see cref="WriteFailed"/>).
+    /// </summary>
+    public Exception? WriteFailure { get; private set; }
+
+    /// <summary>Raised once, on the first failed write.</summary>
+    public event Action<Exception>? WriteFailed;
+
+    IOException Failed(SqliteException e)
+    {
+        var failure = new IOException($"{Path} could not be written: {e.Message}", e);
+        if (WriteFailure is null)
+        {
+            WriteFailure = failure;
+            WriteFailed?.Invoke(failure);
+        }
+        return failure;
     }
 
     List<T> Query<T>(string sql, Func<SqliteDataReader, T> read, params (string Name, object? Value)[] parameters)
