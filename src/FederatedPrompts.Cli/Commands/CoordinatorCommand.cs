@@ -1,6 +1,7 @@
 using System.CommandLine;
 using FederatedPrompts.Coordinator.Hosting;
 using FederatedPrompts.Coordinator.Runs;
+using FederatedPrompts.Coordinator.Storage;
 using FederatedPrompts.Protocol.Security;
 
 namespace FederatedPrompts.Cli.Commands;
@@ -22,10 +23,20 @@ public static class CoordinatorCommand
         var hold = new Option<bool>("--hold") { Description = "Create the run but wait for the operator to start it" };
         var exit = new Option<bool>("--exit-when-finished") { Description = "Stop once the run has finished or failed" };
         var maxMessage = new Option<int>("--max-message-bytes") { Description = "Largest request accepted", DefaultValueFactory = _ => 4 * 1024 * 1024 };
+        var backup = new Option<string?>("--backup-to")
+        {
+            Description = "Copy --db into this new file as one consistent snapshot (SQLite VACUUM INTO), also while a coordinator serves it, and exit",
+        };
         var command = new Command("coordinator", "Run the federation coordinator (gRPC over mutual TLS)")
-            { config, db, listen, certs, insecure, operatorName, hold, exit, maxMessage };
+            { config, db, listen, certs, insecure, operatorName, hold, exit, maxMessage, backup };
         command.SetAction(async (parse, cancel) =>
         {
+            if (parse.GetValue(backup) is { } copy)
+            {
+                var runs = CoordinatorStore.Backup(parse.GetValue(db)!, copy);
+                Console.WriteLine($"copied {Path.GetFullPath(parse.GetValue(db)!)} to {Path.GetFullPath(copy)}: {runs.Count} runs" + (runs.Count > 0 ? $" ({string.Join(", ", runs)})" : ""));
+                return 0;
+            }
             bool plain = parse.GetValue(insecure);
             var address = TransportSecurity.ParseAddress(parse.GetValue(listen)!, plain);
             CoordinatorCredentials? tls = null;

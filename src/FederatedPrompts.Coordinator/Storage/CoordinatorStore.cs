@@ -173,12 +173,18 @@ public sealed class CoordinatorStore : IDisposable
         Execute("UPDATE rounds SET state = $state WHERE run_id = $run AND round = $round",
             ("$run", runId), ("$round", round), ("$state", state.ToString()));
 
-    public void CloseRound(string runId, int round, PromptValue promptOut, double accuracy, string notesJson, DateTimeOffset now) =>
+    /// <summary>Stores the round's result, then moves the log into the database file (a passive checkpoint, which never waits for readers).</summary>
+    public void CloseRound(string runId, int round, PromptValue promptOut, double accuracy, string notesJson, DateTimeOffset now)
+    {
         Execute("""
             UPDATE rounds SET state = $state, prompt_out = $prompt, accuracy = $accuracy, notes_json = $notes, closed_at = $now
             WHERE run_id = $run AND round = $round
             """, ("$run", runId), ("$round", round), ("$state", RoundState.Closed.ToString()), ("$prompt", promptOut.ToByteArray()),
             ("$accuracy", accuracy), ("$notes", notesJson), ("$now", Time(now)));
+        // Until a checkpoint, acknowledged state lives only in the -wal file beside the database: after every round the
+        // database file alone holds every closed round.
+        Execute("PRAGMA wal_checkpoint(PASSIVE)");
+    }
 
     public RoundRecord? GetRound(string runId, int round) =>
         Query("SELECT * FROM rounds WHERE run_id = $run AND round = $round", ReadRound, ("$run", runId), ("$round", round)).SingleOrDefault();
@@ -316,6 +322,38 @@ public sealed class CoordinatorStore : IDisposable
         command.CommandText = sql;
         foreach (var (name, value) in parameters) command.Parameters.AddWithValue(name, value ?? DBNull.Value);
         return command;
+    }
+
+    /// <summary>
+    /// Copies the database at <paramref name="database"/> into a new file <paramref name="output"/> as one consistent
+    /// snapshot (SQLite's VACUUM INTO through a read-only connection), also while a coordinator is writing it: the copy
+    /// holds everything committed when it started, the write-ahead log's part included. Returns the runs in the copy.
+    /// </summary>
+    public static IReadOnlyList<string> Backup(string database, string output)
+    {
+        database = System.IO.Path.GetFullPath(database);
+        output = System.IO.Path.GetFullPath(output);
+        if (!File.Exists(database)) throw new FileNotFoundException($"no database {database}", database);
+        if (File.Exists(output)) throw new ArgumentException($"{output} exists; a backup never overwrites a file");
+        using (var source = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = database, Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString()))
+        {
+            source.Open();
+            using var vacuum = source.CreateCommand();
+            vacuum.CommandText = "VACUUM INTO $output";
+            vacuum.Parameters.AddWithValue("$output", output);
+            try { vacuum.ExecuteNonQuery(); }
+            catch (SqliteException e) { throw new InvalidDataException($"{database} could not be copied: {e.Message}", e); }
+        }
+        using var copy = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = output, Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString());
+        copy.Open();
+        using var check = copy.CreateCommand();
+        check.CommandText = "PRAGMA integrity_check";
+        if (check.ExecuteScalar() as string != "ok") throw new InvalidDataException($"the copy {output} fails SQLite's integrity check");
+        check.CommandText = "SELECT run_id FROM runs ORDER BY created_at";
+        using var reader = check.ExecuteReader();
+        var runs = new List<string>();
+        while (reader.Read()) runs.Add(reader.GetString(0));
+        return runs;
     }
 
     public void Dispose() => _connection.Dispose();
