@@ -55,7 +55,7 @@ public sealed class FederationClient(CallInvoker channel, ClientOptions options)
             Say(next.Round, "training");
             LocalResult result;
             using (var heartbeat = Heartbeats(enrol, next.Round, cancel))
-                result = await RunLocalWork(task, next, ledger, cancel);
+                result = await RunLocalWork(task, enrol.Limits, next, ledger, cancel);
             var upload = new UploadRequest
             {
                 RunId = enrol.RunId, Round = next.Round, BasePromptVersion = next.GlobalPromptVersion, Prompt = result.Prompt, ExampleCount = options.PrivateData.Count,
@@ -81,12 +81,12 @@ public sealed class FederationClient(CallInvoker channel, ClientOptions options)
     /// <summary>A fresh deadline per attempt (the lambdas passed to <see cref="Retry"/> call this each time).</summary>
     CallOptions Deadline(CancellationToken cancel) => new(deadline: DateTime.UtcNow + options.CallTimeout, cancellationToken: cancel);
 
-    async Task<LocalResult> RunLocalWork(RunTask task, RoundTaskReply next, PrivacyLedger ledger, CancellationToken cancel)
+    async Task<LocalResult> RunLocalWork(RunTask task, Limits? limits, RoundTaskReply next, PrivacyLedger ledger, CancellationToken cancel)
     {
         if (options.LocalWorkGate is { } gate) await gate.WaitAsync(cancel);
         try
         {
-            return await Task.Run(() => DoLocalWork(task, next, ledger, cancel), cancel);
+            return await Task.Run(() => DoLocalWork(task, limits, next, ledger, cancel), cancel);
         }
         finally
         {
@@ -94,10 +94,10 @@ public sealed class FederationClient(CallInvoker channel, ClientOptions options)
         }
     }
 
-    LocalResult DoLocalWork(RunTask task, RoundTaskReply next, PrivacyLedger ledger, CancellationToken cancel) => next.Work.KindCase switch
+    LocalResult DoLocalWork(RunTask task, Limits? limits, RoundTaskReply next, PrivacyLedger ledger, CancellationToken cancel) => next.Work.KindCase switch
     {
         LocalWork.KindOneofCase.Soft => new SoftLocalJob(task, options.MetricExamples).Run(next, ledger, null, cancel),
-        LocalWork.KindOneofCase.Discrete => new DiscreteLocalJob(task).Run(next, _inference, null, cancel),
+        LocalWork.KindOneofCase.Discrete => new DiscreteLocalJob(task, limits).Run(next, _inference, null, cancel),
         _ => throw new InvalidDataException($"round {next.Round} names no local work"),
     };
 

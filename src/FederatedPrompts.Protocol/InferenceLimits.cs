@@ -22,18 +22,18 @@ public static class InferenceLimits
     public const int MaxRequestTextBytes = 3 * 1024 * 1024;
 
     /// <summary>
-    /// <paramref name="text"/>, or where it has more than <see cref="MaxTextBytes"/> UTF-8 bytes its longest tail of whole
+    /// <paramref name="text"/>, or where it has more than <paramref name="maxBytes"/> UTF-8 bytes its longest tail of whole
     /// characters within them: the part of a text the classifier reads is at its end.
     /// </summary>
-    public static string Tail(string text)
+    public static string Tail(string text, int maxBytes = MaxTextBytes)
     {
-        if (Encoding.UTF8.GetByteCount(text) <= MaxTextBytes) return text;
+        if (Encoding.UTF8.GetByteCount(text) <= maxBytes) return text;
         int start = text.Length, bytes = 0;
         while (start > 0)
         {
             int width = start >= 2 && char.IsSurrogatePair(text[start - 2], text[start - 1]) ? 2 : 1;
             int size = Encoding.UTF8.GetByteCount(text.AsSpan(start - width, width));
-            if (bytes + size > MaxTextBytes) break;
+            if (bytes + size > maxBytes) break;
             bytes += size;
             start -= width;
         }

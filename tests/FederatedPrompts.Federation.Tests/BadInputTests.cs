@@ -53,6 +53,10 @@ public partial class BadInputTests(TinyFederation setting, ITestOutputHelper out
             () => one.EnrolAsync(new EnrolRequest { Mode = Mode.Discrete, ExampleCount = 6 }).ResponseAsync);
         var enrolled = await one.EnrolAsync(SoftEnrol(6));
         Assert.Equal(runId, enrolled.RunId);
+        // The limits it will be held to.
+        var limits = enrolled.Limits;
+        Assert.Equal((4 * 1024 * 1024, c.Facts.MaxPromptLength, c.Facts.MaxVectorNorm, 100_000), (limits.MaxMessageBytes, limits.MaxPromptLength, limits.MaxVectorNorm, limits.MaxExampleCount));
+        Assert.Equal((256, 64 * 1024, 256 * 1024), (limits.MaxTextsPerRequest, limits.MaxTextBytes, limits.ChunkBytes));
 
         // One of the two clients round 1 needs: the round is not open yet.
         await c.Refused(StatusCode.FailedPrecondition, "round 1 is not open",
@@ -71,7 +75,9 @@ public partial class BadInputTests(TinyFederation setting, ITestOutputHelper out
             () => Download(one, new DownloadModelRequest { ModelIdentity = enrolled.Model.ModelIdentity, FileName = file.Name, Offset = -1 }));
         // ...while a resumed download from an offset inside the file works.
         var tail = await Download(one, new DownloadModelRequest { ModelIdentity = enrolled.Model.ModelIdentity, FileName = file.Name, Offset = file.Size - 1 });
-        Assert.Single(tail);
+        var last = Assert.Single(tail);
+        Assert.Equal((file.Size - 1, 1), (last.Offset, last.Data.Length));
+        Assert.Equal(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(last.Data.Span)), last.Sha256);   // each chunk names its hash
 
         // Soft-mode clients have no inference service.
         await c.Refused(StatusCode.FailedPrecondition, "soft-mode run",

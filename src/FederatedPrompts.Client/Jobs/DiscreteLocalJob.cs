@@ -11,7 +11,7 @@ namespace FederatedPrompts.Client.Jobs;
 /// FedDTPT on the client: search the global token prompt through the coordinator's inference service (labels only),
 /// with the downloaded small model proposing tokens and the coordinator's public examples mixed into every batch.
 /// </summary>
-public sealed class DiscreteLocalJob(RunTask task)
+public sealed class DiscreteLocalJob(RunTask task, Limits? limits = null)
 {
     public LocalResult Run(RoundTaskReply round, Inference.InferenceClient inference, IProgress<IterationRecord>? progress, CancellationToken cancel)
     {
@@ -20,7 +20,7 @@ public sealed class DiscreteLocalJob(RunTask task)
         var global = PromptMessages.ToDiscretePrompt(round.GlobalPrompt);
         if (global.TokenizerIdentity != task.Tokenizer.Identity)
             throw new InvalidDataException($"the global prompt uses tokenizer {global.TokenizerIdentity}, not the downloaded model's {task.Tokenizer.Identity}");
-        var blackBox = new RemoteBlackBoxClassifier(inference, round.RunId, task.Tokenizer, work.QueryBudget, cancel);
+        var blackBox = new RemoteBlackBoxClassifier(inference, round.RunId, task.Tokenizer, work.QueryBudget, cancel, limits);
         var options = new DiscreteSearchOptions
         {
             Iterations = work.Iterations, PositionsPerIteration = work.PositionsPerIteration, CandidatesPerPosition = work.CandidatesPerPosition,

@@ -8,15 +8,21 @@ using Grpc.Core;
 namespace FederatedPrompts.Client.Jobs;
 
 /// <summary>
-/// The coordinator's inference service as FedDTPT's black box: labels only. Keeps to the service's contract
-/// (<see cref="InferenceLimits"/>): a text longer than a text may be is sent as its tail, the part the classifier reads,
-/// and requests hold at most the texts and bytes the service takes, so a RESOURCE_EXHAUSTED can only be the budget. It
-/// becomes <see cref="QueryBudgetExceededException"/>, which ends the search gracefully. Counts queries and tokens sent,
-/// as the local black box does.
+/// The coordinator's inference service as FedDTPT's black box: labels only. Keeps to the service's contract, the
+/// <paramref name="limits"/> the coordinator gave at enrolment (<see cref="InferenceLimits"/>' values where it gave none):
+/// a text longer than a text may be is sent as its tail, the part the classifier reads, and requests hold at most the
+/// texts and bytes the service takes, so a RESOURCE_EXHAUSTED can only be the budget. It becomes
+/// <see cref="QueryBudgetExceededException"/>, which ends the search gracefully. Counts queries and tokens sent, as the
+/// local black box does.
 /// </summary>
 public sealed class RemoteBlackBoxClassifier(Inference.InferenceClient service, string runId, ITextTokenizer tokenizer, long budget,
-    CancellationToken cancel) : IBlackBoxClassifier
+    CancellationToken cancel, Limits? limits = null) : IBlackBoxClassifier
 {
+    readonly int _textsPerRequest = limits?.MaxTextsPerRequest is > 0 and var texts ? texts : InferenceLimits.MaxTextsPerRequest;
+    readonly int _textBytes = limits?.MaxTextBytes is > 0 and var bytes ? bytes : InferenceLimits.MaxTextBytes;
+    // Three quarters of the largest message leaves room for the prompt and the framing.
+    readonly long _requestBytes = limits?.MaxMessageBytes is > 0 and var message ? Math.Min(InferenceLimits.MaxRequestTextBytes, message * 3L / 4) : InferenceLimits.MaxRequestTextBytes;
+
     public long Queries { get; private set; }
     public long TokensSent { get; private set; }
 
@@ -24,7 +30,7 @@ public sealed class RemoteBlackBoxClassifier(Inference.InferenceClient service, 
     {
         if (Queries + texts.Count > budget) throw new QueryBudgetExceededException(budget, Queries, texts.Count);
         var labels = new List<string>(texts.Count);
-        foreach (var chunk in Requests(texts.Select(InferenceLimits.Tail)))
+        foreach (var chunk in Requests(texts.Select(text => InferenceLimits.Tail(text, _textBytes))))
         {
             var request = new ClassifyRequest { RunId = runId, PromptTokenIds = { promptTokenIds }, Texts = { chunk } };
             try
@@ -42,14 +48,14 @@ public sealed class RemoteBlackBoxClassifier(Inference.InferenceClient service, 
     }
 
     /// <summary>The texts in order, cut into requests of at most the service's texts and this client's bytes per request.</summary>
-    static IEnumerable<string[]> Requests(IEnumerable<string> texts)
+    IEnumerable<string[]> Requests(IEnumerable<string> texts)
     {
         var request = new List<string>();
         long bytes = 0;
         foreach (var text in texts)
         {
             int size = Encoding.UTF8.GetByteCount(text);
-            if (request.Count == InferenceLimits.MaxTextsPerRequest || (request.Count > 0 && bytes + size > InferenceLimits.MaxRequestTextBytes))
+            if (request.Count == _textsPerRequest || (request.Count > 0 && bytes + size > _requestBytes))
             {
                 yield return [.. request];
                 (request, bytes) = ([], 0);

@@ -44,6 +44,9 @@ public sealed class ModelCache(string cacheDirectory)
         await foreach (var chunk in call.ResponseStream.ReadAllAsync(cancel))
         {
             if (chunk.Offset != output.Length) throw new InvalidDataException($"{file.Name}: chunk at offset {chunk.Offset}, expected {output.Length}");
+            // Checked before it is written, so the partial file ends at the last good chunk and a retry resumes there.
+            if (chunk.Sha256.Length > 0 && Convert.ToHexStringLower(SHA256.HashData(chunk.Data.Span)) != chunk.Sha256)
+                throw new InvalidDataException($"{file.Name}: the chunk at offset {chunk.Offset} does not match its SHA-256 {chunk.Sha256}");
             chunk.Data.WriteTo(output);
         }
     }

@@ -70,6 +70,7 @@ public sealed class CoordinatorHost : IAsyncDisposable
         var store = new CoordinatorStore(options.Database);
         builder.Services.AddSingleton(store);
         builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(services => new RunHost(store, TimeProvider.System, services.GetRequiredService<ILoggerFactory>()));
         builder.Services.AddHostedService<RoundWorker>();
         builder.Services.AddGrpc(grpc =>

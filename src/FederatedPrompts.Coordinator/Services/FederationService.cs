@@ -1,7 +1,9 @@
+using System.Security.Cryptography;
 using FederatedPrompts.Coordinator.Hosting;
 using FederatedPrompts.Coordinator.Rounds;
 using FederatedPrompts.Coordinator.Runs;
 using FederatedPrompts.Post.Tuning;
+using FederatedPrompts.Protocol;
 using FederatedPrompts.Protocol.V1;
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
@@ -10,7 +12,7 @@ using Grpc.Core;
 namespace FederatedPrompts.Coordinator.Services;
 
 /// <summary>The client-facing service: each call is the caller's identity plus a request, handed to the round engine.</summary>
-public sealed class FederationService(RunHost runs, CallerIdentity caller) : Federation.FederationBase
+public sealed class FederationService(RunHost runs, CallerIdentity caller, CoordinatorOptions options) : Federation.FederationBase
 {
     const int ChunkBytes = 256 * 1024;
     const int HeartbeatSeconds = 5, RetryAfterMs = 500;
@@ -22,7 +24,7 @@ public sealed class FederationService(RunHost runs, CallerIdentity caller) : Fed
         return Task.FromResult(new EnrolReply
         {
             ClientId = client.ClientId, RunId = run.Engine.RunId, Mode = client.Mode, Model = run.Models.Manifest, Task = run.Task,
-            HeartbeatSeconds = HeartbeatSeconds,
+            HeartbeatSeconds = HeartbeatSeconds, Limits = LimitsOf(run),
         });
     }
 
@@ -43,6 +45,17 @@ public sealed class FederationService(RunHost runs, CallerIdentity caller) : Fed
             reply.Work = LocalWorkOf(run.Engine.Config, task.Seed);
         }
         return Task.FromResult(reply);
+    }
+
+    Limits LimitsOf(ActiveRun run)
+    {
+        var facts = run.Models.Facts;
+        return new Limits
+        {
+            MaxMessageBytes = options.MaxMessageBytes, MaxPromptLength = facts.MaxPromptLength,
+            MaxVectorNorm = run.Engine.Config.IsSoft ? facts.MaxVectorNorm : 0, MaxExampleCount = run.Engine.Config.MaxExampleCount,
+            MaxTextsPerRequest = InferenceLimits.MaxTextsPerRequest, MaxTextBytes = InferenceLimits.MaxTextBytes, ChunkBytes = ChunkBytes,
+        };
     }
 
     static LocalWork LocalWorkOf(RunConfig config, int seed)
@@ -86,7 +99,11 @@ public sealed class FederationService(RunHost runs, CallerIdentity caller) : Fed
         int read;
         while ((read = await file.ReadAsync(buffer, context.CancellationToken)) > 0)
         {
-            await responseStream.WriteAsync(new ModelChunk { FileName = request.FileName, Offset = file.Position - read, Data = ByteString.CopyFrom(buffer, 0, read) });
+            await responseStream.WriteAsync(new ModelChunk
+            {
+                FileName = request.FileName, Offset = file.Position - read, Data = ByteString.CopyFrom(buffer, 0, read),
+                Sha256 = Convert.ToHexStringLower(SHA256.HashData(buffer.AsSpan(0, read))),
+            });
         }
     }
 
