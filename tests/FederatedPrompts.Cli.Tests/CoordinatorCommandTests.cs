@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
+using FederatedPrompts.Cli.Simulation;
 using Microsoft.Data.Sqlite;
 
 namespace FederatedPrompts.Cli.Tests;
@@ -14,18 +15,25 @@ public class CoordinatorCommandTests : IDisposable
     readonly TempFolder _dir = new();
     public void Dispose() => _dir.Dispose();
 
-    [Fact]
-    public void Runs_databases_and_ports_the_coordinator_cannot_use_end_with_one_error_line()
+    /// <summary>Tiny models, certificates, and a writer of soft run files over them.</summary>
+    (Func<string, object, double, string> Config, string Certs) Setup()
     {
         var (large, small, corpus) = TinyModels.Build(_dir, context: 48);
         string certs = _dir.Combine("certs");
         Assert.Equal(0, Fedprompt.Run("certs", "--out", certs, "--clients", "2").ExitCode);
         string eval = _dir.Write("eval.jsonl", "{\"text\": \"a lovely day\", \"label\": \"positive\"}\n{\"text\": \"a dull day\", \"label\": \"negative\"}\n");
-        string Config(string name, object soft, double timeout = 600) => _dir.Write($"{name}.json", JsonSerializer.Serialize(new
+        return ((name, soft, timeout) => _dir.Write($"{name}.json", JsonSerializer.Serialize(new
         {
             name, mode = "soft", round_timeout_seconds = timeout, clients = new[] { "client-1", "client-2" }, small_model = small, large_model = large,
             preset = "synthetic-sentiment", eval_task = eval, public_texts = corpus, soft,
-        }));
+        })), certs);
+    }
+
+    [Fact]
+    public void Runs_databases_and_ports_the_coordinator_cannot_use_end_with_one_error_line()
+    {
+        var (write, certs) = Setup();
+        string Config(string name, object soft, double timeout = 600) => write(name, soft, timeout);
         CliRun Coordinator(string config, string db, int? port = null) => Fedprompt.Run("coordinator", "--config", config, "--db", db,
             "--listen", $"https://127.0.0.1:{port ?? 1}", "--certs", certs);
 
@@ -56,5 +64,41 @@ public class CoordinatorCommandTests : IDisposable
         Assert.StartsWith($"error: cannot listen on https://127.0.0.1:{port}/", line);
         Assert.Contains("address already in use", line);
         Assert.DoesNotContain("   at ", busy.Stdout);
+    }
+
+    /// <summary>
+    /// A coordinator killed with SIGKILL leaves its newest state in coordinator.db-wal. Started on the .db alone (the log
+    /// lost, or the file copied without it) it refuses, naming the log and the flag; with the log it resumes the run;
+    /// with --accept-lost-state it starts from what the .db holds.
+    /// </summary>
+    [Fact]
+    public async Task A_database_that_lost_its_write_ahead_log_after_a_crash_is_refused()
+    {
+        var (write, certs) = Setup();
+        string config = write("crash", new { prompt_length = 2 }, 600);
+        string db = _dir.Combine("live", "coordinator.db"), alone = _dir.Combine("alone", "coordinator.db");
+        async Task<FedpromptProcess> Serve(string database, params string[] extra)
+        {
+            var process = new FedpromptProcess("coordinator", _dir.Combine($"coordinator-{Guid.NewGuid():N}.log"),
+                ["coordinator", "--config", config, "--db", database, "--listen", "https://127.0.0.1:0", "--certs", certs, .. extra]);
+            await process.Listening.WaitAsync(TimeSpan.FromSeconds(90));
+            return process;
+        }
+
+        using (var first = await Serve(db)) first.Kill();   // SIGKILL: no clean close
+        Assert.True(File.Exists(db + "-wal"));
+        Directory.CreateDirectory(_dir.Combine("alone"));
+        File.Copy(db, alone);   // the database without its log
+
+        BadInputTests.AssertOneLineError(Fedprompt.Run("coordinator", "--config", config, "--db", alone, "--listen", "https://127.0.0.1:0", "--certs", certs),
+            "was not closed cleanly and its write-ahead log", "coordinator.db-wal is missing", "--accept-lost-state");
+        using (var accepted = await Serve(alone, "--accept-lost-state")) accepted.Kill();
+        using (var resumed = await Serve(db)) resumed.Kill();
+        // With its log, the database still holds the one run the first coordinator created: resumed, not begun again.
+        using var connection = new SqliteConnection($"Data Source={db};Mode=ReadOnly;Pooling=False");
+        connection.Open();
+        using var runs = connection.CreateCommand();
+        runs.CommandText = "SELECT COUNT(*) FROM runs";
+        Assert.Equal(1L, runs.ExecuteScalar());
     }
 }

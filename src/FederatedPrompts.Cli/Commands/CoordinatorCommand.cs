@@ -23,12 +23,16 @@ public static class CoordinatorCommand
         var hold = new Option<bool>("--hold") { Description = "Create the run but wait for the operator to start it" };
         var exit = new Option<bool>("--exit-when-finished") { Description = "Stop once the run has finished or failed" };
         var maxMessage = new Option<int>("--max-message-bytes") { Description = "Largest request accepted", DefaultValueFactory = _ => 4 * 1024 * 1024 };
+        var acceptLost = new Option<bool>("--accept-lost-state")
+        {
+            Description = "Start although --db was not closed cleanly and its -wal file is missing, continuing from the older state it holds",
+        };
         var backup = new Option<string?>("--backup-to")
         {
             Description = "Copy --db into this new file as one consistent snapshot (SQLite VACUUM INTO), also while a coordinator serves it, and exit",
         };
         var command = new Command("coordinator", "Run the federation coordinator (gRPC over mutual TLS)")
-            { config, db, listen, certs, insecure, operatorName, hold, exit, maxMessage, backup };
+            { config, db, listen, certs, insecure, operatorName, hold, exit, maxMessage, acceptLost, backup };
         command.SetAction(async (parse, cancel) =>
         {
             if (parse.GetValue(backup) is { } copy)
@@ -49,7 +53,7 @@ public static class CoordinatorCommand
             {
                 Transport = new CoordinatorTransport(address, tls, plain, parse.GetValue(operatorName)!),
                 Database = parse.GetValue(db)!, Config = parse.GetValue(config) is { } path ? RunConfig.Load(path) : null,
-                Hold = parse.GetValue(hold), ExitWhenFinished = parse.GetValue(exit),
+                Hold = parse.GetValue(hold), ExitWhenFinished = parse.GetValue(exit), AcceptLostState = parse.GetValue(acceptLost),
                 MaxMessageBytes = parse.GetValue(maxMessage) is > 0 and var bytes ? bytes : throw new UserInputException("--max-message-bytes must be positive"),
             };
             await using var host = CoordinatorHost.Create(options);

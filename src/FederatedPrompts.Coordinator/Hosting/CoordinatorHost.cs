@@ -28,6 +28,8 @@ public sealed record CoordinatorOptions
     /// <summary>Largest request accepted; larger ones fail with RESOURCE_EXHAUSTED before any handler runs.</summary>
     public int MaxMessageBytes { get; init; } = 4 * 1024 * 1024;
     public bool ExitWhenFinished { get; init; }
+    /// <summary>Start on a database whose write-ahead log was lost after a crash, from the older state it holds.</summary>
+    public bool AcceptLostState { get; init; }
 }
 
 /// <summary>
@@ -67,7 +69,7 @@ public sealed class CoordinatorHost : IAsyncDisposable
         builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical);
         builder.UseCoordinatorTransport(options.Transport);
 
-        var store = new CoordinatorStore(options.Database);
+        var store = new CoordinatorStore(options.Database, acceptLostLog: options.AcceptLostState);
         builder.Services.AddSingleton(store);
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton(options);

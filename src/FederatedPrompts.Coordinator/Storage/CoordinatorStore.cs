@@ -32,22 +32,51 @@ public sealed class CoordinatorStore : IDisposable
     readonly SqliteConnection _connection;
     readonly Lock _gate = new();
 
-    public CoordinatorStore(string path)
+    /// <param name="acceptLostLog">Open a database that was not closed cleanly and has lost its write-ahead log anyway, continuing from the older state it holds.</param>
+    public CoordinatorStore(string path, bool acceptLostLog = false)
     {
         Path = System.IO.Path.GetFullPath(path);
         Directory.CreateDirectory(System.IO.Path.GetDirectoryName(Path)!);
+        bool logPresent = File.Exists(LogPath);   // before opening, which makes one
         _connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = Path, Pooling = false }.ToString());
         try
         {
             _connection.Open();
             CreateSchema();
+            // Whatever was written since the last checkpoint (at most the current round; a run created since, whole) is only in
+            // the log, so the database alone cannot say what is missing: the mark says that something may be.
+            if (!acceptLostLog && !logPresent && ClosedCleanly() == false)
+                throw new InvalidDataException(
+                    $"{Path} was not closed cleanly and its write-ahead log {LogPath} is missing: the state written since the last " +
+                    "checkpoint is in that log. Put the -wal file back beside the database (always copy both, or use --backup-to), " +
+                    "or start with --accept-lost-state to continue from the older state the database holds");
+            // From here until Dispose the database file itself says it is in use (the checkpoint moves the mark out of the log).
+            SetClosedCleanly(false);
+            Execute("PRAGMA wal_checkpoint(TRUNCATE)");
         }
         catch (Exception e) when (e is SqliteException || e.InnerException is SqliteException)
         {
             _connection.Dispose();
             throw new InvalidDataException($"{Path} is not a usable coordinator database: {(e.InnerException ?? e).Message}", e);
         }
+        catch
+        {
+            _connection.Dispose();
+            throw;
+        }
     }
+
+    string LogPath => Path + "-wal";
+
+    /// <summary>
+    /// Whether the coordinator that last had the database closed it (null: no coordinator has marked it yet). A crashed one
+    /// leaves false, and its newest state in the -wal file, which SQLite replays on the next open.
+    /// </summary>
+    bool? ClosedCleanly() =>
+        Query("SELECT value FROM meta WHERE key = 'closed_cleanly'", r => r.GetString(0)).SingleOrDefault() is { } value ? value == "1" : null;
+
+    void SetClosedCleanly(bool closed) =>
+        Execute("INSERT INTO meta (key, value) VALUES ('closed_cleanly', $value) ON CONFLICT (key) DO UPDATE SET value = $value", ("$value", closed ? "1" : "0"));
 
     void CreateSchema()
     {
@@ -67,6 +96,7 @@ public sealed class CoordinatorStore : IDisposable
             CREATE TABLE IF NOT EXISTS updates (
                 run_id TEXT NOT NULL, round INTEGER NOT NULL, client_id TEXT NOT NULL, prompt BLOB NOT NULL, example_count INTEGER NOT NULL,
                 metrics BLOB NOT NULL, privacy BLOB, received_at TEXT NOT NULL, PRIMARY KEY (run_id, round, client_id));
+            CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
             CREATE TABLE IF NOT EXISTS queries (
                 run_id TEXT NOT NULL, round INTEGER NOT NULL, client_id TEXT NOT NULL, used INTEGER NOT NULL,
                 PRIMARY KEY (run_id, round, client_id));
@@ -344,9 +374,12 @@ public sealed class CoordinatorStore : IDisposable
             try { vacuum.ExecuteNonQuery(); }
             catch (SqliteException e) { throw new InvalidDataException($"{database} could not be copied: {e.Message}", e); }
         }
-        using var copy = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = output, Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString());
+        using var copy = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = output, Pooling = false }.ToString());
         copy.Open();
         using var check = copy.CreateCommand();
+        // The copy is complete by construction: it needs no log, whatever the source's mark said.
+        check.CommandText = "UPDATE meta SET value = '1' WHERE key = 'closed_cleanly'";
+        check.ExecuteNonQuery();
         check.CommandText = "PRAGMA integrity_check";
         if (check.ExecuteScalar() as string != "ok") throw new InvalidDataException($"the copy {output} fails SQLite's integrity check");
         check.CommandText = "SELECT run_id FROM runs ORDER BY created_at";
@@ -356,5 +389,17 @@ public sealed class CoordinatorStore : IDisposable
         return runs;
     }
 
-    public void Dispose() => _connection.Dispose();
+    /// <summary>Marks the database closed cleanly and closes it (SQLite then checkpoints the log into it and removes the -wal file).</summary>
+    public void Dispose()
+    {
+        try
+        {
+            if (WriteFailure is null) SetClosedCleanly(true);
+        }
+        catch (IOException)
+        {
+            // The disk filled up at the last moment: the mark stays "in use" and the log stays beside the database.
+        }
+        _connection.Dispose();
+    }
 }
