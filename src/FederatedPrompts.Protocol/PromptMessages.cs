@@ -46,6 +46,10 @@ public static class PromptMessages
         return ToMessage(new DiscretePrompt(discrete.TokenIds, discrete.TokenizerIdentity));
     }
 
+    /// <summary><paramref name="message"/> without the fields its schema does not know, which are never stored.</summary>
+    public static T KnownFieldsOnly<T>(T message) where T : IMessage<T>, new() =>
+        new MessageParser<T>(() => new T()).WithDiscardUnknownFields(true).ParseFrom(message.ToByteArray());
+
     /// <summary>A prompt's version: the lowercase hex SHA-256 of its <see cref="Canonical"/> bytes.</summary>
     public static string Version(PromptValue message) => Convert.ToHexStringLower(SHA256.HashData(Canonical(message).ToByteArray()));
 

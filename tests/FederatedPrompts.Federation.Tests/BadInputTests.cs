@@ -255,8 +255,12 @@ public partial class BadInputTests(TinyFederation setting, ITestOutputHelper out
         var honest = Vectors(justBelow, -justBelow);
         var padded = PromptValue.Parser.ParseFrom([.. honest.ToByteArray(), .. UnknownField(99, 64 * 1024)]);
         Assert.True(padded.CalculateSize() > 64 * 1024);
-        await one.UploadAsync(Upload(padded, task));
-        Assert.Equal(honest.ToByteArray(), Assert.Single(c.Store.AllUpdates(runId)).Prompt.ToByteArray());
+        var paddedUpload = Upload(padded, task);
+        paddedUpload.Metrics = LocalMetrics.Parser.ParseFrom([.. Metrics().ToByteArray(), .. UnknownField(98, 64 * 1024)]);
+        await one.UploadAsync(paddedUpload);
+        var stored = Assert.Single(c.Store.AllUpdates(runId));
+        Assert.Equal(honest.ToByteArray(), stored.Prompt.ToByteArray());
+        Assert.Equal(Metrics().ToByteArray(), stored.Metrics.ToByteArray());
 
         // client-2 copies it: a replay; its own update closes round 1.
         var taskTwo = await UntilTrain(two, runId, 1);

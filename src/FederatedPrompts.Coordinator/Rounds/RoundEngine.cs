@@ -269,7 +269,8 @@ public sealed class RoundEngine
                     $"example_count {exampleCount} must be between 1 and the {client.ExampleCount} examples {identity} enrolled with");
             ValidateMetrics(metrics ?? throw new RejectionException(RejectionKind.Invalid, "the update has no metrics"));
             ValidatePrivacy(privacy);
-            var update = new UpdateRecord(identity, round, prompt, exampleCount, metrics, privacy, Now, prompt.CalculateSize());
+            var update = new UpdateRecord(identity, round, prompt, exampleCount, PromptMessages.KnownFieldsOnly(metrics),
+                privacy is null ? null : PromptMessages.KnownFieldsOnly(privacy), Now, prompt.CalculateSize());
             if (!_store.TryAddUpdate(RunId, update))
                 throw new RejectionException(RejectionKind.Duplicate, $"client {identity} already uploaded an update for round {round}");
             _uploaded.Add(identity);
