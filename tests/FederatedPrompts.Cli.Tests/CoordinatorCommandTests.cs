@@ -68,8 +68,9 @@ public class CoordinatorCommandTests : IDisposable
 
     /// <summary>
     /// A coordinator killed with SIGKILL leaves its newest state in coordinator.db-wal. Started on the .db alone (the log
-    /// lost, or the file copied without it) it refuses, naming the log and the flag; with the log it resumes the run;
-    /// with --accept-lost-state it starts from what the .db holds.
+    /// lost, or the file copied without it) it refuses, naming the log and the flag; with a damaged log, whose later
+    /// commits SQLite would drop, it refuses too; with the log it resumes the run; with --accept-lost-state it starts
+    /// from what the .db holds.
     /// </summary>
     [Fact]
     public async Task A_database_that_lost_its_write_ahead_log_after_a_crash_is_refused()
@@ -89,6 +90,14 @@ public class CoordinatorCommandTests : IDisposable
         Assert.True(File.Exists(db + "-wal"));
         Directory.CreateDirectory(_dir.Combine("alone"));
         File.Copy(db, alone);   // the database without its log
+        string damaged = _dir.Combine("damaged", "coordinator.db");
+        Directory.CreateDirectory(_dir.Combine("damaged"));
+        File.Copy(db, damaged);
+        var log = File.ReadAllBytes(db + "-wal");
+        log[32 + 24 + 100] ^= 0xFF;   // a byte of the first frame's page: every commit after it fails its checksum
+        File.WriteAllBytes(damaged + "-wal", log);
+        BadInputTests.AssertOneLineError(Fedprompt.Run("coordinator", "--config", config, "--db", damaged, "--listen", "https://127.0.0.1:0", "--certs", certs),
+            "coordinator.db-wal is damaged", "committed transactions lie beyond a frame that fails its checksum");
 
         BadInputTests.AssertOneLineError(Fedprompt.Run("coordinator", "--config", config, "--db", alone, "--listen", "https://127.0.0.1:0", "--certs", certs),
             "was not closed cleanly and its write-ahead log", "coordinator.db-wal is missing", "--accept-lost-state");

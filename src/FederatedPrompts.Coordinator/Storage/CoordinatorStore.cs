@@ -38,6 +38,10 @@ public sealed class CoordinatorStore : IDisposable
         Path = System.IO.Path.GetFullPath(path);
         Directory.CreateDirectory(System.IO.Path.GetDirectoryName(Path)!);
         bool logPresent = File.Exists(LogPath);   // before opening, which makes one
+        if (logPresent && !acceptLostLog && WriteAheadLog.LostCommits(LogPath) is > 0 and var lost)
+            throw new InvalidDataException(
+                $"{LogPath} is damaged: {lost} committed transactions lie beyond a frame that fails its checksum, and SQLite would drop " +
+                "them without a word. Restore the database and its log from a backup, or start with --accept-lost-state to continue without them");
         _connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = Path, Pooling = false }.ToString());
         try
         {
