@@ -28,6 +28,8 @@ public sealed record CoordinatorOptions
     /// <summary>Largest request accepted; larger ones fail with RESOURCE_EXHAUSTED before any handler runs.</summary>
     public int MaxMessageBytes { get; init; } = 4 * 1024 * 1024;
     public bool ExitWhenFinished { get; init; }
+    /// <summary>The clock of deadlines, liveness and the refusal log's rate limit (tests give a fake one).</summary>
+    public TimeProvider Time { get; init; } = TimeProvider.System;
     /// <summary>Start on a database whose write-ahead log was lost after a crash, from the older state it holds.</summary>
     public bool AcceptLostState { get; init; }
 }
@@ -71,9 +73,9 @@ public sealed class CoordinatorHost : IAsyncDisposable
 
         var store = new CoordinatorStore(options.Database, acceptLostLog: options.AcceptLostState);
         builder.Services.AddSingleton(store);
-        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton(options.Time);
         builder.Services.AddSingleton(options);
-        builder.Services.AddSingleton(services => new RunHost(store, TimeProvider.System, services.GetRequiredService<ILoggerFactory>()));
+        builder.Services.AddSingleton(services => new RunHost(store, options.Time, services.GetRequiredService<ILoggerFactory>()));
         builder.Services.AddHostedService<RoundWorker>();
         builder.Services.AddGrpc(grpc =>
         {
@@ -83,7 +85,7 @@ public sealed class CoordinatorHost : IAsyncDisposable
 
         var app = builder.Build();
         var refusals = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("FederatedPrompts.Coordinator.Refusals");
-        app.UseMalformedRequestGuard(options.MaxMessageBytes, refusals, TimeProvider.System);   // outside: its answers are logged by it, rate-limited
+        app.UseMalformedRequestGuard(options.MaxMessageBytes, refusals, options.Time);   // outside: its answers are logged by it, rate-limited
         app.UseRefusalLogging(refusals);
         app.MapGrpcService<FederationService>();
         app.MapGrpcService<InferenceService>();

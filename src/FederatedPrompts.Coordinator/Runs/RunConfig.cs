@@ -109,6 +109,23 @@ public sealed record RunConfig
         return config;
     }
 
+    /// <summary>
+    /// A configuration as the store kept it: validated when its run was created, paths already absolute. It is not checked
+    /// against the file system again, so a moved model folder fails only the step that needs the model, not every read
+    /// of a finished run.
+    /// </summary>
+    public static RunConfig FromStored(string json)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<RunConfig>(json, Json) ?? throw new InvalidDataException("stored run configuration is null");
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"stored run configuration is not valid: {e.Message}", e);
+        }
+    }
+
     public static RunConfig Load(string path) =>
         Parse(File.ReadAllText(path), Path.GetDirectoryName(Path.GetFullPath(path))!);
 

@@ -138,7 +138,7 @@ public sealed class CoordinatorStore : IDisposable
 
     static RunRecord ReadRun(SqliteDataReader r) => new(
         r.GetString(r.GetOrdinal("run_id")),
-        RunConfig.Parse(r.GetString(r.GetOrdinal("config_json")), "/"),
+        RunConfig.FromStored(r.GetString(r.GetOrdinal("config_json"))),
         Enum.Parse<RunState>(r.GetString(r.GetOrdinal("state"))),
         r.GetInt32(r.GetOrdinal("current_round")),
         DateTimeOffset.Parse(r.GetString(r.GetOrdinal("created_at"))),

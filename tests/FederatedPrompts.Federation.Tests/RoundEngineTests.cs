@@ -1,0 +1,143 @@
+using FederatedPrompts.Client.Jobs;
+using FederatedPrompts.Coordinator.Rounds;
+using FederatedPrompts.Coordinator.Runs;
+using FederatedPrompts.Coordinator.Storage;
+using FederatedPrompts.Protocol.V1;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+using Action = FederatedPrompts.Protocol.V1.RoundTaskReply.Types.Action;
+
+namespace FederatedPrompts.Federation.Tests;
+
+/// <summary>
+/// The round engine on a real SQLite file and a <see cref="FakeTimeProvider"/>: deadlines and stragglers, sampling with
+/// fraction &lt; 1 (and the same sample after a restart), and the refusals of a DP run; and the client's privacy ledger.
+/// </summary>
+public class RoundEngineTests : IDisposable
+{
+    readonly TempFolder _dir = new();
+    readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 12, 1, 9, 0, 0, TimeSpan.Zero));
+    readonly List<CoordinatorStore> _stores = [];
+    static readonly ModelFacts Facts = new("emb-test", HiddenSize: 2, TokenizerIdentity: "tok-test", VocabularySize: 50, MaxPromptLength: 8, MaxVectorNorm: 100);
+
+    public void Dispose()
+    {
+        foreach (var store in _stores) store.Dispose();
+        _dir.Dispose();
+    }
+
+    static string[] Clients(int n) => Enumerable.Range(1, n).Select(k => $"client-{k}").ToArray();
+
+    RoundEngine Engine(RunConfig config, string db = "coordinator.db", bool create = true)
+    {
+        var store = new CoordinatorStore(_dir.Combine(db));
+        _stores.Add(store);
+        if (create) store.CreateRun("run", config, _time.GetUtcNow());
+        var engine = new RoundEngine(store, "run", Facts, _time, NullLogger.Instance);
+        engine.Start(Prompt(0.5f));
+        return engine;
+    }
+
+    static PromptValue Prompt(float value) => new()
+    {
+        Soft = new SoftPromptValue { Length = 1, HiddenSize = 2, ModelIdentity = "emb-test", Values = { value, -value } },
+    };
+
+    static readonly LocalMetrics Metrics = new() { AccuracyBefore = 0.5, AccuracyAfter = 0.75, Steps = 1, Seconds = 0.1 };
+
+    static (int, int) Upload(RoundEngine engine, string client, float value, PrivacySpend? privacy = null)
+    {
+        var task = engine.NextTask(client, "");
+        Assert.Equal(Action.Train, task.Action);
+        return engine.AcceptUpload(client, "", task.Round, task.PromptVersion, Prompt(value), 1, Metrics, privacy);
+    }
+
+    [Fact]
+    public void A_round_waits_for_its_stragglers_until_the_deadline_then_closes_without_them()
+    {
+        var engine = Engine(new RunConfig { Clients = Clients(3), MinClients = 2, RoundTimeoutSeconds = 60, Rounds = 2 });
+        foreach (var client in Clients(3)) engine.Enrol(client, Mode.Soft, 4);
+        Assert.IsType<EngineStep.Idle>(engine.Step());   // opens collecting from all three
+        Upload(engine, "client-1", 0.1f);
+        Upload(engine, "client-2", 0.2f);
+
+        _time.Advance(TimeSpan.FromSeconds(59));
+        Assert.IsType<EngineStep.Idle>(engine.Step());   // client-3 still has a second
+        _time.Advance(TimeSpan.FromSeconds(2));
+        var aggregate = Assert.IsType<EngineStep.Aggregate>(engine.Step());
+        Assert.Equal(["client-1", "client-2"], aggregate.Updates.Select(u => u.ClientId));
+
+        var late = Assert.Throws<RejectionException>(() => engine.AcceptUpload("client-3", "", 1, "", Prompt(0.3f), 1, Metrics, null));
+        Assert.Equal(RejectionKind.WrongState, late.Kind);
+        Assert.Contains("round 1 is closed to updates; the current round is 1 (aggregating)", late.Message);
+    }
+
+    [Fact]
+    public void Past_the_deadline_below_the_quorum_the_round_keeps_collecting()
+    {
+        var engine = Engine(new RunConfig { Clients = Clients(3), MinClients = 2, RoundTimeoutSeconds = 60 });
+        foreach (var client in Clients(3)) engine.Enrol(client, Mode.Soft, 4);
+        engine.Step();
+        Upload(engine, "client-1", 0.1f);
+        _time.Advance(TimeSpan.FromMinutes(10));
+        Assert.IsType<EngineStep.Idle>(engine.Step());   // one update of the two it needs
+        Upload(engine, "client-3", 0.3f);
+        Assert.Equal(2, Assert.IsType<EngineStep.Aggregate>(engine.Step()).Updates.Count);
+    }
+
+    /// <summary>max(min_clients 2, ⌈0.3 · 10⌉) = 3 of 10 clients, a seeded choice per round that a restarted engine makes again.</summary>
+    [Fact]
+    public void A_fraction_samples_a_seeded_subset_that_a_restart_repeats()
+    {
+        var config = new RunConfig { Clients = Clients(10), MinClients = 2, Fraction = 0.3, Rounds = 3, Seed = 7 };
+        var engine = Engine(config);
+        foreach (var client in Clients(10)) engine.Enrol(client, Mode.Soft, 4);
+        engine.Step();
+        var sampled = Clients(10).Where(c => engine.NextTask(c, "").Action == Action.Train).ToList();
+        Assert.Equal(3, sampled.Count);
+        Assert.All(Clients(10).Except(sampled), c => Assert.Contains("not sampled in round 1", engine.NextTask(c, "").Reason));
+
+        var restarted = new RoundEngine(_stores[0], "run", Facts, _time, NullLogger.Instance);   // same store: a coordinator restart
+        Assert.Equal(sampled, Clients(10).Where(c => restarted.NextTask(c, "").Action == Action.Train));
+        var other = Engine(config with { Seed = 8 }, db: "other.db");
+        foreach (var client in Clients(10)) other.Enrol(client, Mode.Soft, 4);
+        other.Step();
+        Assert.Equal(3, Clients(10).Count(c => other.NextTask(c, "").Action == Action.Train));
+    }
+
+    [Fact]
+    public void A_dp_run_refuses_updates_without_a_spend_clipped_elsewhere_or_over_budget()
+    {
+        var engine = Engine(new RunConfig { Clients = Clients(2), MinClients = 2, Soft = new SoftRunConfig { Dp = new DpRunConfig(ClipNorm: 1, Epsilon: 8) } });
+        foreach (var client in Clients(2)) engine.Enrol(client, Mode.Soft, 4);
+        engine.Step();
+        PrivacySpend Spend(double clip = 1, double total = 3) => new() { ClipNorm = clip, NoiseMultiplier = 1.1, SampleRate = 0.25, Steps = 4, Delta = 0.25, EpsilonRound = 1.5, EpsilonTotal = total };
+        string Refusal(PrivacySpend? spend) => Assert.Throws<RejectionException>(() => Upload(engine, "client-1", 0.1f, spend)).Message;
+
+        Assert.Contains("requires DP-SGD; the update reports no privacy spend", Refusal(null));
+        Assert.Contains("clipped at 2, not the run's clip norm 1", Refusal(Spend(clip: 2)));
+        Assert.Contains("spent ε = 9, over the run's budget of 8", Refusal(Spend(total: 9)));
+        Assert.Contains("privacy spend is not valid", Refusal(Spend(total: double.NaN)));
+        Assert.Equal(1, Upload(engine, "client-1", 0.1f, Spend()).Item2);
+    }
+
+    /// <summary>
+    /// Two rounds of (q 0.01, σ 1, 500 steps) compose to the 1,000 steps of the reference case in PrivacyCommandTests:
+    /// ε = 2.10136527 at δ = 1e-5. The ledger is on disk before training, is read back by a restarted client, and a ledger
+    /// of another run starts empty.
+    /// </summary>
+    [Fact]
+    public void The_client_ledger_composes_its_rounds_and_survives_a_restart()
+    {
+        string state = _dir.Combine("state");
+        var ledger = new PrivacyLedger(state, "run-a");
+        ledger.Record(new LedgerEntry(1, 0.01, 1.0, 500, 1e-5));
+        Assert.Equal(2.10136527, ledger.Epsilon(1e-5, extra: new LedgerEntry(2, 0.01, 1.0, 500, 1e-5)), 5);
+        ledger.Record(new LedgerEntry(2, 0.01, 1.0, 500, 1e-5));
+
+        var reopened = new PrivacyLedger(state, "run-a");
+        Assert.Equal([1, 2], reopened.Entries.Select(e => e.Round));
+        Assert.Equal(2.10136527, reopened.Epsilon(1e-5), 5);
+        Assert.Empty(new PrivacyLedger(state, "run-b").Entries);
+    }
+}
