@@ -93,6 +93,7 @@ public static class RobustBenchmark
         var testExamples = test.Examples.Select(e => (e.Text, e.Label)).ToList();
         var labelIndex = labels.Select((label, i) => (label, i)).ToDictionary(p => p.label, p => p.i);
         double bound = SoftRunConfig.DefaultMaxVectorNorm(InputEmbeddings.LargestRowNorm(student));
+        string identity = ModelIdentity.Of(student);
 
         using var init = SoftPromptInit.Embed(student, tokenizer, tuning.PromptLength, preset.InitText, tuning.Seed);
         ClassificationResult Evaluate(IReadOnlyList<float[]> prompt)
@@ -109,9 +110,9 @@ public static class RobustBenchmark
             AnsiConsole.MarkupLine($"client-{k}: tuning on {examples.Count} examples");
             using var scope = NewDisposeScope();
             var tuned = new SoftPromptTuner(student, tokenizer, classifier, tuning with { Seed = tuning.Seed + k }).TuneFrom(init, examples).Prompt;
-            honest.Add(new SoftPromptUpload($"client-{k}", Rows(tuned), examples.Count));
+            honest.Add(new SoftPromptUpload($"client-{k}", tuned.ToSoftPrompt(identity).Rows(), examples.Count));
         }
-        var initRows = Rows(init);
+        var initRows = init.ToSoftPrompt(identity).Rows();
         var honestOthers = honest.Skip(1).ToList();
         var honestMean = SoftPromptAggregationStrategies.Create("fedavg").Aggregate(honestOthers).Vectors;
 
@@ -152,13 +153,6 @@ public static class RobustBenchmark
         return new Result(taskName, clients, alpha, train.Count, test.Count, honest.Select(u => u.ExampleCount).ToList(), bound,
             honest.SelectMany(u => u.Vectors).Max(v => Math.Sqrt(v.Sum(x => (double)x * x))), Evaluate(initRows).Accuracy, Evaluate(honestMean).Accuracy,
             honestOthers.Average(u => RelativeDistance(u.Vectors, honestMean)), attacks.Select(a => a.Attack).ToList(), rows);
-    }
-
-    static float[][] Rows(Tensor prompt)
-    {
-        var values = prompt.detach().cpu().contiguous().data<float>().ToArray();
-        int hidden = (int)prompt.shape[1];
-        return Enumerable.Range(0, (int)prompt.shape[0]).Select(i => values.AsSpan(i * hidden, hidden).ToArray()).ToArray();
     }
 
     static double RelativeDistance(IReadOnlyList<float[]> a, IReadOnlyList<float[]> b)

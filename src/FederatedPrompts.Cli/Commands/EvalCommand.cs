@@ -81,7 +81,7 @@ public static class EvalCommand
             if (ModelIdentity.Of(model) is var identity && identity != prompt.ModelIdentity)
                 Console.Error.WriteLine($"warning: {softPath} was tuned for model {prompt.ModelIdentity}, not this model ({identity}); " +
                                         "evaluating it here is direct use, not a transfer");
-            soft = tensor(prompt.Values.ToArray(), device: device).reshape(prompt.Length, prompt.HiddenSize);
+            soft = prompt.ToTensor(model);
         }
         return new PromptInput(soft, discrete);
     }

@@ -72,7 +72,7 @@ public static class TransferCommand
             var smallClassifier = Classifier(smallModel);
             LabelWordWarnings.Print(largeClassifier, smallClassifier);
             if (validationSet is not null) verbalizer.RequireCovers(validationSet.Labels);
-            var ps = tensor(smallPrompt.Values.ToArray(), device: computeDevice).reshape(smallPrompt.Length, smallPrompt.HiddenSize);
+            var ps = smallPrompt.ToTensor(largeModel);
 
             double chosenAlpha;
             object? heuristic = null;
@@ -98,8 +98,7 @@ public static class TransferCommand
                 new PromptTransfer(largeClassifier, smallClassifier, options).Run(texts, ps, init,
                     validationSet?.Examples.Select(e => (e.Text, e.Label)).ToList(),
                     new SyncProgress<TransferProgress>(p => report(p.Step, p.TotalSteps, $"transfer, loss {p.Loss:F4}"))));
-            var values = result.Best.cpu().contiguous().data<float>().ToArray();
-            new SoftPrompt(values, smallPrompt.Length, smallPrompt.HiddenSize, ModelIdentity.Of(largeModel)).Save(parse.GetValue(output)!);
+            result.Best.ToSoftPrompt(ModelIdentity.Of(largeModel)).Save(parse.GetValue(output)!);
             // Losses over the whole public set (not a batch), T²-scaled as trained: an independent implementation can recompute them.
             var summary = new
             {

@@ -74,8 +74,7 @@ public static class TuneCommand
 
             var result = ProgressViews.Bar("tuning", parse.GetValue(json), report =>
                 tuner.Tune(examples, new SyncProgress<TuneProgress>(p => report(p.Step, p.TotalSteps, $"tuning, loss {p.Loss:F3}"))));
-            var values = result.Prompt.cpu().contiguous().data<float>().ToArray();
-            new SoftPrompt(values, (int)result.Prompt.shape[0], (int)result.Prompt.shape[1], ModelIdentity.Of(lm)).Save(parse.GetValue(output)!);
+            result.Prompt.ToSoftPrompt(ModelIdentity.Of(lm)).Save(parse.GetValue(output)!);
 
             double? accuracy = null;
             if (parse.GetValue(evalTask) is { } evalPath)

@@ -58,12 +58,12 @@ public sealed class SoftLocalJob(RunTask task, int metricExamples)
         }
 
         using var scope = NewDisposeScope();
-        var start = tensor(global.Values.ToArray()).reshape(global.Length, global.HiddenSize);
+        var start = global.ToTensor(task.Model);
         var sample = task.MetricSample(metricExamples, round.Work.Seed);
         double before = task.Classifier.Evaluate(sample, new PromptInput(start)).Accuracy;
         var result = new SoftPromptTuner(task.Model, task.Tokenizer, task.Classifier, options).TuneFrom(start, examples, progress, cancel);
         double after = task.Classifier.Evaluate(sample, new PromptInput(result.Prompt)).Accuracy;
-        var tuned = new SoftPrompt(result.Prompt.cpu().contiguous().data<float>().ToArray(), global.Length, global.HiddenSize, identity);
+        var tuned = result.Prompt.ToSoftPrompt(identity);
         var metrics = new LocalMetrics
         {
             AccuracyBefore = before, AccuracyAfter = after, FinalLoss = result.Losses.Where(double.IsFinite).TakeLast(10).DefaultIfEmpty(double.NaN).Average(),

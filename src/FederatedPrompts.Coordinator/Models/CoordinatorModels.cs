@@ -120,7 +120,7 @@ public sealed class CoordinatorModels : IDisposable
             if (_config.IsSoft)
             {
                 using var init = SoftPromptInit.Embed(_small, _tokenizer, _config.Soft.PromptLength, _config.InitTextInUse(), _config.Seed);
-                return PromptMessages.ToMessage(new SoftPrompt(init.contiguous().data<float>().ToArray(), _config.Soft.PromptLength, _small.HiddenSize, SmallModelIdentity));
+                return PromptMessages.ToMessage(init.ToSoftPrompt(SmallModelIdentity));
             }
             var ids = _tokenizer.Encode(_config.Discrete.InitialPrompt);
             if (ids.Count == 0) throw new InvalidDataException($"discrete.initial_prompt \"{_config.Discrete.InitialPrompt}\" encodes to no tokens");
@@ -133,7 +133,7 @@ public sealed class CoordinatorModels : IDisposable
     {
         if (_config.IsSoft)
         {
-            var uploads = updates.Select(u => new SoftPromptUpload(u.ClientId, Rows(PromptMessages.ToSoftPrompt(u.Prompt)), u.ExampleCount)).ToList();
+            var uploads = updates.Select(u => new SoftPromptUpload(u.ClientId, PromptMessages.ToSoftPrompt(u.Prompt).Rows(), u.ExampleCount)).ToList();
             var strategy = SoftPromptAggregationStrategies.Create(_config.Strategy,
                 new SoftAggregationOptions(_config.AggregationMinSamples, MaxLength: _config.AggregationMaxLength ?? _config.Soft.PromptLength, Eps: _config.AggregationEpsRule,
                     TrimFraction: _config.AggregationTrimFraction));
@@ -168,7 +168,7 @@ public sealed class CoordinatorModels : IDisposable
             if (!_config.IsSoft)
                 return _largeClassifier.Evaluate(_eval, new PromptInput(Discrete: PromptMessages.ToDiscretePrompt(prompt).TokenIds));
             using var scope = NewDisposeScope();
-            return _smallClassifier.Evaluate(_eval, new PromptInput(ToTensor(PromptMessages.ToSoftPrompt(prompt))));
+            return _smallClassifier.Evaluate(_eval, new PromptInput(PromptMessages.ToSoftPrompt(prompt).ToTensor(_small)));
         }
     }
 
@@ -200,7 +200,7 @@ public sealed class CoordinatorModels : IDisposable
             var started = DateTime.UtcNow;
             using var scope = NewDisposeScope();
             var small = PromptMessages.ToSoftPrompt(globalPrompt);
-            var ps = ToTensor(small);
+            var ps = small.ToTensor(_small);
             double alpha;
             string source;
             if (_config.Transfer.Alpha is double given) (alpha, source) = (given, "configured");
@@ -221,7 +221,7 @@ public sealed class CoordinatorModels : IDisposable
             bool validating = options.ValidateEvery > 0;
             var result = new PromptTransfer(_largeClassifier, _smallClassifier, options).Run(texts, ps, init,
                 validating ? _publicLabeled!.Examples.Select(e => (e.Text, e.Label)).ToList() : null, progress);
-            var largePrompt = new SoftPrompt(result.Best.cpu().contiguous().data<float>().ToArray(), small.Length, small.HiddenSize, ModelIdentity.Of(_large));
+            var largePrompt = result.Best.ToSoftPrompt(ModelIdentity.Of(_large));
             double transferred = _largeClassifier.Evaluate(_eval, new PromptInput(result.Best)).Accuracy;
             var outcome = new TransferOutcome(alpha, source,
                 ZeroShotLarge: _largeClassifier.Evaluate(_eval, PromptInput.None).Accuracy,
@@ -236,11 +236,6 @@ public sealed class CoordinatorModels : IDisposable
     }
 
     public static string ToJson(object value) => JsonSerializer.Serialize(value, RunConfig.Json);
-
-    static Tensor ToTensor(SoftPrompt prompt) => tensor(prompt.Values.ToArray()).reshape(prompt.Length, prompt.HiddenSize);
-
-    static float[][] Rows(SoftPrompt prompt) =>
-        Enumerable.Range(0, prompt.Length).Select(i => prompt.Values.Span.Slice(i * prompt.HiddenSize, prompt.HiddenSize).ToArray()).ToArray();
 
     /// <summary>Every file of the model folder clients download (top level only; checkpoints of training are not part of the model).</summary>
     static ModelManifest BuildManifest(string folder, string modelIdentity, string tokenizerIdentity)

@@ -30,6 +30,10 @@ public sealed class SoftPrompt
     }
 
     public ReadOnlyMemory<float> Values => _values;
+
+    /// <summary>The vectors, one array per position (copies).</summary>
+    public float[][] Rows() => Enumerable.Range(0, Length).Select(i => _values.AsSpan(i * HiddenSize, HiddenSize).ToArray()).ToArray();
+
     public int Length { get; }
     public int HiddenSize { get; }
     public string ModelIdentity { get; }
