@@ -1,28 +1,7 @@
 using System.CommandLine;
 using FederatedPrompts.Cli;
-using FederatedPrompts.Cli.Commands;
 
-var root = new RootCommand("fedprompt: federated prompt tuning of language models (POST soft prompts, FedDTPT discrete prompts)")
-{
-    TokenizeCommand.Create(),
-    LmCommand.Create(),
-    GenerateCommand.Create(),
-    EvalCommand.Create(),
-    PretrainCommand.Create(),
-    DistillCommand.Create(),
-    TuneCommand.Create(),
-    TransferCommand.Create(),
-    DataCommand.Create(),
-    BenchCommand.Create(),
-    PrivacyCommand.Create(),
-    AggregateCommand.Create(),
-    SearchCommand.Create(),
-    CoordinatorCommand.Create(),
-    ClientCommand.Create(),
-    OperatorCommand.Create(),
-    FederatedPrompts.Cli.Simulation.SimulateCommand.Create(),
-    CertsCommand.Create(),
-};
+var root = FedpromptCommands.Root();
 // Spectre.Console wraps at 80 columns when it cannot see a terminal; a file or journald wants each line whole.
 if (Console.IsOutputRedirected) Spectre.Console.AnsiConsole.Profile.Width = 1000;
 // Exceptions reach CliErrors, which tells bad input (one line, exit 2) from bugs (stack trace, exit 1); options with

@@ -28,14 +28,14 @@ public sealed class BenchModels
 {
     readonly Option<string> _teacher = new("--teacher") { Description = "Teacher folder; pretrained on --corpus first if it does not exist", DefaultValueFactory = _ => Path.Combine("runs", "brown-teacher") };
     readonly Option<string> _corpus = new("--corpus") { Description = "Corpus for pretraining the teacher and distilling the student", DefaultValueFactory = _ => Path.Combine("..", "shared", "data", "corpora", "brown.jsonl") };
-    readonly Option<int> _teacherLayers = new("--teacher-layers") { DefaultValueFactory = _ => 4 };
-    readonly Option<int> _teacherHidden = new("--teacher-hidden") { DefaultValueFactory = _ => 128 };
-    readonly Option<int> _teacherHeads = new("--teacher-heads") { DefaultValueFactory = _ => 4 };
-    readonly Option<int> _teacherContext = new("--teacher-context") { DefaultValueFactory = _ => 128 };
-    readonly Option<int> _teacherSteps = new("--teacher-steps") { DefaultValueFactory = _ => 1500 };
+    readonly Option<int> _teacherLayers = new("--teacher-layers") { Description = "Layers of a teacher pretrained here (when --teacher does not exist)", DefaultValueFactory = _ => 4 };
+    readonly Option<int> _teacherHidden = new("--teacher-hidden") { Description = "Hidden size of a teacher pretrained here", DefaultValueFactory = _ => 128 };
+    readonly Option<int> _teacherHeads = new("--teacher-heads") { Description = "Attention heads of a teacher pretrained here", DefaultValueFactory = _ => 4 };
+    readonly Option<int> _teacherContext = new("--teacher-context") { Description = "Context length (positions) of a teacher pretrained here", DefaultValueFactory = _ => 128 };
+    readonly Option<int> _teacherSteps = new("--teacher-steps") { Description = "Pretraining steps of a teacher made here", DefaultValueFactory = _ => 1500 };
     readonly Option<string> _student = new("--student") { Description = "Student folder; distilled from the teacher first if it does not exist", DefaultValueFactory = _ => Path.Combine("runs", "brown-student") };
     readonly Option<string> _studentLayers = new("--student-layers") { Description = "Teacher layers the distilled student keeps", DefaultValueFactory = _ => "0,-1" };
-    readonly Option<int> _distillSteps = new("--distill-steps") { DefaultValueFactory = _ => 300 };
+    readonly Option<int> _distillSteps = new("--distill-steps") { Description = "Distillation steps of a student made here (when --student does not exist)", DefaultValueFactory = _ => 300 };
 
     public IEnumerable<Option> Options => [_teacher, _corpus, _teacherLayers, _teacherHidden, _teacherHeads, _teacherContext, _teacherSteps, _student, _studentLayers, _distillSteps];
 

@@ -47,9 +47,9 @@ public static class FedDtptBenchmark
         var tasks = new Option<string>("--tasks") { Description = "Comma-separated tasks under --data (sst2, trec, spam)", DefaultValueFactory = _ => "sst2,trec" };
         var data = new Option<string>("--data") { Description = "Folder of task folders with train.jsonl and test.jsonl", DefaultValueFactory = _ => Path.Combine("..", "shared", "data", "tasks") };
         var models = new BenchModels();
-        var clients = new Option<int>("--clients") { DefaultValueFactory = _ => 10 };
+        var clients = new Option<int>("--clients") { Description = "Clients the training sample is dealt to", DefaultValueFactory = _ => 10 };
         var alpha = new Option<double>("--alpha") { Description = "Dirichlet concentration of the non-IID partition", DefaultValueFactory = _ => 0.1 };
-        var rounds = new Option<int>("--rounds") { DefaultValueFactory = _ => 3 };
+        var rounds = new Option<int>("--rounds") { Description = "Federated rounds", DefaultValueFactory = _ => 3 };
         var trainLimit = new Option<int>("--train-limit") { Description = "Training examples dealt to the clients (seeded sample of train.jsonl)", DefaultValueFactory = _ => 500 };
         var testLimit = new Option<int>("--test-limit") { Description = "Test examples the global prompt is evaluated on (seeded sample of test.jsonl)", DefaultValueFactory = _ => 200 };
         var publicPerLabel = new Option<int>("--public-per-label") { Description = "Balanced public examples per label, from train.jsonl outside the clients' data", DefaultValueFactory = _ => 2 };

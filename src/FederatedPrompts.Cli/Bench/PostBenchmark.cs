@@ -33,8 +33,8 @@ public static class PostBenchmark
         var publicLimit = new Option<int>("--public-limit") { Description = "Public labeled examples per task (α heuristic; also the transfer texts without --public-corpus)", DefaultValueFactory = _ => 200 };
         var publicCorpus = new Option<string?>("--public-corpus") { Description = "Unlabeled public corpus (.jsonl or .txt) whose texts the transfer uses instead of the labeled split's (the POST paper: IMDb for sst2)" };
         var publicTexts = new Option<int>("--public-texts") { Description = "Transfer texts drawn from --public-corpus (seeded sample)", DefaultValueFactory = _ => 1000 };
-        var promptLength = new Option<int>("--prompt-length") { DefaultValueFactory = _ => 10 };
-        var epochs = new Option<int>("--epochs") { DefaultValueFactory = _ => 3 };
+        var promptLength = new Option<int>("--prompt-length") { Description = "Soft prompt length (vectors) of every tuned and transferred prompt", DefaultValueFactory = _ => 10 };
+        var epochs = new Option<int>("--epochs") { Description = "Prompt-tuning epochs on the private split", DefaultValueFactory = _ => 3 };
         var batch = new Option<int>("--batch-size") { Description = "Tuning and transfer batch size (expected size under DP)", DefaultValueFactory = _ => 16 };
         var optimizer = new Option<string?>("--optimizer") { Description = "Prompt-tuning optimizer for both settings: sgd or adam (default: adam without DP, sgd with DP, as the official code)" }
             .AcceptOnlyFromAmong("sgd", "adam");
@@ -42,7 +42,7 @@ public static class PostBenchmark
         var sgdLr = new Option<double>("--sgd-lr") { Description = "SGD learning rate of prompt tuning", DefaultValueFactory = _ => TuneOptions.DefaultLearningRate(PromptOptimizer.Sgd) };
         var transferLr = new Option<double>("--transfer-lr") { Description = "Adam learning rate of the transfer", DefaultValueFactory = _ => 1e-2 };
         var start = new SoftPromptStart("Initialise every prompt from this text (default: each task preset's init text; the transfer's p_t starts the same way)");
-        var transferSteps = new Option<int>("--transfer-steps") { DefaultValueFactory = _ => 150 };
+        var transferSteps = new Option<int>("--transfer-steps") { Description = "POST transfer steps", DefaultValueFactory = _ => 150 };
         var validateEvery = new Option<int>("--validate-every")
         {
             Description = "Transfer: accuracy on the public labeled split every N steps; the best prompt is evaluated, the last reported too (0: the last prompt only)",

@@ -15,17 +15,17 @@ public static class PretrainBenchmark
 {
     public static Command Create()
     {
-        var corpus = new Option<string>("--corpus") { DefaultValueFactory = _ => Path.Combine("..", "shared", "data", "corpora", "brown.jsonl") };
+        var corpus = new Option<string>("--corpus") { Description = "Text corpus to pretrain on (.jsonl or .txt)", DefaultValueFactory = _ => Path.Combine("..", "shared", "data", "corpora", "brown.jsonl") };
         var output = new Option<string>("--out") { Description = "Results folder", DefaultValueFactory = _ => Path.Combine("bench", "results") };
         var model = new Option<string>("--model-out") { Description = "Where the trained teacher is written", DefaultValueFactory = _ => Path.Combine("runs", "brown-teacher") };
-        var layers = new Option<int>("--layers") { DefaultValueFactory = _ => 4 };
-        var hidden = new Option<int>("--hidden") { DefaultValueFactory = _ => 128 };
-        var heads = new Option<int>("--heads") { DefaultValueFactory = _ => 4 };
-        var context = new Option<int>("--context") { DefaultValueFactory = _ => 64 };
-        var vocab = new Option<int>("--vocab-size") { DefaultValueFactory = _ => 4096 };
-        var steps = new Option<int>("--steps") { DefaultValueFactory = _ => 1500 };
-        var batch = new Option<int>("--batch-size") { DefaultValueFactory = _ => 16 };
-        var evalEvery = new Option<int>("--eval-every") { DefaultValueFactory = _ => 100 };
+        var layers = new Option<int>("--layers") { Description = "Transformer layers of the benchmarked model", DefaultValueFactory = _ => 4 };
+        var hidden = new Option<int>("--hidden") { Description = "Hidden size of the benchmarked model", DefaultValueFactory = _ => 128 };
+        var heads = new Option<int>("--heads") { Description = "Attention heads of the benchmarked model", DefaultValueFactory = _ => 4 };
+        var context = new Option<int>("--context") { Description = "Context length (positions)", DefaultValueFactory = _ => 64 };
+        var vocab = new Option<int>("--vocab-size") { Description = "Vocabulary of the tokenizer trained on the corpus", DefaultValueFactory = _ => 4096 };
+        var steps = new Option<int>("--steps") { Description = "Pretraining steps", DefaultValueFactory = _ => 1500 };
+        var batch = new Option<int>("--batch-size") { Description = "Windows per step", DefaultValueFactory = _ => 16 };
+        var evalEvery = new Option<int>("--eval-every") { Description = "Held-out perplexity every this many steps", DefaultValueFactory = _ => 100 };
         var costRounds = new Option<int>("--cost-rounds") { Description = "Step cost: alternating rounds of the Pretrainer and the minimal loop", DefaultValueFactory = _ => 10 };
         var costSteps = new Option<int>("--cost-steps") { Description = "Step cost: steps per round", DefaultValueFactory = _ => 20 };
         var costWarmup = new Option<int>("--cost-warmup") { Description = "Step cost: untimed steps of each loop first", DefaultValueFactory = _ => 5 };

@@ -27,11 +27,11 @@ public static class RobustBenchmark
         var task = new Option<string>("--task") { Description = "Task folder name under --data (train.jsonl, test.jsonl, a preset of that name)", DefaultValueFactory = _ => "synthetic-sentiment" };
         var data = new Option<string>("--data") { Description = "Folder of task folders", DefaultValueFactory = _ => Path.Combine("runs", "bench-data") };
         var models = new BenchModels();
-        var clients = new Option<int>("--clients") { DefaultValueFactory = _ => 10 };
+        var clients = new Option<int>("--clients") { Description = "Clients the training sample is dealt to; client-0 turns hostile (at least 3)", DefaultValueFactory = _ => 10 };
         var alpha = new Option<double>("--alpha") { Description = "Dirichlet concentration of the label skew between clients", DefaultValueFactory = _ => 1.0 };
         var trainLimit = new Option<int>("--train-limit") { Description = "Training examples dealt to the clients (seeded sample)", DefaultValueFactory = _ => 1000 };
-        var testLimit = new Option<int>("--test-limit") { DefaultValueFactory = _ => 400 };
-        var promptLength = new Option<int>("--prompt-length") { DefaultValueFactory = _ => 10 };
+        var testLimit = new Option<int>("--test-limit") { Description = "Test examples (seeded sample of test.jsonl)", DefaultValueFactory = _ => 400 };
+        var promptLength = new Option<int>("--prompt-length") { Description = "Soft prompt length (vectors) the clients tune", DefaultValueFactory = _ => 10 };
         var epochs = new Option<int>("--epochs") { Description = "Local epochs (the run file's soft.epochs)", DefaultValueFactory = _ => 2 };
         var lr = new Option<double>("--lr") { Description = "Local Adam learning rate (a run's default without DP)", DefaultValueFactory = _ => 0.1 };
         var output = new Option<string>("--out") { Description = "Results folder", DefaultValueFactory = _ => Path.Combine("bench", "results") };

@@ -9,7 +9,7 @@ public static class DataCommand
 {
     public static Command Create()
     {
-        var output = new Option<string>("--out") { DefaultValueFactory = _ => Path.Combine("runs", "builtin-data") };
+        var output = new Option<string>("--out") { Description = "Folder for the generated corpus and task files", DefaultValueFactory = _ => Path.Combine("runs", "builtin-data") };
         var seed = CommonOptions.Seed();
         var builtin = new Command("builtin", "Write the built-in corpus (corpus.jsonl) and sentiment task (train/test .jsonl)") { output, seed };
         builtin.SetAction(parse =>

@@ -19,8 +19,8 @@ public static class DistillCommand
         var corpus = new Option<string>("--corpus") { Description = "Public corpus (.jsonl with \"text\", or .txt)", Required = true };
         var output = new Option<string>("--out") { Description = "Output student folder", Required = true };
         var layers = new Option<string>("--layers") { Description = "Teacher layers the student keeps, e.g. 0,1,-2,-1 (negative: from the end)", DefaultValueFactory = _ => LayerSelection.Default };
-        var steps = new Option<int>("--steps") { DefaultValueFactory = _ => 1000 };
-        var batch = new Option<int>("--batch-size") { DefaultValueFactory = _ => 16 };
+        var steps = new Option<int>("--steps") { Description = "Distillation steps", DefaultValueFactory = _ => 1000 };
+        var batch = new Option<int>("--batch-size") { Description = "Windows per step", DefaultValueFactory = _ => 16 };
         var context = new Option<int>("--context") { Description = "Context length (at most the teacher's positions)", DefaultValueFactory = _ => 64 };
         var lr = new Option<double>("--lr") { Description = "Peak learning rate (AdamW, cosine decay)", DefaultValueFactory = _ => 5e-4 };
         var alphaCe = new Option<double>("--alpha-ce") { Description = "Weight of T²·KL(teacher ‖ student) on soft targets", DefaultValueFactory = _ => 5 };
@@ -28,8 +28,8 @@ public static class DistillCommand
         var alphaCos = new Option<double>("--alpha-cos") { Description = "Weight of 1 − cosine between last hidden states", DefaultValueFactory = _ => 1 };
         var temperature = new Option<double>("--temperature") { Description = "Softmax temperature of the soft targets", DefaultValueFactory = _ => 2 };
         var freezeHead = new Option<bool>("--freeze-head") { Description = "Keep the teacher's LM head (with tied embeddings: also the token embeddings)" };
-        var evalEvery = new Option<int>("--eval-every") { DefaultValueFactory = _ => 100 };
-        var checkpointEvery = new Option<int>("--checkpoint-every") { DefaultValueFactory = _ => 250 };
+        var evalEvery = new Option<int>("--eval-every") { Description = "Held-out perplexity every this many steps", DefaultValueFactory = _ => 100 };
+        var checkpointEvery = new Option<int>("--checkpoint-every") { Description = "Save a resumable checkpoint every this many steps", DefaultValueFactory = _ => 250 };
         var heldOut = new Option<double>("--held-out") { Description = "Fraction of documents held out for evaluation", DefaultValueFactory = _ => 0.05 };
         var resume = new Option<bool>("--resume") { Description = "Continue from OUT/checkpoint if it exists" };
         var dtype = new Option<string>("--dtype") { Description = "Storage dtype of the student's weights (checkpoints stay f32)", DefaultValueFactory = _ => "f32" }

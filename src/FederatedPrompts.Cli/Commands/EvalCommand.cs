@@ -24,7 +24,7 @@ public static class EvalCommand
         var promptText = new Option<string?>("--prompt-text") { Description = "Discrete prompt as text, placed before the templated input" };
         var promptIds = new Option<string?>("--prompt-ids") { Description = "Discrete prompt as comma-separated token ids" };
         var limit = new Option<int?>("--limit") { Description = "Evaluate a seeded sample of at most this many examples" };
-        var batch = new Option<int>("--batch-size") { DefaultValueFactory = _ => 32 };
+        var batch = new Option<int>("--batch-size") { Description = "Examples per forward pass", DefaultValueFactory = _ => 32 };
         var seed = CommonOptions.Seed();
         var device = CommonOptions.Device();
         var json = CommonOptions.Json();

@@ -21,15 +21,15 @@ public static class PretrainCommand
         var output = new Option<string>("--out") { Description = "Output model folder", DefaultValueFactory = _ => Path.Combine("runs", "teacher") };
         var tokenizer = new Option<string?>("--tokenizer") { Description = "Use this tokenizer folder instead of training the corpus tokenizer" };
         var vocab = new Option<int>("--vocab-size") { Description = "Corpus tokenizer size (cl100k tokens kept, incl. 256 bytes)", DefaultValueFactory = _ => 4096 };
-        var layers = new Option<int>("--layers") { DefaultValueFactory = _ => 4 };
-        var hidden = new Option<int>("--hidden") { DefaultValueFactory = _ => 128 };
-        var heads = new Option<int>("--heads") { DefaultValueFactory = _ => 4 };
+        var layers = new Option<int>("--layers") { Description = "Transformer layers of a new model", DefaultValueFactory = _ => 4 };
+        var hidden = new Option<int>("--hidden") { Description = "Hidden size of a new model", DefaultValueFactory = _ => 128 };
+        var heads = new Option<int>("--heads") { Description = "Attention heads of a new model", DefaultValueFactory = _ => 4 };
         var context = new Option<int>("--context") { Description = "Context length (positions)", DefaultValueFactory = _ => 64 };
-        var steps = new Option<int>("--steps") { DefaultValueFactory = _ => 2000 };
-        var batch = new Option<int>("--batch-size") { DefaultValueFactory = _ => 16 };
+        var steps = new Option<int>("--steps") { Description = "Training steps", DefaultValueFactory = _ => 2000 };
+        var batch = new Option<int>("--batch-size") { Description = "Windows per step", DefaultValueFactory = _ => 16 };
         var lr = new Option<double>("--lr") { Description = "Peak learning rate (AdamW, cosine decay)", DefaultValueFactory = _ => 1e-3 };
-        var evalEvery = new Option<int>("--eval-every") { DefaultValueFactory = _ => 250 };
-        var checkpointEvery = new Option<int>("--checkpoint-every") { DefaultValueFactory = _ => 250 };
+        var evalEvery = new Option<int>("--eval-every") { Description = "Held-out perplexity every this many steps", DefaultValueFactory = _ => 250 };
+        var checkpointEvery = new Option<int>("--checkpoint-every") { Description = "Save a resumable checkpoint every this many steps", DefaultValueFactory = _ => 250 };
         var heldOut = new Option<double>("--held-out") { Description = "Fraction of documents held out for perplexity", DefaultValueFactory = _ => 0.05 };
         var resume = new Option<bool>("--resume") { Description = "Continue from OUT/checkpoint if it exists" };
         var prepareOnly = new Option<bool>("--prepare-only")

@@ -28,11 +28,11 @@ public static class SearchCommand
         var promptText = new Option<string?>("--prompt-text") { Description = "Starting prompt as text (e.g. the current global prompt)" };
         var promptIds = new Option<string?>("--prompt-ids") { Description = "Starting prompt as comma-separated token ids" };
         var output = new Option<string>("--out") { Description = "Improved prompt to write (JSON)", Required = true };
-        var iterations = new Option<int>("--iterations") { DefaultValueFactory = _ => 10 };
+        var iterations = new Option<int>("--iterations") { Description = "Search iterations (each tries candidates at some positions through the black box)", DefaultValueFactory = _ => 10 };
         var positions = new Option<int>("--positions") { Description = "Prompt positions tried per iteration", DefaultValueFactory = _ => 1 };
         var candidates = new Option<int>("--candidates") { Description = "Candidates evaluated per position", DefaultValueFactory = _ => 4 };
         var localBatch = new Option<int>("--local-batch") { Description = "Local examples per evaluation batch", DefaultValueFactory = _ => 32 };
-        var publicPerLabel = new Option<int>("--public-per-label") { DefaultValueFactory = _ => 2 };
+        var publicPerLabel = new Option<int>("--public-per-label") { Description = "Public labeled examples per label mixed into every batch", DefaultValueFactory = _ => 2 };
         var budget = new Option<long?>("--budget") { Description = "Most inputs sent to the black box" };
         var noFeedback = new Option<bool>("--no-feedback") { Description = "Ablation: random candidates instead of the feedback memory's ranking" };
         var neighbours = new Option<string>("--neighbours")

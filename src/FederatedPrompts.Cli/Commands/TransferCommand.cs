@@ -33,10 +33,10 @@ public static class TransferCommand
         var start = new SoftPromptStart("The text p_t is initialised from, as p_s was (default: the preset's init text)");
         var validateEvery = new Option<int>("--validate-every") { Description = "Every N steps, accuracy of p_t on the public labeled set (--validation, else --alpha-task); the best prompt is written", DefaultValueFactory = _ => 0 };
         var validation = new Option<string?>("--validation") { Description = "Public labeled file for --validate-every (default: the --alpha-task file); never the test set" };
-        var steps = new Option<int>("--steps") { DefaultValueFactory = _ => 300 };
-        var lr = new Option<double>("--lr") { DefaultValueFactory = _ => 1e-3 };
-        var batch = new Option<int>("--batch-size") { DefaultValueFactory = _ => 16 };
-        var temperature = new Option<double>("--temperature") { DefaultValueFactory = _ => 2.0 };
+        var steps = new Option<int>("--steps") { Description = "Transfer steps (Adam on the large model's prompt)", DefaultValueFactory = _ => 300 };
+        var lr = new Option<double>("--lr") { Description = "Adam learning rate of the transfer", DefaultValueFactory = _ => 1e-3 };
+        var batch = new Option<int>("--batch-size") { Description = "Public texts per transfer step", DefaultValueFactory = _ => 16 };
+        var temperature = new Option<double>("--temperature") { Description = "Softmax temperature T of both KL terms (the loss is scaled by T², as the official code)", DefaultValueFactory = _ => 2.0 };
         var task = new TaskSetup("--alpha-task", taskRequired: false,
             "Public labeled file for the α heuristic (large model zero-shot vs small model with p_s); its template and label words are the transfer's");
         var seed = CommonOptions.Seed();

@@ -26,8 +26,8 @@ public static class SimulateCommand
 {
     public static Command Create()
     {
-        var clients = new Option<int>("--clients") { DefaultValueFactory = _ => 3 };
-        var rounds = new Option<int>("--rounds") { DefaultValueFactory = _ => 3 };
+        var clients = new Option<int>("--clients") { Description = "Number of organizations (clients), each with its own certificate and private split", DefaultValueFactory = _ => 3 };
+        var rounds = new Option<int>("--rounds") { Description = "Federated rounds", DefaultValueFactory = _ => 3 };
         var mode = new Option<string>("--mode") { Description = "soft (POST) or discrete (FedDTPT)", DefaultValueFactory = _ => "soft" };
         var strategy = new Option<string?>("--strategy") { Description = "Aggregation strategy (default: fedavg for soft prompts, feddtpt for discrete)" };
         var partition = new Option<string>("--partition") { Description = "iid or dirichlet", DefaultValueFactory = _ => "dirichlet" };
@@ -40,9 +40,9 @@ public static class SimulateCommand
         {
             Description = "Public corpus for transfer and distillation (default: the generated corpus for models, unlabeled generated reviews for the transfer)",
         };
-        var output = new Option<string>("--out") { DefaultValueFactory = _ => Path.Combine("runs", "simulate") };
-        var pretrainSteps = new Option<int>("--pretrain-steps") { DefaultValueFactory = _ => 4000 };
-        var distillSteps = new Option<int>("--distill-steps") { DefaultValueFactory = _ => 300 };
+        var output = new Option<string>("--out") { Description = "Folder for data, certificates, logs, the database and the report (a new simulation each time)", DefaultValueFactory = _ => Path.Combine("runs", "simulate") };
+        var pretrainSteps = new Option<int>("--pretrain-steps") { Description = "Pretraining steps of the built-in teacher (cached by corpus hash, seed and steps)", DefaultValueFactory = _ => 4000 };
+        var distillSteps = new Option<int>("--distill-steps") { Description = "Distillation steps of the built-in student (cached beside the teacher)", DefaultValueFactory = _ => 300 };
         var inProcess = new Option<bool>("--in-process")
         {
             Description = "Host all clients in this process (each still with its own certificate and gRPC connection) instead of one process each: for large N",
