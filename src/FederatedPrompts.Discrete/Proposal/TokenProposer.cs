@@ -35,9 +35,7 @@ public sealed class TokenProposer : ITokenProposer
         _tokenCount = Math.Min(model.VocabSize, tokenizer.VocabSize);
         if (neighbourSpace is null)
         {
-            using var noGrad = no_grad();
-            using var ids = arange(model.VocabSize, dtype: ScalarType.Int64, device: model.parameters().First().device);
-            _neighbours = new EmbeddingNeighbours(model.EmbedTokens(ids));
+            _neighbours = new EmbeddingNeighbours(InputEmbeddings.Rows(model));
         }
         else
         {
