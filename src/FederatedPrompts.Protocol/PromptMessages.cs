@@ -50,8 +50,11 @@ public static class PromptMessages
     public static T KnownFieldsOnly<T>(T message) where T : IMessage<T>, new() =>
         new MessageParser<T>(() => new T()).WithDiscardUnknownFields(true).ParseFrom(message.ToByteArray());
 
-    /// <summary>A prompt's version: the lowercase hex SHA-256 of its <see cref="Canonical"/> bytes.</summary>
-    public static string Version(PromptValue message) => Convert.ToHexStringLower(SHA256.HashData(Canonical(message).ToByteArray()));
+    /// <summary>
+    /// A prompt's version: the lowercase hex SHA-256 of its serialized bytes. Pass a <see cref="Canonical"/> message (the
+    /// coordinator makes, stores and sends only those), so that equal prompts have equal versions.
+    /// </summary>
+    public static string Version(PromptValue message) => Convert.ToHexStringLower(SHA256.HashData(message.ToByteArray()));
 
     static string Describe(PromptValue? message) => message?.KindCase switch
     {
