@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Sockets;
-using System.Text.Json;
 using FederatedPrompts.Cli.Simulation;
 using Microsoft.Data.Sqlite;
 
@@ -15,24 +14,10 @@ public class CoordinatorCommandTests : IDisposable
     readonly TempFolder _dir = new();
     public void Dispose() => _dir.Dispose();
 
-    /// <summary>Tiny models, certificates, and a writer of soft run files over them.</summary>
-    (Func<string, object, double, string> Config, string Certs) Setup()
-    {
-        var (large, small, corpus) = TinyModels.Build(_dir, context: 48);
-        string certs = _dir.Combine("certs");
-        Assert.Equal(0, Fedprompt.Run("certs", "--out", certs, "--clients", "2").ExitCode);
-        string eval = _dir.Write("eval.jsonl", "{\"text\": \"a lovely day\", \"label\": \"positive\"}\n{\"text\": \"a dull day\", \"label\": \"negative\"}\n");
-        return ((name, soft, timeout) => _dir.Write($"{name}.json", JsonSerializer.Serialize(new
-        {
-            name, mode = "soft", round_timeout_seconds = timeout, clients = new[] { "client-1", "client-2" }, small_model = small, large_model = large,
-            preset = "synthetic-sentiment", eval_task = eval, public_texts = corpus, soft,
-        })), certs);
-    }
-
     [Fact]
     public void Runs_databases_and_ports_the_coordinator_cannot_use_end_with_one_error_line()
     {
-        var (write, certs) = Setup();
+        var (write, certs) = TinyModels.SoftRun(_dir);
         string Config(string name, object soft, double timeout = 600) => write(name, soft, timeout);
         CliRun Coordinator(string config, string db, int? port = null) => Fedprompt.Run("coordinator", "--config", config, "--db", db,
             "--listen", $"https://127.0.0.1:{port ?? 1}", "--certs", certs);
@@ -75,7 +60,7 @@ public class CoordinatorCommandTests : IDisposable
     [Fact]
     public async Task A_database_that_lost_its_write_ahead_log_after_a_crash_is_refused()
     {
-        var (write, certs) = Setup();
+        var (write, certs) = TinyModels.SoftRun(_dir);
         string config = write("crash", new { prompt_length = 2 }, 600);
         string db = _dir.Combine("live", "coordinator.db"), alone = _dir.Combine("alone", "coordinator.db");
         async Task<FedpromptProcess> Serve(string database, params string[] extra)

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
-using System.Text.Json;
 using FederatedPrompts.Cli.Simulation;
 using FederatedPrompts.Client.Transport;
 using FederatedPrompts.Protocol.Security;
@@ -23,15 +22,8 @@ public class CoordinatorDiskFullTests : IDisposable
     [TmpfsFact]
     public async Task A_coordinator_that_cannot_write_its_database_stops_with_exit_code_1()
     {
-        var (large, small, corpus) = TinyModels.Build(_dir, context: 48);
-        string certs = _dir.Combine("certs");
-        Assert.Equal(0, Fedprompt.Run("certs", "--out", certs, "--clients", "2").ExitCode);
-        string config = _dir.Write("run.json", JsonSerializer.Serialize(new
-        {
-            name = "full", mode = "soft", clients = new[] { "client-1", "client-2" }, small_model = small, large_model = large,
-            preset = "synthetic-sentiment", eval_task = _dir.Write("eval.jsonl", "{\"text\": \"a lovely day\", \"label\": \"positive\"}\n"),
-            public_texts = corpus, soft = new { prompt_length = 2 },
-        }));
+        var (write, certs) = TinyModels.SoftRun(_dir);
+        string config = write("full", new { prompt_length = 2 }, 600);
         string disk = _dir.Combine("disk");
         using var mount = Tmpfs.Mount(disk, "512k");
         int port;

@@ -1,3 +1,5 @@
+using System.Text.Json;
+
 namespace FederatedPrompts.Cli.Tests;
 
 /// <summary>
@@ -20,4 +22,21 @@ public static class TinyModels
     }
 
     static void Ok(CliRun run) => Assert.True(run.ExitCode == 0, run.Stderr + run.Stdout);
+
+    /// <summary>
+    /// Tiny models (context 48), certificates for client-1 and client-2 in dir/certs, and a writer of soft run files over
+    /// them: (name, soft section, round timeout in seconds) → the file's path.
+    /// </summary>
+    public static (Func<string, object, double, string> WriteConfig, string Certs) SoftRun(TempFolder dir)
+    {
+        var (large, small, corpus) = Build(dir, context: 48);
+        string certs = dir.Combine("certs");
+        Assert.Equal(0, Fedprompt.Run("certs", "--out", certs, "--clients", "2").ExitCode);
+        string eval = dir.Write("eval.jsonl", "{\"text\": \"a lovely day\", \"label\": \"positive\"}\n{\"text\": \"a dull day\", \"label\": \"negative\"}\n");
+        return ((name, soft, timeout) => dir.Write($"{name}.json", JsonSerializer.Serialize(new
+        {
+            name, mode = "soft", round_timeout_seconds = timeout, clients = new[] { "client-1", "client-2" }, small_model = small, large_model = large,
+            preset = "synthetic-sentiment", eval_task = eval, public_texts = corpus, soft,
+        })), certs);
+    }
 }
