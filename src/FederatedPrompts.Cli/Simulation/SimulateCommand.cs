@@ -180,8 +180,9 @@ public static class SimulateCommand
     }
 
     /// <summary>
-    /// The given models, or the built-in pair pretrained and distilled once and cached by corpus content, seed and steps
-    /// (a cache keyed without the corpus would hand a teacher of an older generated corpus, or of another --public-texts, to this run).
+    /// The given models, or the built-in pair pretrained and distilled once and cached by corpus content, seed, steps and training
+    /// recipe (a cache keyed without the corpus would hand a teacher of an older generated corpus, or of another --public-texts, to
+    /// this run; one keyed without the recipe, a teacher trained the old way after the training loop changed).
     /// </summary>
     static (string Large, string Small) Models(string? large, string? small, string corpusPath, int seed, int pretrainSteps, int distillSteps)
     {
@@ -191,7 +192,7 @@ public static class SimulateCommand
             string corpusHash;
             using (var corpus = File.OpenRead(corpusPath))
                 corpusHash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(corpus))[..12];
-            large = Path.Combine(cache, $"teacher-{corpusHash}-seed{seed}-steps{pretrainSteps}-document-windows");
+            large = Path.Combine(cache, $"teacher-{corpusHash}-seed{seed}-steps{pretrainSteps}-document-windows-recipe{TrainingLoop.RecipeVersion}");
             if (!File.Exists(Path.Combine(large, "config.json")))
                 ProgressViews.Pretrain(new PretrainJobSpec
                 {
