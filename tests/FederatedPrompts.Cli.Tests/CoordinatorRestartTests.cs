@@ -70,8 +70,8 @@ public class CoordinatorRestartTests : IDisposable
             Assert.Equal(4, after.Count);   // 2 clients × 2 rounds, each exactly once
             foreach (var (key, bytes) in beforeRestart) Assert.Equal(bytes, after[key]);
             using var connection = Open(db);
-            Assert.Equal("Finished", Scalar(connection, "SELECT state FROM runs"));
-            Assert.Equal(2L, Scalar(connection, "SELECT COUNT(*) FROM rounds WHERE state = 'Closed'"));
+            Assert.Equal("finished", Scalar(connection, "SELECT state FROM runs"));
+            Assert.Equal(2L, Scalar(connection, "SELECT COUNT(*) FROM rounds WHERE state = 'closed'"));
             Assert.Contains("run restart", File.ReadAllText(_dir.Combine("coordinator-2.log")));
         }
         finally

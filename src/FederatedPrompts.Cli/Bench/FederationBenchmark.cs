@@ -6,6 +6,8 @@ using FederatedPrompts.Coordinator.Hosting;
 using FederatedPrompts.Coordinator.Models;
 using FederatedPrompts.Coordinator.Runs;
 using FederatedPrompts.Coordinator.Storage;
+using FederatedPrompts.Coordinator.Strategies;
+using FederatedPrompts.Core.Prompts;
 using FederatedPrompts.Protocol.Security;
 using FederatedPrompts.Protocol.V1;
 using Microsoft.Extensions.Logging;
@@ -61,12 +63,16 @@ public static class FederationBenchmark
             var setting = TinyFederationSetting.Create(Path.Combine(work.FullName, "setting"));
             RunConfig ConfigFor(int n) => setting.Config(mode, Enumerable.Range(1, n).Select(i => $"sim-{i:D4}").ToList(), rounds, minClients: n, c => c with
             {
-                Name = $"bench-{mode}-{n}", Seed = seed, Strategy = strategy, Fraction = 1, RoundTimeoutSeconds = RoundTimeoutSeconds,
+                Name = $"bench-{mode}-{n}", Seed = seed, Fraction = 1, RoundTimeoutSeconds = RoundTimeoutSeconds,
                 // Without a cap, soft feddtpt's global prompt (one vector per cluster, kept noise included) can outgrow the
                 // coordinator's own prompt-length limit, and the next round's uploads are refused; the cap keeps the shape.
                 AggregationMaxLength = promptLength,
-                Soft = c.Soft with { PromptLength = promptLength },
-                Discrete = c.Discrete with { InitialPrompt = string.Join(" ", Enumerable.Repeat("the day was lovely", (promptLength + 3) / 4)) },
+                Soft = c.Soft with { PromptLength = promptLength, Strategy = mode == "soft" ? strategy : c.Soft.Strategy },
+                Discrete = c.Discrete with
+                {
+                    InitialPrompt = string.Join(" ", Enumerable.Repeat("the day was lovely", (promptLength + 3) / 4)),
+                    Strategy = mode == "discrete" ? strategy : c.Discrete.Strategy,
+                },
                 Transfer = c.Transfer with { Steps = 1, EveryRounds = 0 },
             });
             ConfigFor(1);   // a bad --strategy for the mode fails here, before anything is measured
@@ -171,7 +177,7 @@ public static class FederationBenchmark
             var engine = coordinator.Runs.Current!.Engine;
             host = InProcessClientHost.Create(identities, new InProcessClientOptions
             {
-                Coordinator = coordinator.Address, Mode = config.IsSoft ? Mode.Soft : Mode.Discrete, Seed = seed,
+                Coordinator = coordinator.Address, Mode = config.Has(PromptMode.Soft) ? Mode.Soft : Mode.Discrete, Seed = seed,
                 Work = SimulatedWork.PerturbGlobalPrompt(noise: 0.01f, vocabularySize: setting.VocabularySize),
             });
             var clientsCreated = Memory.Now(collect: true);
@@ -202,7 +208,8 @@ public static class FederationBenchmark
                 var hosted = summary.Uploads.Where(u => u.Round == r.Round && u.Accepted).ToList();
                 var collectStart = r.Deadline!.Value.AddSeconds(-config.RoundTimeoutSeconds);
                 var lastUpload = updates.Max(u => u.ReceivedAt);
-                using var notes = JsonDocument.Parse(r.NotesJson!);
+                var part = r.Modes.Values.Single();
+                using var notes = JsonDocument.Parse(part.NotesJson!);
                 double aggregate = notes.RootElement.GetProperty("aggregate_seconds").GetDouble(), evaluate = notes.RootElement.GetProperty("evaluate_seconds").GetDouble();
                 double collecting = (lastUpload - collectStart).TotalSeconds, closing = (r.ClosedAt!.Value - lastUpload).TotalSeconds;
                 var latencies = hosted.Select(u => u.UploadSeconds).Order().ToList();
@@ -221,20 +228,23 @@ public static class FederationBenchmark
                     upload_latency_p95_seconds = Quantile(latencies, 0.95),
                     request_bytes_per_upload = hosted.Count == 0 ? 0 : hosted.Average(u => (double)u.RequestBytes),
                     prompt_bytes_per_upload = updates.Average(u => (double)u.Bytes),
-                    prompt_length = PromptLength(r.PromptOut!),
+                    prompt_length = part.PromptOut!.Length,
                 };
             }).ToList();
 
             // The strategy's cost alone on the last round's stored updates, for the run's strategy and the cheap baseline.
             var lastUpdates = snapshot.Updates.Where(u => u.Round == config.Rounds).ToList();
             var offline = new List<(string Strategy, double Seconds)>();
-            foreach (string name in new[] { config.Strategy, "fedavg" }.Distinct())
-            {
-                using var models = new CoordinatorModels(config with { Strategy = name });
-                var timer = Stopwatch.StartNew();
-                models.Aggregate(lastUpdates);
-                offline.Add((name, timer.Elapsed.TotalSeconds));
-            }
+            var runMode = config.Modes.Single();
+            using (var models = new RunModels(config, new RunTask(config)))
+                foreach (string name in new[] { config.StrategyFor(runMode), "fedavg" }.Distinct())
+                {
+                    var named = runMode == PromptMode.Soft ? config with { Soft = config.Soft with { Strategy = name } } : config with { Discrete = config.Discrete with { Strategy = name } };
+                    var strategy = FederationStrategies.Create(runMode, named, new Lazy<RunModels>(models));
+                    var timer = Stopwatch.StartNew();
+                    strategy.Aggregate(config.Rounds, snapshot.Rounds[^1].Modes[runMode].PromptIn, lastUpdates);
+                    offline.Add((name, timer.Elapsed.TotalSeconds));
+                }
 
             double MiB(long bytes) => bytes / (1024.0 * 1024.0);
             var row = new NRow(n,
@@ -286,8 +296,6 @@ public static class FederationBenchmark
             await coordinator.DisposeAsync();
         }
     }
-
-    static int PromptLength(PromptValue prompt) => prompt.KindCase == PromptValue.KindOneofCase.Soft ? prompt.Soft.Length : prompt.Discrete.TokenIds.Count;
 
     static long FileSize(string path) => File.Exists(path) ? new FileInfo(path).Length : 0;
 

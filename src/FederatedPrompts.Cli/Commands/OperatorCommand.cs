@@ -32,14 +32,16 @@ public static class OperatorCommand
         command.Add(Verb("results", "Print the run's report (JSON)", async (service, run, _, _) =>
             Console.WriteLine((await service.GetResultsAsync(run)).ReportJson)));
         var output = new Option<string>("--out") { Description = "Where to write the final prompt (JSON)", Required = true };
+        var promptMode = new Option<string?>("--mode") { Description = "Which prompt of a hybrid run: soft or discrete (other runs have one)" }.AcceptOnlyFromAmong("soft", "discrete");
         command.Add(Verb("prompt", "Download the run's final prompt for the large model", async (service, run, parse, _) =>
         {
+            run.Mode = parse.GetValue(promptMode) switch { "soft" => Mode.Soft, "discrete" => Mode.Discrete, _ => Mode.Unspecified };
             var prompt = (await service.DownloadPromptAsync(run)).Prompt;
             string path = parse.GetValue(output)!;
             if (prompt.KindCase == PromptValue.KindOneofCase.Soft) PromptMessages.ToSoftPrompt(prompt).Save(path);
             else PromptMessages.ToDiscretePrompt(prompt).Save(path);
             Console.WriteLine(path);
-        }, output));
+        }, output, promptMode));
         return command;
     }
 

@@ -1,9 +1,9 @@
 using System.CommandLine;
 using System.Text.Json;
-using FederatedPrompts.Aggregation.Soft;
-using FederatedPrompts.Aggregation.Tokens;
 using FederatedPrompts.Cli.Bench;
 using FederatedPrompts.Coordinator.Runs;
+using FederatedPrompts.Coordinator.Strategies;
+using FederatedPrompts.Core.Prompts;
 using FederatedPrompts.Core.Corpora;
 using FederatedPrompts.Core.Partitioning;
 using FederatedPrompts.Core.Tasks;
@@ -70,7 +70,7 @@ public static class SimulateCommand
             int n = parse.GetValue(clients) is >= 1 and var c ? c : throw new UserInputException("--clients must be at least 1");
             if (parse.GetValue(rounds) < 1) throw new UserInputException("--rounds must be at least 1");
             if (parse.GetValue(mode) is not ("soft" or "discrete")) throw new UserInputException("--mode must be soft or discrete");
-            var strategies = parse.GetValue(mode) == "soft" ? SoftPromptAggregationStrategies.Names : TokenAggregationStrategies.Names;
+            var strategies = FederationStrategies.Names(parse.GetValue(mode) == "soft" ? PromptMode.Soft : PromptMode.Discrete);
             if (parse.GetValue(strategy) is { } name && !strategies.Contains(name))
                 throw new UserInputException($"--strategy {name} is not one of {string.Join(", ", strategies)} for {parse.GetValue(mode)} mode");
             if (parse.GetValue(concurrentWork) < 1) throw new UserInputException("--concurrent-work must be at least 1");
@@ -125,14 +125,16 @@ public static class SimulateCommand
             var config = new RunConfig
             {
                 Name = "simulation", Mode = parse.GetValue(mode)!, Rounds = parse.GetValue(rounds), MinClients = n, Clients = identities,
-                Strategy = parse.GetValue(strategy), Seed = s, SmallModel = smallDir, LargeModel = largeDir,
+                Seed = s, SmallModel = smallDir, LargeModel = largeDir,
                 Template = template.Pattern, LabelWords = verbalizer.Labels.ToDictionary(l => l, l => verbalizer.WordsFor(l).ToArray()),
                 EvalTask = Path.Combine(data, "held-out.jsonl"), PublicTexts = transferTexts, PublicLabeled = Path.Combine(data, "public-labeled.jsonl"),
                 Soft = new SoftRunConfig
                 {
                     InitText = initText, RandomInit = initText is null, Epochs = parse.GetValue(localEpochs) ?? new SoftRunConfig().Epochs,
                     LearningRate = parse.GetValue(learningRate), Dp = parse.GetValue(epsilon) is double eps ? new DpRunConfig(1.0, eps) : null,
+                    Strategy = parse.GetValue(strategy) ?? new SoftRunConfig().Strategy,
                 },
+                Discrete = new DiscreteRunConfig { Strategy = parse.GetValue(strategy) ?? new DiscreteRunConfig().Strategy },
                 Transfer = new TransferRunConfig { ValidateEvery = parse.GetValue(validateEvery) },
             };
             string configPath = Path.Combine(outDir, "run.json");
@@ -148,7 +150,7 @@ public static class SimulateCommand
             bool hosted = parse.GetValue(inProcess);
             AnsiConsole.MarkupLine($"coordinator at [blue]{address}[/]; starting {n} clients {(hosted ? "in this process" : "as processes")} (logs in {Markup.Escape(logs)})");
             var simulated = identities.Select(identity => new SimulatedClient(identity, Path.Combine(data, $"{identity}.jsonl"), Path.Combine(outDir, "client-state", identity))).ToList();
-            var clientMode = config.IsSoft ? Mode.Soft : Mode.Discrete;
+            var clientMode = config.Has(PromptMode.Soft) ? Mode.Soft : Mode.Discrete;
             string cache = Path.Combine(outDir, "client-cache");
             using var fleet = hosted
                 ? ClientFleet.InProcess(simulated, address, certs, clientMode, cache, logs, parse.GetValue(concurrentWork))
@@ -162,7 +164,7 @@ public static class SimulateCommand
             var failed = await fleet.WaitAsync(cancel);
             if (status.State != "finished") throw new UserInputException($"the run {status.State}: {status.Error} (see {coordinator.LogPath})");
             if (failed.Count > 0) throw new UserInputException($"clients failed: {string.Join(", ", failed)}");
-            AnsiConsole.WriteLine(config.IsSoft
+            AnsiConsole.WriteLine(config.Has(PromptMode.Soft)
                 ? "references: zero-shot of both models and full prompt tuning of the large model on the pooled private data (simulation only)"
                 : "references: zero-shot and the manual prompt on the large model");
             var references = SimulationReferences.Compute(RunConfig.Load(configPath), privatePool);
@@ -225,11 +227,11 @@ public static class SimulateCommand
         RunStatus status = null!;
         await AnsiConsole.Progress().AutoClear(false).StartAsync(async progress =>
         {
-            var bar = progress.AddTask("federation", maxValue: config.Rounds + (config.IsSoft ? 1 : 0));
+            var bar = progress.AddTask("federation", maxValue: config.Rounds + (config.Has(PromptMode.Soft) ? 1 : 0));
             while (true)
             {
                 status = await service.GetStatusAsync(new RunRef(), cancellationToken: cancel);
-                double closed = status.Rounds.Count(r => r.State == "closed");
+                double closed = status.Rounds.Where(r => r.State == "closed").Select(r => r.Round).Distinct().Count();
                 bar.Value = closed + (status.State == "finished" ? 1 : 0);
                 bar.Description = status.State switch
                 {
