@@ -199,7 +199,7 @@ public class AggregateCommandTests(TinyAggregationModel model) : IClassFixture<T
         Assert.Equal([3f, 6f], Global("--strategy", "trimmed-mean", "--trim-fraction", "0.2"));
         Assert.True(Global()[0] > 900);   // fedavg, the soft default, trusts the count
         BadInputTests.AssertOneLineError(Fedprompt.Run("aggregate", "--prompts", uploads, "--strategy", "trimmed-mean", "--trim-fraction", "0.5"),
-            "--trim-fraction must be in [0, 0.5), not 0.5");
+            "--trim-fraction must be in [0, 0.5) (the share of values dropped at each end), not 0.5");
     }
 
     [Fact]

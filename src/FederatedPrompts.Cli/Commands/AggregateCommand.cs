@@ -59,7 +59,7 @@ public static class AggregateCommand
             if (parse.GetValue(minSamples) < 1) throw new UserInputException("--min-samples must be at least 1");
             if (parse.GetValue(length) < 1) throw new UserInputException("--max-length must be at least 1");
             if (parse.GetValue(k) < 1) throw new UserInputException("--k must be at least 1");
-            if (parse.GetValue(trim) is not (>= 0 and < 0.5)) throw new UserInputException($"--trim-fraction must be in [0, 0.5), not {parse.GetValue(trim)}");
+            if (SoftAggregationOptions.TrimFractionProblem(parse.GetValue(trim)) is { } trimProblem) throw new UserInputException($"--trim-fraction {trimProblem}");
             if (parse.GetValue(eps) is { } fixedEps && !(fixedEps >= 0 && double.IsFinite(fixedEps)))
                 throw new UserInputException($"--eps must be a finite number ≥ 0, not {fixedEps}");
             var uploads = UploadsFile.Load(parse.GetValue(prompts)!);

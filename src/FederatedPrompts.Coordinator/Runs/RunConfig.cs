@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 using FederatedPrompts.Aggregation.Clustering;
+using FederatedPrompts.Aggregation.Soft;
 using FederatedPrompts.Coordinator.Strategies;
 using FederatedPrompts.Core.Prompts;
 using FederatedPrompts.Core.Tasks;
@@ -172,7 +173,8 @@ public sealed record RunConfig
         Require(KneeNames.Names.Contains(AggregationKnee), $"aggregation_knee \"{AggregationKnee}\" is not one of {string.Join(", ", KneeNames.Names)}");
         Require(AggregationEps is null || (AggregationEps >= 0 && double.IsFinite(AggregationEps.Value)), "aggregation_eps must be a finite number ≥ 0");
         Require(AggregationK is null or >= 1, "aggregation_k must be at least 1");
-        Require(AggregationTrimFraction is >= 0 and < 0.5, "aggregation_trim_fraction must be in [0, 0.5)");
+        Require(SoftAggregationOptions.TrimFractionProblem(AggregationTrimFraction) is null,
+            $"aggregation_trim_fraction {SoftAggregationOptions.TrimFractionProblem(AggregationTrimFraction)}");
         Require(MaxExampleCount >= 1, "max_example_count must be at least 1");
         Require(PublicPerLabel >= 0, "public_per_label must not be negative");
         Require(Transfer.ValidateEvery == 0 || PublicLabeled is not null, "transfer.validate_every needs public_labeled, the set it validates on");
