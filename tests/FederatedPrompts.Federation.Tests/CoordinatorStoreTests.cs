@@ -1,3 +1,5 @@
+using System.Text.Json;
+using FederatedPrompts.Coordinator.Hosting;
 using FederatedPrompts.Coordinator.Models;
 using FederatedPrompts.Coordinator.Rounds;
 using FederatedPrompts.Coordinator.Runs;
@@ -6,6 +8,7 @@ using FederatedPrompts.Coordinator.Strategies;
 using FederatedPrompts.Core.Prompts;
 using FederatedPrompts.Protocol.V1;
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 
@@ -81,6 +84,29 @@ public class CoordinatorStoreTests : IDisposable
         var due = Assert.IsType<EngineStep.Aggregate>(engine.Step()).Modes.Single();
         var median = strategies[PromptMode.Soft].Aggregate(2, due.PromptIn, due.Updates);
         Assert.Equal([0.75f, -0.75f], ((SoftPrompt)median.GlobalPrompt).Values.ToArray());
+    }
+
+    /// <summary>
+    /// The fixture's files (/data/eval.jsonl, /models/student, ...) do not exist here. Its running run needs them, and the
+    /// coordinator refuses to start, naming the first one missing; once that run is over (failed), the coordinator starts,
+    /// reports and never loads a model.
+    /// </summary>
+    [Fact]
+    public async Task Only_a_run_that_needs_its_models_loads_them()
+    {
+        string path = Schema1Copy();
+        var options = new CoordinatorOptions { Transport = new CoordinatorTransport(new Uri("http://127.0.0.1:0"), null, Insecure: true), Database = path };
+        var refused = Assert.ThrowsAny<IOException>(() => CoordinatorHost.Create(options, logs => logs.ClearProviders()));
+        Assert.Contains("/data/eval.jsonl", refused.Message);
+
+        using (var store = new CoordinatorStore(path)) store.SetRunState("soft-2", RunState.Failed, 2, "stopped by the operator");
+        await using var host = CoordinatorHost.Create(options, logs => logs.ClearProviders());
+        var run = host.Runs.Current!;
+        var report = JsonDocument.Parse(RunReport.Json(run.Engine.Snapshot(), host.Runs.Store)).RootElement;
+        Assert.Equal(("failed", "median"), (report.GetProperty("state").GetString(), report.GetProperty("modes").GetProperty("soft").GetProperty("strategy").GetString()));
+        Assert.Equal(3, report.GetProperty("rounds")[0].GetProperty("modes").GetProperty("soft").GetProperty("uploads").GetInt32() +
+                        report.GetProperty("rounds")[1].GetProperty("modes").GetProperty("soft").GetProperty("uploads").GetInt32());
+        Assert.False(run.Models.IsValueCreated);
     }
 
     [Fact]
