@@ -1,10 +1,10 @@
 using System.Text.Json;
 using FederatedPrompts.Client;
 using FederatedPrompts.Client.Transport;
+using FederatedPrompts.Client.Work;
 using FederatedPrompts.Coordinator.Hosting;
 using FederatedPrompts.Coordinator.Runs;
 using FederatedPrompts.Coordinator.Storage;
-using FederatedPrompts.Protocol.V1;
 using Microsoft.Extensions.Logging;
 using Xunit.Abstractions;
 
@@ -26,13 +26,10 @@ public class FederationEndToEndTests(TinyFederation setting, ITestOutputHelper o
         await coordinator.StartAsync();
         Assert.Equal("https", coordinator.Address.Scheme);
 
-        var clients = TinyFederation.Clients.Select((id, k) => new FederationClient(
+        var clients = TinyFederation.Clients.Select((id, k) => new ClientLoop(
             CoordinatorChannel.Create(coordinator.Address, setting.Tls(id), insecure: false, insecureIdentity: null).CreateCallInvoker(),
-            new ClientOptions
-            {
-                PrivateData = setting.Data(k), Mode = mode == "soft" ? Mode.Soft : Mode.Discrete,
-                CacheDirectory = setting.Combine("cache"), StateDirectory = setting.Combine($"state-{mode}-{id}"),
-            }).RunAsync(new Progress<ClientEvent>(e => output.WriteLine($"{DateTime.Now:HH:mm:ss.fff} {e.ClientId} round {e.Round}: {e.What}")))).ToList();
+            mode == "soft" ? new SoftLocalWork(setting.Data(k)) : new DiscreteLocalWork(setting.Data(k)),
+            new ClientLoopOptions { Identity = id, CacheDirectory = setting.Combine("cache"), StateDirectory = setting.Combine($"state-{mode}-{id}") }).RunAsync(new Progress<ClientEvent>(e => output.WriteLine($"{DateTime.Now:HH:mm:ss.fff} {e.ClientId} round {e.Round}: {e.What}")))).ToList();
         var summaries = await Task.WhenAll(clients).WaitAsync(TimeSpan.FromMinutes(3));
 
         var run = coordinator.Runs.Current!.Engine.Snapshot();

@@ -1,4 +1,4 @@
-using FederatedPrompts.Client.Jobs;
+using FederatedPrompts.Client.Work;
 using FederatedPrompts.Coordinator.Rounds;
 using FederatedPrompts.Coordinator.Runs;
 using FederatedPrompts.Coordinator.Storage;

@@ -1,8 +1,8 @@
 using System.CommandLine;
 using System.Text.Json;
 using FederatedPrompts.Client;
+using FederatedPrompts.Client.Work;
 using FederatedPrompts.Core.Tasks;
-using FederatedPrompts.Protocol.V1;
 using Spectre.Console;
 
 namespace FederatedPrompts.Cli.Commands;
@@ -26,25 +26,24 @@ public static class ClientCommand
         foreach (var option in transport.Options) command.Add(option);
         command.SetAction(async (parse, cancel) =>
         {
-            var chosen = parse.GetValue(mode) switch
+            Func<TaskDataset, ILocalWork> workOn = parse.GetValue(mode) switch
             {
-                "soft" => Mode.Soft,
-                "discrete" => Mode.Discrete,
+                "soft" => examples => new SoftLocalWork(examples),
+                "discrete" => examples => new DiscreteLocalWork(examples),
                 var other => throw new UserInputException($"--mode must be soft or discrete, not \"{other}\""),
             };
-            var privateData = TaskFile.Load(parse.GetValue(data)!).RequireAtLeastTwoClasses();
+            var work = workOn(TaskFile.Load(parse.GetValue(data)!).RequireAtLeastTwoClasses());
             string identity = parse.GetValue(transport.Identity)!;
-            var options = new ClientOptions
+            var options = new ClientLoopOptions
             {
-                PrivateData = privateData, Mode = chosen, CacheDirectory = parse.GetValue(cache)!,
-                StateDirectory = parse.GetValue(state) ?? Path.Combine("runs", "client-state", identity),
+                Identity = identity, CacheDirectory = parse.GetValue(cache)!, StateDirectory = parse.GetValue(state) ?? Path.Combine("runs", "client-state", identity),
             };
             bool quiet = parse.GetValue(json);
             var events = new Progress<ClientEvent>(e =>
             {
                 if (!quiet) AnsiConsole.MarkupLine($"[grey]{DateTime.Now:HH:mm:ss}[/] {Markup.Escape(e.ClientId)} round {e.Round}: {Markup.Escape(e.What)}");
             });
-            var summary = await new FederationClient(transport.Connect(parse), options).RunAsync(events, cancel);
+            var summary = await new ClientLoop(transport.Connect(parse), work, options).RunAsync(events, cancel);
             if (quiet)
                 Console.WriteLine(JsonSerializer.Serialize(new
                 {

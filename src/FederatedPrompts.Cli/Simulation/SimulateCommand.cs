@@ -3,6 +3,7 @@ using System.Text.Json;
 using FederatedPrompts.Aggregation.Soft;
 using FederatedPrompts.Aggregation.Tokens;
 using FederatedPrompts.Cli.Bench;
+using FederatedPrompts.Client;
 using FederatedPrompts.Coordinator.Runs;
 using FederatedPrompts.Core.Corpora;
 using FederatedPrompts.Core.Partitioning;
@@ -148,7 +149,7 @@ public static class SimulateCommand
             bool hosted = parse.GetValue(inProcess);
             AnsiConsole.MarkupLine($"coordinator at [blue]{address}[/]; starting {n} clients {(hosted ? "in this process" : "as processes")} (logs in {Markup.Escape(logs)})");
             var simulated = identities.Select(identity => new SimulatedClient(identity, Path.Combine(data, $"{identity}.jsonl"), Path.Combine(outDir, "client-state", identity))).ToList();
-            var clientMode = config.IsSoft ? Mode.Soft : Mode.Discrete;
+            var clientMode = config.IsSoft ? FederationMode.Soft : FederationMode.Discrete;
             string cache = Path.Combine(outDir, "client-cache");
             using var fleet = hosted
                 ? ClientFleet.InProcess(simulated, address, certs, clientMode, cache, logs, parse.GetValue(concurrentWork))
