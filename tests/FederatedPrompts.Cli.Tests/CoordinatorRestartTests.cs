@@ -40,7 +40,7 @@ public class CoordinatorRestartTests : IDisposable
         var first = new FedpromptProcess("coordinator", _dir.Combine("coordinator-1.log"), coordinatorArgs);
         await first.Listening.WaitAsync(TimeSpan.FromMinutes(2));
         var clients = data.Select((file, i) => new FedpromptProcess($"client-{i + 1}", _dir.Combine($"client-{i + 1}.log"),
-            ["client", "--coordinator", address, "--certs", certs, "--identity", $"client-{i + 1}", "--data", file, "--mode", "soft",
+            ["client", "--coordinator", address, "--certs", certs, "--identity", $"client-{i + 1}", "--task", file, "--mode", "soft",
              "--cache", _dir.Combine("cache"), "--state", _dir.Combine($"state-{i + 1}")])).ToList();
         try
         {

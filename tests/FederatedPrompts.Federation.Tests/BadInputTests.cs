@@ -3,10 +3,12 @@ using System.Net;
 using System.Net.Sockets;
 using FederatedPrompts.Client;
 using FederatedPrompts.Client.Transport;
+using FederatedPrompts.Client.Work;
 using FederatedPrompts.Coordinator.Hosting;
 using FederatedPrompts.Coordinator.Rounds;
 using FederatedPrompts.Coordinator.Runs;
 using FederatedPrompts.Coordinator.Storage;
+using FederatedPrompts.Core.Federation;
 using FederatedPrompts.Core.Prompts;
 using FederatedPrompts.Protocol;
 using FederatedPrompts.Protocol.V1;
@@ -461,11 +463,10 @@ public partial class BadInputTests(TinyFederation setting, ITestOutputHelper out
     {
         var channel = CoordinatorChannel.Create(address, setting.Tls(identity), insecure: false, insecureIdentity: null);
         var events = new ConcurrentQueue<ClientEvent>();
-        var client = new FederationClient(channel.CreateCallInvoker(), new ClientOptions
+        var client = new ClientLoop(channel.CreateCallInvoker(), new DiscreteLocalWork(setting.Data(data)), new ClientLoopOptions
         {
-            PrivateData = setting.Data(data), Mode = Mode.Discrete, CacheDirectory = setting.Combine("cache"),
-            StateDirectory = setting.Combine($"state-{identity}-{Guid.NewGuid():N}"),
-            FirstBackoff = TimeSpan.FromMilliseconds(100), MaxBackoff = TimeSpan.FromSeconds(1), MaxAttempts = 30,
+            Identity = identity, CacheDirectory = setting.Combine("cache"), StateDirectory = setting.Combine($"state-{identity}-{Guid.NewGuid():N}"),
+            Calls = new CallPolicy { FirstBackoff = TimeSpan.FromMilliseconds(100), MaxBackoff = TimeSpan.FromSeconds(1), MaxAttempts = 30 },
         });
         var running = client.RunAsync(new Progress<ClientEvent>(e =>
         {

@@ -5,6 +5,7 @@ using FederatedPrompts.Coordinator.Rounds;
 using FederatedPrompts.Coordinator.Runs;
 using FederatedPrompts.Coordinator.Storage;
 using FederatedPrompts.Coordinator.Strategies;
+using FederatedPrompts.Core.Federation;
 using FederatedPrompts.Core.Prompts;
 using FederatedPrompts.Protocol.V1;
 using Microsoft.Data.Sqlite;

@@ -1,9 +1,10 @@
-using FederatedPrompts.Client.Jobs;
+using FederatedPrompts.Client.Work;
 using FederatedPrompts.Coordinator.Models;
 using FederatedPrompts.Coordinator.Rounds;
 using FederatedPrompts.Coordinator.Runs;
 using FederatedPrompts.Coordinator.Storage;
 using FederatedPrompts.Coordinator.Strategies;
+using FederatedPrompts.Core.Federation;
 using FederatedPrompts.Core.Prompts;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;

@@ -1,3 +1,4 @@
+using FederatedPrompts.Cli.Bench;
 using FederatedPrompts.Coordinator.Runs;
 using FederatedPrompts.Core.Tasks;
 using FederatedPrompts.Protocol.Security;

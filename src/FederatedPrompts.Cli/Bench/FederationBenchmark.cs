@@ -1,16 +1,16 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Text.Json;
+using FederatedPrompts.Client;
 using FederatedPrompts.Client.Simulation;
-using FederatedPrompts.Coordinator.Hosting;
+using FederatedPrompts.Client.Transport;
 using FederatedPrompts.Coordinator.Models;
+using FederatedPrompts.Coordinator.Rounds;
 using FederatedPrompts.Coordinator.Runs;
 using FederatedPrompts.Coordinator.Storage;
 using FederatedPrompts.Coordinator.Strategies;
 using FederatedPrompts.Core.Prompts;
-using FederatedPrompts.Protocol.Security;
 using FederatedPrompts.Protocol.V1;
-using Microsoft.Extensions.Logging;
 using Spectre.Console;
 
 namespace FederatedPrompts.Cli.Bench;
@@ -18,8 +18,9 @@ namespace FederatedPrompts.Cli.Bench;
 /// <summary>
 /// <c>fedprompt bench federation</c>: the coordinator's round overhead without client training. For each N a real
 /// coordinator (mutual TLS on 127.0.0.1, SQLite in a temp folder, the tiny generated model pair) runs a run of N
-/// admitted clients (min_clients = N, fraction 1) against N in-process clients (<see cref="InProcessClientHost"/>:
-/// own certificate and channel each, real gRPC over sockets, uploads of the global prompt plus seeded noise).
+/// admitted clients (min_clients = N, fraction 1) against N in-process clients (<see cref="InProcessClientHost"/>: the
+/// client loop with its own certificate and channel each, real gRPC over sockets, local work that uploads the global
+/// prompt plus seeded noise, <see cref="PerturbedGlobalPrompt"/>).
 /// Round timings come from the coordinator's store (collecting start, every update's receipt, close) and the
 /// worker's aggregation/evaluation seconds; memory is sampled from this process, which also holds the clients.
 /// </summary>
@@ -150,69 +151,56 @@ public static class FederationBenchmark
     static async Task<(object Json, NRow Row)> MeasureOne(RunConfig config, TinyFederationSetting setting, string folder, int seed, CancellationToken cancel)
     {
         int n = config.Clients.Count;
-        Directory.CreateDirectory(folder);
         var baseline = Memory.Now(collect: true);
 
         var clock = Stopwatch.StartNew();
-        using var ca = CertificateAuthority.Create("Federation benchmark CA");
-        var coordinatorTls = new CoordinatorCredentials(ca.IssueServer("coordinator"), ca.Certificate);
-        var identities = config.Clients.Select(id => new SimulatedIdentity(id, new ClientCredentials(ca.IssueClient(id), ca.Certificate))).ToList();
+        await using var federation = new LoopbackFederation(config, folder);
         double certSeconds = clock.Elapsed.TotalSeconds;
         var afterCerts = Memory.Now(collect: true);
 
         clock.Restart();
-        string database = Path.Combine(folder, "coordinator.db");
-        var coordinator = CoordinatorHost.Create(new CoordinatorOptions
-        {
-            Transport = new CoordinatorTransport(new Uri("https://127.0.0.1:0"), coordinatorTls, Insecure: false),
-            Database = database, Config = config,
-        }, logs => logs.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning));
-        await coordinator.StartAsync(cancel);
+        await federation.StartAsync(cancel);
         double startSeconds = clock.Elapsed.TotalSeconds;
         var coordinatorStarted = Memory.Now(collect: true);
 
-        InProcessClientHost? host = null;
+        var mode = config.Has(PromptMode.Soft) ? PromptMode.Soft : PromptMode.Discrete;
+        var work = new PerturbedGlobalPrompt(mode, exampleCount: 10, noise: 0.01f, setting.VocabularySize);
+        InProcessClientHost? host = InProcessClientHost.Create(
+            config.Clients.Select(id => new HostedClient(id, federation.Credentials(id), work, Path.Combine(folder, "client-state", id))).ToList(),
+            new InProcessClientOptions { Coordinator = federation.Coordinator.Address, Seed = seed });
         try
         {
-            var engine = coordinator.Runs.Current!.Engine;
-            host = InProcessClientHost.Create(identities, new InProcessClientOptions
-            {
-                Coordinator = coordinator.Address, Mode = config.Has(PromptMode.Soft) ? Mode.Soft : Mode.Discrete, Seed = seed,
-                Work = SimulatedWork.PerturbGlobalPrompt(noise: 0.01f, vocabularySize: setting.VocabularySize),
-            });
             var clientsCreated = Memory.Now(collect: true);
 
             InProcessRunSummary summary;
+            RunSnapshot snapshot;
             (Memory Peak, int Samples) peak;
             using (var sampler = new MemorySampler())
             {
-                summary = await host.RunAsync(cancel: cancel);
-                var waitFinish = Stopwatch.StartNew();   // a soft run transfers after its last round; clients are told FINISHED already
-                while (engine.State is not (RunState.Finished or RunState.Failed) && waitFinish.Elapsed < TimeSpan.FromMinutes(5))
-                    await Task.Delay(50, cancel);
+                summary = await host.RunAsync(cancel);
+                snapshot = await federation.FinishedAsync(TimeSpan.FromMinutes(5), cancel);
                 peak = sampler.Stop();
             }
-            var snapshot = engine.Snapshot();
-            if (snapshot.Run.State != RunState.Finished)
-                throw new InvalidOperationException($"the benchmark run ended {snapshot.Run.State}: {snapshot.Run.Error}");
 
             await host.DisposeAsync();
             host = null;
             await Task.Delay(500, cancel);   // let Kestrel notice the closed connections
             var clientsGone = Memory.Now(collect: true);
-            long dbBytes = FileSize(database), walBytes = FileSize(database + "-wal");
+            long dbBytes = FileSize(federation.Database), walBytes = FileSize(federation.Database + "-wal");
+            var uploads = summary.Clients.SelectMany(c => c.Rounds).ToList();
+            var enrolLatencies = summary.Clients.Select(c => c.EnrolTime.TotalSeconds).Order().ToList();
 
             var roundRows = snapshot.Rounds.Select(r =>
             {
                 var updates = snapshot.Updates.Where(u => u.Round == r.Round).ToList();
-                var hosted = summary.Uploads.Where(u => u.Round == r.Round && u.Accepted).ToList();
+                var hosted = uploads.Where(u => u.Round == r.Round && u.Outcome == UploadOutcome.Accepted).ToList();
                 var collectStart = r.Deadline!.Value.AddSeconds(-config.RoundTimeoutSeconds);
                 var lastUpload = updates.Max(u => u.ReceivedAt);
                 var part = r.Modes.Values.Single();
                 using var notes = JsonDocument.Parse(part.NotesJson!);
                 double aggregate = notes.RootElement.GetProperty("aggregate_seconds").GetDouble(), evaluate = notes.RootElement.GetProperty("evaluate_seconds").GetDouble();
                 double collecting = (lastUpload - collectStart).TotalSeconds, closing = (r.ClosedAt!.Value - lastUpload).TotalSeconds;
-                var latencies = hosted.Select(u => u.UploadSeconds).Order().ToList();
+                var latencies = hosted.Select(u => u.UploadTime.TotalSeconds).Order().ToList();
                 return new
                 {
                     round = r.Round, uploads = updates.Count,
@@ -262,12 +250,12 @@ public static class FederationBenchmark
                 coordinator_start_seconds = startSeconds,
                 channels = "one GrpcChannel (own SocketsHttpHandler, own TLS connection) per client",
                 enrol_seconds = summary.EnrolSeconds,
-                enrol_latency_p50_seconds = Quantile(summary.EnrolLatencies, 0.5),
-                enrol_latency_p95_seconds = Quantile(summary.EnrolLatencies, 0.95),
+                enrol_latency_p50_seconds = Quantile(enrolLatencies, 0.5),
+                enrol_latency_p95_seconds = Quantile(enrolLatencies, 0.95),
                 run_seconds = summary.Seconds,
-                round_task_calls = summary.RoundTaskCalls,
-                wait_replies = summary.WaitReplies,
-                refused_uploads = summary.Uploads.Count(u => !u.Accepted),
+                round_task_calls = summary.Clients.Sum(c => c.Polls),
+                wait_replies = summary.Clients.Sum(c => c.Waits),
+                refused_uploads = uploads.Count(u => u.Outcome != UploadOutcome.Accepted),
                 round_overhead_seconds = row.Overhead,
                 collecting_seconds = row.Collecting,
                 closing_seconds = row.Closing,
@@ -292,8 +280,6 @@ public static class FederationBenchmark
         finally
         {
             if (host is not null) await host.DisposeAsync();
-            await coordinator.StopAsync();
-            await coordinator.DisposeAsync();
         }
     }
 
@@ -310,7 +296,7 @@ public static class FederationBenchmark
             model = new { family = "gpt2", large_layers = 2, small_layers = 1, hidden = 16, context = 48, vocab_size = setting.VocabularySize },
             transport = "mutual TLS (ECDSA P-256) on 127.0.0.1, HTTP/2",
             store = "SQLite, WAL, synchronous = FULL, in a temp folder",
-            client_work = "none: upload = global prompt + seeded noise (soft) or one seeded token replaced (discrete); model download skipped; no heartbeats",
+            client_work = "none: upload = global prompt + seeded noise (soft) or one seeded token replaced (discrete); no model download (the work needs none)",
             Environment.ProcessorCount, os = System.Runtime.InteropServices.RuntimeInformation.OSDescription,
             dotnet = Environment.Version.ToString(),
             runs = results,

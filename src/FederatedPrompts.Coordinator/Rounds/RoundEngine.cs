@@ -1,6 +1,7 @@
 using FederatedPrompts.Coordinator.Runs;
 using FederatedPrompts.Coordinator.Storage;
 using FederatedPrompts.Coordinator.Strategies;
+using FederatedPrompts.Core.Federation;
 using FederatedPrompts.Core.Prompts;
 using Microsoft.Extensions.Logging;
 

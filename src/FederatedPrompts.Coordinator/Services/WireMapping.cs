@@ -1,6 +1,7 @@
 using FederatedPrompts.Coordinator.Models;
 using FederatedPrompts.Coordinator.Rounds;
 using FederatedPrompts.Coordinator.Runs;
+using FederatedPrompts.Core.Federation;
 using FederatedPrompts.Core.Prompts;
 using FederatedPrompts.Post.Tuning;
 using FederatedPrompts.Protocol;

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using FederatedPrompts.Coordinator.Rounds;
 using FederatedPrompts.Coordinator.Runs;
+using FederatedPrompts.Core.Federation;
 using FederatedPrompts.Core.Prompts;
 using Microsoft.Data.Sqlite;
 

@@ -1,5 +1,6 @@
 using FederatedPrompts.Coordinator.Rounds;
 using FederatedPrompts.Coordinator.Runs;
+using FederatedPrompts.Core.Federation;
 using FederatedPrompts.Core.Prompts;
 
 namespace FederatedPrompts.Coordinator.Storage;

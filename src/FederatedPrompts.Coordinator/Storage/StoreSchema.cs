@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using FederatedPrompts.Coordinator.Rounds;
+using FederatedPrompts.Core.Federation;
 using FederatedPrompts.Core.Prompts;
 using FederatedPrompts.Protocol;
 using FederatedPrompts.Protocol.V1;

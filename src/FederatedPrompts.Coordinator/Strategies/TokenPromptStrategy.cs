@@ -19,8 +19,19 @@ public class TokenPromptStrategy(string name, RunConfig config, Lazy<RunModels> 
 {
     public override LocalWork ConfigureClient(string clientId, int seed, int round) => new LocalWork.Discrete(seed, Config.Discrete);
 
+    /// <summary>
+    /// The rule's prompt from the round's updates. One update is taken as it is: FedDTPT scores a token by its similarity
+    /// to the other clients' tokens, and with no other client every token would be noise (a hybrid run may have a single
+    /// discrete-mode client). A rule that keeps no token leaves the round's global prompt in place, said in the notes,
+    /// rather than failing the run on an empty prompt.
+    /// </summary>
     public override AggregationOutcome Aggregate(int round, Prompt globalPrompt, IReadOnlyList<UpdateRecord> updates)
     {
+        if (updates.Count == 1)
+        {
+            var only = ((DiscretePrompt)updates[0].Prompt).TokenIds;
+            return new(Models.TokenPrompt(only), new { prompt_length = only.Count, single_update = updates[0].ClientId });
+        }
         var vocabulary = Models.Vocabulary;
         var uploads = updates.Select(u =>
         {
@@ -29,6 +40,8 @@ public class TokenPromptStrategy(string name, RunConfig config, Lazy<RunModels> 
         }).ToList();
         var tokens = rule(Models).Aggregate(uploads);
         var ids = tokens.TokenIds.ToList();
+        if (ids.Count == 0)
+            return new(globalPrompt, new { prompt_length = globalPrompt.Length, kept_previous = "the aggregation kept no token", aggregation = AggregationNotesJson.Of(tokens.Notes, 0) });
         return new(Models.TokenPrompt(ids), AggregationNotesJson.Of(tokens.Notes, ids.Count));
     }
 

@@ -1,4 +1,4 @@
-namespace FederatedPrompts.Coordinator.Rounds;
+namespace FederatedPrompts.Core.Federation;
 
 /// <summary>What a client reports about its local work in a round (for the run's report; nothing is decided on it).</summary>
 public sealed record LocalWorkMetrics(double AccuracyBefore, double AccuracyAfter, double FinalLoss, int Steps, long Queries, long TokensSent, double Seconds)
