@@ -17,22 +17,18 @@ public static class ClientCommand
     public static Command Create()
     {
         var transport = new FederationTransport("client-1");
-        var data = new Option<string>("--task") { Description = "This organization's private labeled file (.jsonl/.csv/.tsv; never sent)", Required = true };
-        var mode = new Option<string>("--mode") { Description = "soft (POST tuning) or discrete (FedDTPT search; sends texts to the inference service)", Required = true };
+        var privateTask = new Option<string>("--task") { Description = "This organization's private labeled file (.jsonl/.csv/.tsv; never sent)", Required = true };
+        var mode = new Option<string>("--mode") { Description = "soft (POST tuning) or discrete (FedDTPT search; sends texts to the inference service)", Required = true }
+            .AcceptOnlyFromAmong("soft", "discrete");
         var cache = new Option<string>("--cache") { Description = "Model cache folder (by hash; may be shared)", DefaultValueFactory = _ => Path.Combine("runs", "client-cache") };
         var state = new Option<string?>("--state") { Description = "This client's state folder (privacy ledger); default runs/client-state/IDENTITY" };
         var json = CommonOptions.Json();
-        var command = new Command("client", "Run a federation client on private data") { data, mode, cache, state, json };
+        var command = new Command("client", "Run a federation client on private data") { privateTask, mode, cache, state, json };
         foreach (var option in transport.Options) command.Add(option);
         command.SetAction(async (parse, cancel) =>
         {
-            Func<TaskDataset, ILocalWork> workOn = parse.GetValue(mode) switch
-            {
-                "soft" => examples => new SoftLocalWork(examples),
-                "discrete" => examples => new DiscreteLocalWork(examples),
-                var other => throw new UserInputException($"--mode must be soft or discrete, not \"{other}\""),
-            };
-            var work = workOn(TaskFile.Load(parse.GetValue(data)!).RequireAtLeastTwoClasses());
+            var examples = TaskFile.Load(parse.GetValue(privateTask)!).RequireAtLeastTwoClasses();
+            ILocalWork work = parse.GetValue(mode) == "soft" ? new SoftLocalWork(examples) : new DiscreteLocalWork(examples);   // the parser admits only the two
             string identity = parse.GetValue(transport.Identity)!;
             var options = new ClientLoopOptions
             {
