@@ -44,6 +44,8 @@ public class ClientLoopTests(TinyFederation setting, ITestOutputHelper output) :
         var single = await alone.RunAsync(Log()).WaitAsync(Patience);
         var summaries = (await hosted.WaitAsync(Patience)).Clients.Append(single).ToList();
 
+        // Clients are told FINISHED once the rounds are done; the soft prompt's transfer may still be running.
+        await TinyFederation.UntilOver(engine, Patience);
         var run = engine.Snapshot();
         Assert.Equal(RunState.Finished, run.Run.State);
         Assert.Equal(TinyFederation.Clients, summaries.Select(s => s.ClientId));

@@ -37,6 +37,8 @@ public class FederationEndToEndTests(TinyFederation setting, ITestOutputHelper o
             new ClientLoopOptions { Identity = id, CacheDirectory = setting.Combine("cache"), StateDirectory = setting.Combine($"state-{mode}-{id}") }).RunAsync(new Progress<ClientEvent>(e => output.WriteLine($"{DateTime.Now:HH:mm:ss.fff} {e.ClientId} round {e.Round}: {e.What}")))).ToList();
         var summaries = await Task.WhenAll(clients).WaitAsync(TimeSpan.FromMinutes(3));
 
+        // Clients are told FINISHED once the rounds are done; the soft prompt's transfer may still be running.
+        await TinyFederation.UntilOver(coordinator.Runs.Current!.Engine, TimeSpan.FromMinutes(2));
         var run = coordinator.Runs.Current!.Engine.Snapshot();
         Assert.Equal(RunState.Finished, run.Run.State);
         Assert.Equal(2, run.Rounds.Count);
