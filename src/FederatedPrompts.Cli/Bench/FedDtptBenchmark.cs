@@ -70,7 +70,7 @@ public static class FedDtptBenchmark
             DefaultValueFactory = _ => "feddtpt,fedavg,attention,kmeans",
         };
         var minSamples = new Option<int>("--min-samples") { Description = "DBSCAN min_samples of the feddtpt strategy", DefaultValueFactory = _ => 2 };
-        var embeddings = new Option<string>("--embeddings") { Description = "Server: what uploaded tokens are compared in (minilm: the sentence encoder on each token's text; lm: the student's input embeddings)", DefaultValueFactory = _ => TokenSpaces.MiniLm }
+        var embeddings = new Option<string>("--embeddings") { Description = "Server: what uploaded tokens are compared in (minilm: the sentence encoder on each token's text; lm: the black box's input embeddings, as the coordinator takes the run's large model's)", DefaultValueFactory = _ => TokenSpaces.MiniLm }
             .AcceptOnlyFromAmong([.. TokenSpaces.Names]);
         var neighbours = new Option<string>("--neighbours") { Description = "Clients: where the proposer finds a token's neighbours (minilm or lm)", DefaultValueFactory = _ => TokenSpaces.MiniLm }
             .AcceptOnlyFromAmong([.. TokenSpaces.Names]);
@@ -117,9 +117,9 @@ public static class FedDtptBenchmark
                 results = await ProgressViews.BarAsync("FedDTPT", quiet: false, async report =>
                 {
                     var meter = new ProgressMeter(report, settings.Tasks.Length * (2 * settings.ClientRoundsPerPartition + settings.Rounds) * settings.Clients);
+                    var federations = new Federations(scratch.FullName, clientModels, meter);
                     var done = new List<TaskResult>();
-                    foreach (var task in settings.Tasks)
-                        done.Add(await RunTask(task, world, settings, new Federations(scratch.FullName, clientModels, meter), cancel));
+                    foreach (var task in settings.Tasks) done.Add(await RunTask(task, world, settings, federations, cancel));
                     return done;
                 });
             }
@@ -325,7 +325,7 @@ public static class FedDtptBenchmark
             partitionResults, transfers, targets, clock.Elapsed.TotalSeconds);
     }
 
-    /// <summary>The federations of one benchmark: each a fresh coordinator and its clients, in its own folder under <see cref="Scratch"/>.</summary>
+    /// <summary>The federations of one benchmark: each a fresh coordinator and its clients, in a folder of its own under the task's in <see cref="Scratch"/>.</summary>
     sealed class Federations(string scratch, SharedModels clientModels, ProgressMeter meter)
     {
         /// <summary>Never reached: the benchmark counts the queries a search makes, it does not cap them.</summary>
@@ -359,7 +359,7 @@ public static class FedDtptBenchmark
                     PublicPerLabel = settings.Search.PublicPerLabel, UseFeedback = feedback, QueryBudget = Unmetered, NeighbourEmbeddings = settings.Neighbours,
                 },
             }.ToJson(), scratch);
-            string folder = Path.Combine(scratch, $"federation-{++_runs}");
+            string folder = Path.Combine(scratch, context.Task, $"federation-{++_runs}");
             await using var federation = new LoopbackFederation(config, folder);
             await federation.StartAsync(cancel);
             var hosted = clients.Select((id, k) => new HostedClient(id, federation.Credentials(id),
@@ -450,13 +450,13 @@ public static class FedDtptBenchmark
             .Paragraph($"{s.Clients} clients, {s.Rounds} rounds; partitions Dirichlet α = {s.Alpha} and IID of a seeded sample of train.jsonl. " +
                        $"Black box: the teacher ({world.Teacher.Config.NumLayers} layers × {world.Teacher.HiddenSize} hidden, vocabulary {world.Teacher.VocabSize}), " +
                        $"labels only, metered per client. Proposer LM: the distilled student ({world.Student.Config.NumLayers} layers), its neighbours in the {s.Neighbours} token space; " +
-                       $"server token embeddings: {(s.Embeddings == TokenSpaces.MiniLm ? "all-MiniLM-L6-v2 on each token's text" : "the student's input embeddings")}. " +
+                       $"server token embeddings: {(s.Embeddings == TokenSpaces.MiniLm ? "all-MiniLM-L6-v2 on each token's text" : "the black box's input embeddings")}. " +
                        $"Client search per round: {s.Search.Iterations} iterations × {s.Search.PositionsPerIteration} positions × {s.Search.CandidatesPerPosition} candidates, " +
                        $"batch = {s.Search.LocalBatchSize} local examples + {s.Search.PublicPerLabel} public per label (balanced, from train.jsonl outside the clients' data). " +
                        $"Global prompt length: {(s.PromptLength is int l ? l.ToString() : "the manual prompt's")} (FedDTPT cap, attention L, k-means k{(s.K is int k ? $" unless --k {k}" : "")}); " +
                        $"DBSCAN min_samples {s.MinSamples}, cosine, eps by {s.Eps}. " +
                        BenchReport.RunConditions(s.Seed, setup))
-            .Paragraph($"Upload bytes: {UploadBytesRule}. Queries: {QueriesRule}.");
+            .Paragraph($"Federations: {FederationRule}. Upload bytes: {UploadBytesRule}. Queries: {QueriesRule}.");
         string Acc(double a) => double.IsFinite(a) ? $"{a:P1}" : "n/a";
         foreach (var r in results)
         {
