@@ -13,7 +13,8 @@ public static class CommonOptions
 
     public static Option<string> Device() => new Option<string>("--device")
     {
-        Description = "Where to compute: cpu or cuda", DefaultValueFactory = _ => "cpu",
+        Description = "Where to compute: cpu, or cuda with a CUDA build of TorchSharp (the TorchSharp-cpu this tool ships with has none: cuda then fails with one error line)",
+        DefaultValueFactory = _ => "cpu",
     }.AcceptOnlyFromAmong("cpu", "cuda");
 
     public static Option<bool> Json() => new("--json") { Description = "Print one JSON object instead of text" };

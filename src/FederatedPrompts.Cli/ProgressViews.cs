@@ -33,14 +33,18 @@ public static class ProgressViews
     /// A progress bar for a shorter job, which reports (done, total, description); nothing is drawn when
     /// <paramref name="quiet"/> (--json wants clean output) or output is redirected.
     /// </summary>
-    public static T Bar<T>(string name, bool quiet, Func<Action<int, int, string>, T> job)
+    public static T Bar<T>(string name, bool quiet, Func<Action<int, int, string>, T> job) =>
+        BarAsync(name, quiet, report => Task.FromResult(job(report))).GetAwaiter().GetResult();
+
+    /// <summary><see cref="Bar{T}"/> for a job that awaits (its reports may come from any thread).</summary>
+    public static async Task<T> BarAsync<T>(string name, bool quiet, Func<Action<int, int, string>, Task<T>> job)
     {
-        if (quiet || Console.IsOutputRedirected) return job((_, _, _) => { });
+        if (quiet || Console.IsOutputRedirected) return await job((_, _, _) => { });
         T result = default!;
-        AnsiConsole.Progress().Start(context =>
+        await AnsiConsole.Progress().StartAsync(async context =>
         {
             var task = context.AddTask(Markup.Escape(name), maxValue: 1);
-            result = job((done, total, description) =>
+            result = await job((done, total, description) =>
             {
                 task.MaxValue = Math.Max(1, total);
                 task.Value = done;

@@ -1,6 +1,4 @@
-using System.Security.Cryptography;
 using FederatedPrompts.Core.Prompts;
-using Google.Protobuf;
 using FederatedPrompts.Protocol.V1;
 
 namespace FederatedPrompts.Protocol;
@@ -34,27 +32,20 @@ public static class PromptMessages
         ? new DiscretePrompt(message.Discrete.TokenIds, message.Discrete.TokenizerIdentity, message.Discrete.Text is "" ? null : message.Discrete.Text)
         : throw new ArgumentException($"expected a discrete prompt, got {Describe(message)}");
 
-    /// <summary>
-    /// The message rebuilt from its validated domain value, so equal prompts have equal bytes: unknown fields are dropped,
-    /// and so is a discrete prompt's text (the client's decoding; the coordinator decodes ids with its own tokenizer).
-    /// ArgumentException as the readers for a malformed message.
-    /// </summary>
-    public static PromptValue Canonical(PromptValue message)
+    public static PromptValue ToMessage(Prompt prompt) => prompt switch
     {
-        if (message.KindCase != PromptValue.KindOneofCase.Discrete) return ToMessage(ToSoftPrompt(message));
-        var discrete = ToDiscretePrompt(message);
-        return ToMessage(new DiscretePrompt(discrete.TokenIds, discrete.TokenizerIdentity));
-    }
+        SoftPrompt soft => ToMessage(soft),
+        DiscretePrompt discrete => ToMessage(discrete),
+        _ => throw new ArgumentException($"no message for {prompt.GetType().Name}"),
+    };
 
-    /// <summary><paramref name="message"/> without the fields its schema does not know, which are never stored.</summary>
-    public static T KnownFieldsOnly<T>(T message) where T : IMessage<T>, new() =>
-        new MessageParser<T>(() => new T()).WithDiscardUnknownFields(true).ParseFrom(message.ToByteArray());
-
-    /// <summary>
-    /// A prompt's version: the lowercase hex SHA-256 of its serialized bytes. Pass a <see cref="Canonical"/> message (the
-    /// coordinator makes, stores and sends only those), so that equal prompts have equal versions.
-    /// </summary>
-    public static string Version(PromptValue message) => Convert.ToHexStringLower(SHA256.HashData(message.ToByteArray()));
+    /// <summary>The prompt a message carries, of either mode; ArgumentException for a message with none or a malformed one.</summary>
+    public static Prompt ToPrompt(PromptValue? message) => message?.KindCase switch
+    {
+        PromptValue.KindOneofCase.Soft => ToSoftPrompt(message),
+        PromptValue.KindOneofCase.Discrete => ToDiscretePrompt(message),
+        _ => throw new ArgumentException("the message carries no prompt"),
+    };
 
     static string Describe(PromptValue? message) => message?.KindCase switch
     {

@@ -73,7 +73,7 @@ public sealed class SoftStrategyTests
     {
         foreach (var name in SoftPromptAggregationStrategies.Names)
             Assert.Equal(name, SoftPromptAggregationStrategies.Create(name).Name);
-        Assert.Contains("'mean' (known: feddtpt, fedavg, median, trimmed-mean)", Assert.Throws<ArgumentException>(() => SoftPromptAggregationStrategies.Create("mean")).Message);
+        Assert.Contains("'mean' (known: feddtpt, fedavg, median, trimmed-mean, krum)", Assert.Throws<ArgumentException>(() => SoftPromptAggregationStrategies.Create("mean")).Message);
     }
 
     /// <summary>
@@ -102,6 +102,29 @@ public sealed class SoftStrategyTests
     }
 
     /// <summary>
+    /// Multi-Krum by hand: five one-coordinate prompts 0, 1, 2, 3, 100 (the last claiming 1,000 examples). n = 5, so
+    /// f = ⌊(5 − 3)/2⌋ = 1, each prompt is scored on its n − f − 2 = 2 nearest, and the m = n − f = 4 best are averaged.
+    /// Squared distances: 0 → {1, 4, 9, 10⁴}: 1 + 4 = 5; 1 → {1, 1, 4, 99²}: 2; 2 → {4, 1, 1, 98²}: 2; 3 → {9, 4, 1, 97²}: 5;
+    /// 100 → 97² + 98² = 19013. Kept: 0, 1, 2, 3, mean 1.5 (FedAvg: (6 + 100·1000)/1004 ≈ 99.6).
+    /// Two prompts: f = 0, no neighbours, both kept: their mean.
+    /// </summary>
+    [Fact]
+    public void Krum_keeps_the_prompts_closest_to_the_others_and_averages_them()
+    {
+        SoftPromptUpload[] uploads =
+        [
+            SoftUpload("a", V(0, 0)), SoftUpload("b", V(1, 1)), SoftUpload("c", V(2, 2)), SoftUpload("d", V(3, 3)),
+            SoftUpload("hostile", V(100, 100)) with { ExampleCount = 1000 },
+        ];
+        var krum = SoftPromptAggregationStrategies.Create("krum");
+        Assert.Equal("krum", krum.Name);
+        AssertVector([1.5, 1.5], krum.Aggregate(uploads).Vectors[0]);
+        AssertVector([0.5, 0.5], krum.Aggregate(uploads[..2]).Vectors[0]);
+        var error = Assert.Throws<ArgumentException>(() => krum.Aggregate([SoftUpload("a", V(0, 0)), SoftUpload("b", V(1, 1), V(2, 2))]));
+        Assert.Contains("client 'b' uploaded 2 vectors, client 'a' 1", error.Message);
+    }
+
+    /// <summary>
     /// Ten clients tune around one prompt (honest: the centre plus noise of σ 0.1 per coordinate, 10 × 16); one of them
     /// uploads −50 × the centre instead. The robust rules stay within the honest clients' spread of their mean; FedAvg
     /// is dragged past the origin.
@@ -120,6 +143,7 @@ public sealed class SoftStrategyTests
             / Math.Sqrt(honestMean.Sum(v => v.Sum(x => (double)x * x)));
         Assert.InRange(RelativeDistance(SoftPromptAggregationStrategies.Create("median").Aggregate(uploads).Vectors), 0, 0.1);
         Assert.InRange(RelativeDistance(SoftPromptAggregationStrategies.Create("trimmed-mean").Aggregate(uploads).Vectors), 0, 0.1);
+        Assert.InRange(RelativeDistance(SoftPromptAggregationStrategies.Create("krum").Aggregate(uploads).Vectors), 0, 0.1);
         Assert.InRange(RelativeDistance(SoftPromptAggregationStrategies.Create("fedavg").Aggregate(uploads).Vectors), 4, double.MaxValue);   // (9c − 50c)/10 = −4.1c: 5.1 from c
     }
 

@@ -120,7 +120,7 @@ public class AggregateCommandTests(TinyAggregationModel model) : IClassFixture<T
         Assert.Equal(2.0, fixedEps.GetProperty("fixed_eps").GetDouble());
         Assert.Equal(JsonValueKind.Null, defaults.GetProperty("k_distance").GetProperty("fixed_eps").ValueKind);
         Assert.Equal("knee kneedle-global", Report("--knee", "kneedle-global").GetProperty("k_distance").GetProperty("rule").GetString());
-        Assert.Equal(2, Report("--strategy", "kmeans", "--length", "4", "--k", "2").GetProperty("global_prompt").GetProperty("length").GetInt32());
+        Assert.Equal(2, Report("--strategy", "kmeans", "--max-length", "4", "--k", "2").GetProperty("global_prompt").GetProperty("length").GetInt32());
     }
 
     [Theory]
@@ -147,7 +147,7 @@ public class AggregateCommandTests(TinyAggregationModel model) : IClassFixture<T
     [InlineData("kmeans")]
     public void Every_token_strategy_runs_and_reports_no_curve_without_dbscan(string strategy)
     {
-        var run = Fedprompt.Run("aggregate", "--prompts", ThreeClients(), "--model", model.Dir, "--strategy", strategy, "--length", "3", "--json");
+        var run = Fedprompt.Run("aggregate", "--prompts", ThreeClients(), "--model", model.Dir, "--strategy", strategy, "--max-length", "3", "--json");
         Assert.True(run.ExitCode == 0, run.Stderr);
         var report = JsonDocument.Parse(run.Stdout).RootElement;
         Assert.Equal(JsonValueKind.Null, report.GetProperty("k_distance").ValueKind);
@@ -199,7 +199,7 @@ public class AggregateCommandTests(TinyAggregationModel model) : IClassFixture<T
         Assert.Equal([3f, 6f], Global("--strategy", "trimmed-mean", "--trim-fraction", "0.2"));
         Assert.True(Global()[0] > 900);   // fedavg, the soft default, trusts the count
         BadInputTests.AssertOneLineError(Fedprompt.Run("aggregate", "--prompts", uploads, "--strategy", "trimmed-mean", "--trim-fraction", "0.5"),
-            "--trim-fraction must be in [0, 0.5), not 0.5");
+            "--trim-fraction must be in [0, 0.5) (the share of values dropped at each end), not 0.5");
     }
 
     [Fact]

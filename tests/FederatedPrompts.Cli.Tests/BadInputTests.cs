@@ -58,7 +58,7 @@ public class BadInputTests : IDisposable
     [InlineData("--local-epochs", "0", "--local-epochs must be at least 1")]
     [InlineData("--lr", "NaN", "--lr must be positive and finite")]
     [InlineData("--validate-every", "-1", "--validate-every must not be negative")]
-    [InlineData("--strategy", "kmeans", "--strategy kmeans is not one of feddtpt, fedavg, median, trimmed-mean for soft mode")]
+    [InlineData("--strategy", "kmeans", "--strategy kmeans is not one of feddtpt, fedavg, median, trimmed-mean, krum for soft mode")]
     public void Simulate_refuses_bad_local_work_before_building_anything(string option, string value, string message)
     {
         string output = _dir.Combine("sim");

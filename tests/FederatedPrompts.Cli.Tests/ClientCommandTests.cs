@@ -32,7 +32,7 @@ public class ClientCommandTests : IDisposable
         }
         string log = _dir.Combine("client.log");
         using var client = new FedpromptProcess("client", log, ["client", "--coordinator", $"https://127.0.0.1:{closed}", "--certs", certs,
-            "--identity", "client-1", "--data", data, "--mode", "soft", "--cache", _dir.Combine("cache"), "--state", _dir.Combine("state")]);
+            "--identity", "client-1", "--task", data, "--mode", "soft", "--cache", _dir.Combine("cache"), "--state", _dir.Combine("state")]);
 
         string Log()
         {

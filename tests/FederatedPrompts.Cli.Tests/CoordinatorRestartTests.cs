@@ -40,7 +40,7 @@ public class CoordinatorRestartTests : IDisposable
         var first = new FedpromptProcess("coordinator", _dir.Combine("coordinator-1.log"), coordinatorArgs);
         await first.Listening.WaitAsync(TimeSpan.FromMinutes(2));
         var clients = data.Select((file, i) => new FedpromptProcess($"client-{i + 1}", _dir.Combine($"client-{i + 1}.log"),
-            ["client", "--coordinator", address, "--certs", certs, "--identity", $"client-{i + 1}", "--data", file, "--mode", "soft",
+            ["client", "--coordinator", address, "--certs", certs, "--identity", $"client-{i + 1}", "--task", file, "--mode", "soft",
              "--cache", _dir.Combine("cache"), "--state", _dir.Combine($"state-{i + 1}")])).ToList();
         try
         {
@@ -70,8 +70,8 @@ public class CoordinatorRestartTests : IDisposable
             Assert.Equal(4, after.Count);   // 2 clients × 2 rounds, each exactly once
             foreach (var (key, bytes) in beforeRestart) Assert.Equal(bytes, after[key]);
             using var connection = Open(db);
-            Assert.Equal("Finished", Scalar(connection, "SELECT state FROM runs"));
-            Assert.Equal(2L, Scalar(connection, "SELECT COUNT(*) FROM rounds WHERE state = 'Closed'"));
+            Assert.Equal("finished", Scalar(connection, "SELECT state FROM runs"));
+            Assert.Equal(2L, Scalar(connection, "SELECT COUNT(*) FROM rounds WHERE state = 'closed'"));
             Assert.Contains("run restart", File.ReadAllText(_dir.Combine("coordinator-2.log")));
         }
         finally

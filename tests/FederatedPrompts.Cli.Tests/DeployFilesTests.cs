@@ -25,7 +25,7 @@ public class DeployFilesTests : IDisposable
 
         var run = RunConfig.Load(config);
 
-        Assert.True(run.IsSoft);
+        Assert.Equal([Core.Prompts.PromptMode.Soft], run.Modes);
         Assert.Equal(["hospital-a", "hospital-b", "hospital-c"], run.Clients);
         Assert.Equal(8, run.Soft.Dp!.Epsilon);
         Assert.Equal(_dir.Combine("models/student"), run.SmallModel);

@@ -10,16 +10,19 @@ public class FedDtptBenchTests : IDisposable
 
     static void Ok(CliRun run) => Assert.True(run.ExitCode == 0, run.Stderr + run.Stdout);
 
-    /// <summary>A tiny teacher, its distilled student, and a task folder data/sst2 with train.jsonl and test.jsonl.</summary>
+    /// <summary>A tiny teacher, its distilled student, and task folders data/sst2 and data/synthetic-sentiment with train.jsonl and test.jsonl.</summary>
     (string Teacher, string Student, string Data) Setup()
     {
         string corpus = _dir.Write("corpus.txt", string.Join("\n\n", Enumerable.Range(0, 30).Select(i =>
             i % 2 == 0 ? $"review {i}: is this movie great? It was great." : $"review {i}: is this movie terrible? It was terrible.")));
         string Rows(int n, int offset) => string.Join("\n", Enumerable.Range(offset, n).Select(i => JsonSerializer.Serialize(
             new { text = i % 2 == 0 ? $"lovely film {i}" : $"dull film {i}", label = i % 2 == 0 ? "positive" : "negative" })));
-        Directory.CreateDirectory(_dir.Combine("data", "sst2"));
-        _dir.Write(Path.Combine("data", "sst2", "train.jsonl"), Rows(16, 0));
-        _dir.Write(Path.Combine("data", "sst2", "test.jsonl"), Rows(4, 100));
+        foreach (var task in Tasks)
+        {
+            Directory.CreateDirectory(_dir.Combine("data", task));
+            _dir.Write(Path.Combine("data", task, "train.jsonl"), Rows(16, 0));
+            _dir.Write(Path.Combine("data", task, "test.jsonl"), Rows(4, 100));
+        }
         string teacher = _dir.Combine("teacher"), student = _dir.Combine("student");
         Ok(Fedprompt.Run("pretrain", "--corpus", corpus, "--out", teacher, "--layers", "2", "--hidden", "16", "--heads", "2",
             "--context", "96", "--vocab-size", "300", "--steps", "2", "--eval-every", "2", "--checkpoint-every", "2", "--held-out", "0.3"));
@@ -28,17 +31,26 @@ public class FedDtptBenchTests : IDisposable
         return (teacher, student, _dir.Combine("data"));
     }
 
+    /// <summary>Two tasks, so that each task's federations get folders of their own.</summary>
+    static readonly string[] Tasks = ["sst2", "synthetic-sentiment"];
+
     [Fact]
-    public void Tiny_federation_writes_consistent_results()
+    public void Tiny_federations_write_consistent_results()
     {
         var (teacher, student, data) = Setup();
         string output = _dir.Combine("results");
-        Ok(Fedprompt.Run("bench", "feddtpt", "--tasks", "sst2", "--data", data, "--teacher", teacher, "--student", student,
+        Ok(Fedprompt.Run("bench", "feddtpt", "--tasks", string.Join(",", Tasks), "--data", data, "--teacher", teacher, "--student", student,
             "--clients", "2", "--rounds", "1", "--train-limit", "8", "--test-limit", "4", "--public-per-label", "1",
             "--iterations", "1", "--positions", "1", "--candidates", "2", "--local-batch", "2", "--out", output));
         foreach (var file in new[] { "feddtpt.json", "feddtpt.md", "feddtpt.png" }) Assert.True(File.Exists(Path.Combine(output, file)), file);
 
-        var task = Assert.Single(JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "feddtpt.json"))).RootElement.GetProperty("tasks").EnumerateArray());
+        var tasks = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "feddtpt.json"))).RootElement.GetProperty("tasks").EnumerateArray().ToList();
+        Assert.Equal(Tasks, tasks.Select(t => t.GetProperty("task").GetString()));
+        foreach (var task in tasks) AssertConsistent(task);
+    }
+
+    static void AssertConsistent(JsonElement task)
+    {
         Assert.Equal(8, task.GetProperty("train_examples").GetInt32());
         Assert.Equal(2, task.GetProperty("public_examples").GetInt32());   // one per label, outside the clients' data
         AssertAccuracy(task.GetProperty("manual_accuracy"));
@@ -61,6 +73,9 @@ public class FedDtptBenchTests : IDisposable
                 Assert.True(raw > 0 && bytes > raw, $"upload {bytes} B, raw ids {raw} B");
                 Assert.InRange(round.GetProperty("max_upload_bytes").GetInt32(), (int)Math.Ceiling(bytes), 1023);
                 Assert.NotEmpty(round.GetProperty("global_token_ids").EnumerateArray());
+                // Through the client loop: the upload's size on the wire, and the search's statistics the client kept.
+                Assert.True(round.GetProperty("mean_request_bytes").GetDouble() > 0);
+                Assert.True(round.GetProperty("candidates_evaluated").GetInt32() > 0);
             }
         }
         var transfers = task.GetProperty("transfers").EnumerateArray().ToList();

@@ -9,9 +9,13 @@ public static class Fedprompt
 {
     static readonly string Dll = Path.Combine(AppContext.BaseDirectory, "fedprompt.dll");
 
-    public static CliRun Run(params string[] args)
+    public static CliRun Run(params string[] args) => RunWith(new Dictionary<string, string>(), args);
+
+    /// <summary>Runs it with extra environment variables.</summary>
+    public static CliRun RunWith(IReadOnlyDictionary<string, string> environment, params string[] args)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var (name, value) in environment) start.Environment[name] = value;
         start.ArgumentList.Add(Dll);
         foreach (var arg in args) start.ArgumentList.Add(arg);
         using var process = Process.Start(start)!;

@@ -78,7 +78,7 @@ public class PostWorkflowTests : IDisposable
         string[] sentiment = ["--template", "{text} It was", "--verbalizer", "positive=great;negative=terrible"];
         string ps = _dir.Combine("ps.json"), pt = _dir.Combine("pt.json");
 
-        var tune = Fedprompt.Run(["tune", "--model", student, "--task", train, .. sentiment, "--out", ps, "--length", "3",
+        var tune = Fedprompt.Run(["tune", "--model", student, "--task", train, .. sentiment, "--out", ps, "--prompt-length", "3",
             "--epochs", "1", "--batch-size", "4", "--clip", "1", "--epsilon", "8", "--json"]);
         Ok(tune);
         var dp = JsonDocument.Parse(tune.Stdout).RootElement.GetProperty("dp");
@@ -127,7 +127,7 @@ public class PostWorkflowTests : IDisposable
         var (_, student, train, _, _) = Setup();
         string textStart = _dir.Combine("text.json"), randomStart = _dir.Combine("random.json");
         // Learning rate 0: the written prompt is the initial one.
-        string[] common = ["tune", "--model", student, "--task", train, "--preset", "synthetic-sentiment", "--length", "5", "--epochs", "1", "--lr", "0", "--json"];
+        string[] common = ["tune", "--model", student, "--task", train, "--preset", "synthetic-sentiment", "--prompt-length", "5", "--epochs", "1", "--lr", "0", "--json"];
         var byText = Fedprompt.Run([.. common, "--out", textStart]);
         Ok(byText);
         Assert.Equal(TaskPreset.SyntheticSentiment.InitText, JsonDocument.Parse(byText.Stdout).RootElement.GetProperty("init_text").GetString());
@@ -154,7 +154,7 @@ public class PostWorkflowTests : IDisposable
         var (teacher, student, train, test, corpus) = Setup();
         string[] sentiment = ["--template", "{text} It was", "--verbalizer", "positive=great;negative=terrible"];
         string ps = _dir.Combine("ps.json"), pt = _dir.Combine("pt.json");
-        Ok(Fedprompt.Run(["tune", "--model", student, "--task", train, .. sentiment, "--out", ps, "--length", "3", "--epochs", "2", "--lr", "0.1", "--json"]));
+        Ok(Fedprompt.Run(["tune", "--model", student, "--task", train, .. sentiment, "--out", ps, "--prompt-length", "3", "--epochs", "2", "--lr", "0.1", "--json"]));
 
         var transfer = Fedprompt.Run(["transfer", "--large", teacher, "--small", student, "--prompt", ps, "--public", corpus, "--alpha", "0.5",
             .. sentiment, "--steps", "30", "--lr", "0.05", "--validate-every", "10", "--validation", test, "--out", pt, "--json"]);

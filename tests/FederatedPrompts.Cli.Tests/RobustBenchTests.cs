@@ -28,7 +28,7 @@ public class RobustBenchTests : IDisposable
         Assert.Equal(24, result.GetProperty("client_examples").EnumerateArray().Sum(c => c.GetInt32()));
         var rows = result.GetProperty("rows").EnumerateArray().ToList();
         string[] attacks = ["none", "sign-flip", "sign-flip, max count", "noise, max count"];
-        Assert.Equal(attacks.Length * 4, rows.Count);
+        Assert.Equal(attacks.Length * 5, rows.Count);   // feddtpt, fedavg, median, trimmed-mean, krum
         Assert.All(rows, row => Assert.InRange(row.GetProperty("accuracy").GetDouble(), 0, 1));
         double Distance(string attack, string strategy) =>
             rows.Single(r => r.GetProperty("attack").GetString() == attack && r.GetProperty("strategy").GetString() == strategy).GetProperty("distance").GetDouble();

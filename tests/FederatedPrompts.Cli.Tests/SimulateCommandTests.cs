@@ -28,7 +28,7 @@ public class SimulateCommandTests : IDisposable
             Assert.Equal((1, 0.05, true), (soft.GetProperty("epochs").GetInt32(), soft.GetProperty("learning_rate").GetDouble(), soft.GetProperty("random_init").GetBoolean()));
             Assert.Equal(JsonValueKind.Null, soft.GetProperty("init_text").ValueKind);
             Assert.Equal(50, config.RootElement.GetProperty("transfer").GetProperty("validate_every").GetInt32());
-            Assert.Equal("fedavg", config.RootElement.GetProperty("strategy").GetString());   // the soft default
+            Assert.Equal("fedavg", soft.GetProperty("strategy").GetString());   // the soft default
         }
         Assert.Contains("starting 5 clients in this process", run.Stdout);
         Assert.Contains(Path.Combine(output, "report.md"), run.Stdout.Replace("\n", ""));
@@ -36,7 +36,7 @@ public class SimulateCommandTests : IDisposable
         Assert.Equal("finished", report.RootElement.GetProperty("state").GetString());
         var rounds = report.RootElement.GetProperty("rounds").EnumerateArray().ToList();
         Assert.Equal(2, rounds.Count);
-        Assert.All(rounds, r => Assert.Equal(5, r.GetProperty("uploads").GetInt32()));
+        Assert.All(rounds, r => Assert.Equal(5, r.GetProperty("modes").GetProperty("soft").GetProperty("uploads").GetInt32()));
         for (int i = 1; i <= 5; i++)   // each hosted client wrote its own log, ending with what it trained
             Assert.Contains($"client-{i} trained in rounds [1, 2]", File.ReadAllText(Path.Combine(output, "logs", $"client-{i}.log")));
     }

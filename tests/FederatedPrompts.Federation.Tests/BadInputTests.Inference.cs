@@ -69,7 +69,8 @@ public partial class BadInputTests
         // it sends, and a 40 KiB word costs the tokenizer seconds.)
         string Words(int bytes) => string.Concat(Enumerable.Repeat("a lovely day ", bytes / 13));
         var tokenizer = Modeling.Tokenization.TokenizerLoader.FromFolder(c.Engine.Config.SmallModel);
-        var client = new Client.Jobs.RemoteBlackBoxClassifier(infer, c.RunId, tokenizer, budget: 1_000_000, CancellationToken.None);
+        var limits = new Client.InferenceRequestLimits(Protocol.InferenceLimits.MaxTextsPerRequest, Protocol.InferenceLimits.MaxTextBytes, Protocol.InferenceLimits.MaxRequestTextBytes);
+        var client = new Client.Transport.RemoteBlackBoxClassifier(infer, c.RunId, tokenizer, budget: 1_000_000, limits, CancellationToken.None);
         Assert.Equal(2, client.Classify([3, 4], [Words(1 << 20), "a lovely day"]).Count);
         Assert.Equal(300, client.Classify([3, 4], Enumerable.Repeat(Words(40 * 1024), 300).ToList()).Count);
         Assert.Equal(302, client.Queries);

@@ -3,10 +3,14 @@ using System.Net;
 using System.Net.Sockets;
 using FederatedPrompts.Client;
 using FederatedPrompts.Client.Transport;
+using FederatedPrompts.Client.Work;
 using FederatedPrompts.Coordinator.Hosting;
 using FederatedPrompts.Coordinator.Rounds;
 using FederatedPrompts.Coordinator.Runs;
 using FederatedPrompts.Coordinator.Storage;
+using FederatedPrompts.Core.Federation;
+using FederatedPrompts.Core.Prompts;
+using FederatedPrompts.Protocol;
 using FederatedPrompts.Protocol.V1;
 using Google.Protobuf;
 using Grpc.Core;
@@ -144,9 +148,9 @@ public partial class BadInputTests(TinyFederation setting, ITestOutputHelper out
         await Invalid("is for model feedface, not the run's small model", Upload(Soft(2, hidden, 2 * hidden, identity: "feedface")));
         await Invalid($"soft prompt length {max + 1} exceeds the limit of {max}", Upload(Soft(max + 1, hidden, (max + 1) * hidden)));
         await Invalid("soft prompt is empty", Upload(Soft(0, hidden, 0)));
-        await Invalid("expected a soft prompt, got a discrete prompt",
+        await Invalid("expected a soft prompt from client-1, got a discrete prompt",
             Upload(new PromptValue { Discrete = new DiscretePromptValue { TokenIds = { 5, 6 }, TokenizerIdentity = c.Facts.TokenizerIdentity } }));
-        await Invalid("expected a soft prompt, got no prompt", Upload(new PromptValue()));
+        await Invalid("the update has no prompt", Upload(new PromptValue()));
         await Invalid("the update has no prompt", new UploadRequest { RunId = runId, Round = 1, BasePromptVersion = task.GlobalPromptVersion, ExampleCount = 6, Metrics = Metrics() });
         await Invalid("example_count 0 must be between 1 and the 6 examples client-1 enrolled with", Upload(c.SoftPrompt(2), examples: 0));
         await Invalid("example_count 7 must be between 1 and the 6 examples client-1 enrolled with", Upload(c.SoftPrompt(2), examples: 7));
@@ -171,8 +175,8 @@ public partial class BadInputTests(TinyFederation setting, ITestOutputHelper out
         await c.Refused(StatusCode.AlreadyExists, "client-1 already uploaded an update for round 1", () => one.UploadAsync(Upload(c.SoftPrompt(2, 0.5f))).ResponseAsync);
         await c.Refused(StatusCode.AlreadyExists, "client-1 already uploaded an update for round 1", () => one.UploadAsync(first).ResponseAsync);
         var stored = Assert.Single(c.Store.Updates(runId, 1));
-        Assert.Equal(first.Prompt.ToByteArray(), stored.Prompt.ToByteArray());
-        Assert.Equal(first.Metrics.ToByteArray(), stored.Metrics.ToByteArray());
+        Assert.Equal(Encoded(first.Prompt), PromptCodec.Encode(stored.Prompt));
+        Assert.Equal(Domain(first.Metrics), stored.Metrics);
         Assert.Equal(6, stored.ExampleCount);
         var accepted = Fingerprint(c.Store.AllUpdates(runId));
 
@@ -259,8 +263,8 @@ public partial class BadInputTests(TinyFederation setting, ITestOutputHelper out
         paddedUpload.Metrics = LocalMetrics.Parser.ParseFrom([.. Metrics().ToByteArray(), .. UnknownField(98, 64 * 1024)]);
         await one.UploadAsync(paddedUpload);
         var stored = Assert.Single(c.Store.AllUpdates(runId));
-        Assert.Equal(honest.ToByteArray(), stored.Prompt.ToByteArray());
-        Assert.Equal(Metrics().ToByteArray(), stored.Metrics.ToByteArray());
+        Assert.Equal(Encoded(honest), PromptCodec.Encode(stored.Prompt));
+        Assert.Equal(Domain(Metrics()), stored.Metrics);
 
         // client-2 copies it: a replay; its own update closes round 1.
         var taskTwo = await UntilTrain(two, runId, 1);
@@ -354,7 +358,7 @@ public partial class BadInputTests(TinyFederation setting, ITestOutputHelper out
         await Invalid($"uses tokenizer other-tokenizer, not the run's {tokenizer}", Upload(Tokens([3, 4], "other-tokenizer")));
         await Invalid($"discrete prompt length {max + 1} exceeds the limit of {max}", Upload(Tokens(Enumerable.Repeat(5, max + 1))));
         await Invalid("discrete prompt has no tokens", Upload(Tokens([])));
-        await Invalid("expected a discrete prompt, got a soft prompt",
+        await Invalid("expected a discrete prompt from client-1, got a soft prompt",
             Upload(new PromptValue { Soft = new SoftPromptValue { Length = 1, HiddenSize = 1, Values = { 0.5f }, ModelIdentity = c.Facts.SmallModelIdentity } }));
         await Invalid("a discrete-mode update carries no privacy spend", Upload(Tokens([3, 4]), new PrivacySpend { ClipNorm = 1 }));
 
@@ -390,7 +394,7 @@ public partial class BadInputTests(TinyFederation setting, ITestOutputHelper out
         Assert.Equal(1, (await one.UploadAsync(first)).UploadsInRound);
         await c.Refused(StatusCode.AlreadyExists, "client-1 already uploaded an update for round 1", () => one.UploadAsync(Upload(Tokens([6, 7]))).ResponseAsync);
         var stored = Assert.Single(c.Store.AllUpdates(runId));
-        Assert.Equal(first.Prompt.ToByteArray(), stored.Prompt.ToByteArray());
+        Assert.Equal(Encoded(first.Prompt), PromptCodec.Encode(stored.Prompt));
         // Once its update is in, the client's round is over: no more queries either way.
         Assert.Equal(RoundTaskReply.Types.Action.Wait, (await one.GetRoundTaskAsync(new RoundTaskRequest { RunId = runId })).Action);
     }
@@ -459,11 +463,10 @@ public partial class BadInputTests(TinyFederation setting, ITestOutputHelper out
     {
         var channel = CoordinatorChannel.Create(address, setting.Tls(identity), insecure: false, insecureIdentity: null);
         var events = new ConcurrentQueue<ClientEvent>();
-        var client = new FederationClient(channel.CreateCallInvoker(), new ClientOptions
+        var client = new ClientLoop(channel.CreateCallInvoker(), new DiscreteLocalWork(setting.Data(data)), new ClientLoopOptions
         {
-            PrivateData = setting.Data(data), Mode = Mode.Discrete, CacheDirectory = setting.Combine("cache"),
-            StateDirectory = setting.Combine($"state-{identity}-{Guid.NewGuid():N}"),
-            FirstBackoff = TimeSpan.FromMilliseconds(100), MaxBackoff = TimeSpan.FromSeconds(1), MaxAttempts = 30,
+            Identity = identity, CacheDirectory = setting.Combine("cache"), StateDirectory = setting.Combine($"state-{identity}-{Guid.NewGuid():N}"),
+            Calls = new CallPolicy { FirstBackoff = TimeSpan.FromMilliseconds(100), MaxBackoff = TimeSpan.FromSeconds(1), MaxAttempts = 30 },
         });
         var running = client.RunAsync(new Progress<ClientEvent>(e =>
         {
@@ -510,7 +513,12 @@ public partial class BadInputTests(TinyFederation setting, ITestOutputHelper out
 
     /// <summary>What a stored update is, byte for byte.</summary>
     static List<string> Fingerprint(IEnumerable<UpdateRecord> updates) => updates.Select(u =>
-        $"{u.Round}/{u.ClientId}/{u.ExampleCount}/{u.ReceivedAt:O}/{Convert.ToHexString(u.Prompt.ToByteArray())}/{Convert.ToHexString(u.Metrics.ToByteArray())}/{u.Privacy}").ToList();
+        $"{u.Round}/{u.ClientId}/{u.ExampleCount}/{u.ReceivedAt:O}/{Convert.ToHexString(PromptCodec.Encode(u.Prompt))}/{u.Metrics}/{u.Privacy}/{u.Bytes}").ToList();
+
+    /// <summary>How the store encodes the prompt a message carries (a token prompt without the client's text, as the coordinator keeps it).</summary>
+    static byte[] Encoded(PromptValue message) => PromptCodec.Encode(PromptMessages.ToPrompt(message) is DiscretePrompt d ? new DiscretePrompt(d.TokenIds, d.TokenizerIdentity) : PromptMessages.ToPrompt(message));
+
+    static LocalWorkMetrics Domain(LocalMetrics m) => new(m.AccuracyBefore, m.AccuracyAfter, m.FinalLoss, m.Steps, m.Queries, m.TokensSent, m.Seconds);
 
     async Task<Running> Start(string? mode = "soft", Func<RunConfig, RunConfig>? change = null, int? maxMessageBytes = null, Uri? endpoint = null,
         string? database = null)
@@ -538,7 +546,7 @@ public partial class BadInputTests(TinyFederation setting, ITestOutputHelper out
         public Coordinator.Rounds.RoundEngine Engine => host.Runs.Current!.Engine;
         public string RunId => Engine.RunId;
         public CoordinatorStore Store => host.Runs.Store;
-        public Coordinator.Rounds.ModelFacts Facts => host.Runs.Current!.Models.Facts;
+        public Coordinator.Rounds.ModelFacts Facts => host.Runs.Current!.Models.Value.Facts;
 
         GrpcChannel Channel(string identity)
         {

@@ -1,45 +1,50 @@
 using System.Text.Json;
 using FederatedPrompts.Client;
 using FederatedPrompts.Client.Transport;
+using FederatedPrompts.Client.Work;
 using FederatedPrompts.Coordinator.Hosting;
 using FederatedPrompts.Coordinator.Runs;
 using FederatedPrompts.Coordinator.Storage;
-using FederatedPrompts.Protocol.V1;
+using FederatedPrompts.Core.Prompts;
 using Microsoft.Extensions.Logging;
 using Xunit.Abstractions;
 
 namespace FederatedPrompts.Federation.Tests;
 
-/// <summary>A coordinator and three clients over real mutual TLS on 127.0.0.1, two rounds, in each mode.</summary>
+/// <summary>
+/// A coordinator and three clients over real mutual TLS on 127.0.0.1, two rounds, in each mode, and hybrid: client-1 and
+/// client-2 tune soft prompts while client-3 searches a token prompt in the same run (min_clients 1 of each).
+/// </summary>
 public class FederationEndToEndTests(TinyFederation setting, ITestOutputHelper output) : IClassFixture<TinyFederation>
 {
     [Theory]
     [InlineData("soft")]
     [InlineData("discrete")]
+    [InlineData("hybrid")]
     public async Task Two_rounds_complete_over_mutual_tls_and_every_update_is_stored(string mode)
     {
         await using var coordinator = CoordinatorHost.Create(new CoordinatorOptions
         {
             Transport = new CoordinatorTransport(new Uri("https://127.0.0.1:0"), setting.CoordinatorTls, Insecure: false),
-            Database = setting.Combine($"{mode}-{Guid.NewGuid():N}.db"), Config = setting.Config(mode),
+            Database = setting.Combine($"{mode}-{Guid.NewGuid():N}.db"), Config = setting.Config(mode, change: c => mode == "hybrid" ? c with { MinClients = 1 } : c),
         }, logs => logs.AddProvider(new TestOutputLoggerProvider(output)));
         await coordinator.StartAsync();
         Assert.Equal("https", coordinator.Address.Scheme);
 
-        var clients = TinyFederation.Clients.Select((id, k) => new FederationClient(
+        var clients = TinyFederation.Clients.Select((id, k) => new ClientLoop(
             CoordinatorChannel.Create(coordinator.Address, setting.Tls(id), insecure: false, insecureIdentity: null).CreateCallInvoker(),
-            new ClientOptions
-            {
-                PrivateData = setting.Data(k), Mode = mode == "soft" ? Mode.Soft : Mode.Discrete,
-                CacheDirectory = setting.Combine("cache"), StateDirectory = setting.Combine($"state-{mode}-{id}"),
-            }).RunAsync(new Progress<ClientEvent>(e => output.WriteLine($"{DateTime.Now:HH:mm:ss.fff} {e.ClientId} round {e.Round}: {e.What}")))).ToList();
+            mode == "soft" || (mode == "hybrid" && k < 2) ? new SoftLocalWork(setting.Data(k)) : new DiscreteLocalWork(setting.Data(k)),
+            new ClientLoopOptions { Identity = id, CacheDirectory = setting.Combine("cache"), StateDirectory = setting.Combine($"state-{mode}-{id}") }).RunAsync(new Progress<ClientEvent>(e => output.WriteLine($"{DateTime.Now:HH:mm:ss.fff} {e.ClientId} round {e.Round}: {e.What}")))).ToList();
         var summaries = await Task.WhenAll(clients).WaitAsync(TimeSpan.FromMinutes(3));
 
+        // Clients are told FINISHED once the rounds are done; the soft prompt's transfer may still be running.
+        await TinyFederation.UntilOver(coordinator.Runs.Current!.Engine, TimeSpan.FromMinutes(2));
         var run = coordinator.Runs.Current!.Engine.Snapshot();
         Assert.Equal(RunState.Finished, run.Run.State);
         Assert.Equal(2, run.Rounds.Count);
         Assert.All(run.Rounds, r => Assert.Equal(RoundState.Closed, r.State));
-        Assert.All(run.Rounds, r => Assert.InRange(r.Accuracy!.Value, 0, 1));
+        Assert.All(run.Rounds, r => Assert.Equal(run.Run.Config.Modes, r.Modes.Keys));
+        Assert.All(run.Rounds.SelectMany(r => r.Modes.Values), part => Assert.InRange(part.Accuracy!.Value, 0, 1));
         // Every sampled client's update is stored, and each client trained in exactly the rounds it was sampled in.
         Assert.Equal(run.Rounds.Sum(r => r.Sampled.Count), run.Updates.Count);
         foreach (var summary in summaries)
@@ -47,9 +52,16 @@ public class FederationEndToEndTests(TinyFederation setting, ITestOutputHelper o
 
         var report = JsonDocument.Parse(RunReport.Json(run, coordinator.Runs.Store)).RootElement;
         Assert.Equal("finished", report.GetProperty("state").GetString());
-        if (mode == "soft")
-            Assert.InRange(report.GetProperty("transfer").GetProperty("transferred_large").GetDouble(), 0, 1);
-        else
+        if (mode != "discrete")
+            Assert.InRange(report.GetProperty("modes").GetProperty("soft").GetProperty("transfer").GetProperty("transferred_large").GetDouble(), 0, 1);
+        if (mode != "soft")
             Assert.Contains(report.GetProperty("clients").EnumerateArray(), c => c.GetProperty("inference_queries").GetInt64() > 0);
+        if (mode == "hybrid")
+        {
+            // Each mode aggregated only its own clients' updates, and both prompts were published.
+            Assert.All(run.Updates, u => Assert.Equal(u.ClientId == "client-3" ? PromptMode.Discrete : PromptMode.Soft, u.Mode));
+            Assert.Equal([PromptMode.Soft, PromptMode.Discrete], coordinator.Runs.Store.Results(run.Run.RunId).Select(r => r.Mode));
+            Assert.Equal(["soft", "soft", "discrete"], report.GetProperty("clients").EnumerateArray().Select(c => c.GetProperty("mode").GetString()));
+        }
     }
 }

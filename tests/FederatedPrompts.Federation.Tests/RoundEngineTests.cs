@@ -1,11 +1,13 @@
-using FederatedPrompts.Client.Jobs;
+using FederatedPrompts.Client.Work;
+using FederatedPrompts.Coordinator.Models;
 using FederatedPrompts.Coordinator.Rounds;
 using FederatedPrompts.Coordinator.Runs;
 using FederatedPrompts.Coordinator.Storage;
-using FederatedPrompts.Protocol.V1;
+using FederatedPrompts.Coordinator.Strategies;
+using FederatedPrompts.Core.Federation;
+using FederatedPrompts.Core.Prompts;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
-using Action = FederatedPrompts.Protocol.V1.RoundTaskReply.Types.Action;
 
 namespace FederatedPrompts.Federation.Tests;
 
@@ -33,30 +35,34 @@ public class RoundEngineTests : IDisposable
         var store = new CoordinatorStore(_dir.Combine(db));
         _stores.Add(store);
         if (create) store.CreateRun("run", config, _time.GetUtcNow());
-        var engine = new RoundEngine(store, "run", Facts, _time, NullLogger.Instance);
-        engine.Start(Prompt(0.5f));
+        var engine = Restarted(store);
+        engine.Start(new Dictionary<PromptMode, Prompt> { [PromptMode.Soft] = Prompt(0.5f) });
         return engine;
     }
 
-    static PromptValue Prompt(float value) => new()
+    /// <summary>An engine on the store's run, as a (re)started coordinator makes it; sampling and configuring clients need no models.</summary>
+    RoundEngine Restarted(CoordinatorStore store)
     {
-        Soft = new SoftPromptValue { Length = 1, HiddenSize = 2, ModelIdentity = "emb-test", Values = { value, -value } },
-    };
+        var models = new Lazy<RunModels>(() => throw new InvalidOperationException("the engine tests load no models"));
+        return new RoundEngine(store, "run", FederationStrategies.ForRun(store.GetRun("run")!.Config, models), () => Facts, _time, NullLogger.Instance);
+    }
 
-    static readonly LocalMetrics Metrics = new() { AccuracyBefore = 0.5, AccuracyAfter = 0.75, Steps = 1, Seconds = 0.1 };
+    static SoftPrompt Prompt(float value) => new([value, -value], 1, 2, "emb-test");
 
-    static (int, int) Upload(RoundEngine engine, string client, float value, PrivacySpend? privacy = null)
+    static readonly LocalWorkMetrics Metrics = new(AccuracyBefore: 0.5, AccuracyAfter: 0.75, FinalLoss: 0, Steps: 1, Queries: 0, TokensSent: 0, Seconds: 0.1);
+
+    static (int, int) Upload(RoundEngine engine, string client, float value, DpSpend? privacy = null)
     {
         var task = engine.NextTask(client, "");
-        Assert.Equal(Action.Train, task.Action);
-        return engine.AcceptUpload(client, "", task.Round, task.PromptVersion, Prompt(value), 1, Metrics, privacy);
+        Assert.Equal(TaskAction.Train, task.Action);
+        return engine.AcceptUpload(client, "", task.Round, task.Training!.PromptVersion, Prompt(value), 64, 1, Metrics, privacy);
     }
 
     [Fact]
     public void A_round_waits_for_its_stragglers_until_the_deadline_then_closes_without_them()
     {
         var engine = Engine(new RunConfig { Clients = Clients(3), MinClients = 2, RoundTimeoutSeconds = 60, Rounds = 2 });
-        foreach (var client in Clients(3)) engine.Enrol(client, Mode.Soft, 4);
+        foreach (var client in Clients(3)) engine.Enrol(client, PromptMode.Soft, 4);
         Assert.IsType<EngineStep.Idle>(engine.Step());   // opens collecting from all three
         Upload(engine, "client-1", 0.1f);
         Upload(engine, "client-2", 0.2f);
@@ -65,9 +71,9 @@ public class RoundEngineTests : IDisposable
         Assert.IsType<EngineStep.Idle>(engine.Step());   // client-3 still has a second
         _time.Advance(TimeSpan.FromSeconds(2));
         var aggregate = Assert.IsType<EngineStep.Aggregate>(engine.Step());
-        Assert.Equal(["client-1", "client-2"], aggregate.Updates.Select(u => u.ClientId));
+        Assert.Equal(["client-1", "client-2"], aggregate.Modes.Single().Updates.Select(u => u.ClientId));
 
-        var late = Assert.Throws<RejectionException>(() => engine.AcceptUpload("client-3", "", 1, "", Prompt(0.3f), 1, Metrics, null));
+        var late = Assert.Throws<RejectionException>(() => engine.AcceptUpload("client-3", "", 1, "", Prompt(0.3f), 64, 1, Metrics, null));
         Assert.Equal(RejectionKind.WrongState, late.Kind);
         Assert.Contains("round 1 is closed to updates; the current round is 1 (aggregating)", late.Message);
     }
@@ -76,13 +82,13 @@ public class RoundEngineTests : IDisposable
     public void Past_the_deadline_below_the_quorum_the_round_keeps_collecting()
     {
         var engine = Engine(new RunConfig { Clients = Clients(3), MinClients = 2, RoundTimeoutSeconds = 60 });
-        foreach (var client in Clients(3)) engine.Enrol(client, Mode.Soft, 4);
+        foreach (var client in Clients(3)) engine.Enrol(client, PromptMode.Soft, 4);
         engine.Step();
         Upload(engine, "client-1", 0.1f);
         _time.Advance(TimeSpan.FromMinutes(10));
         Assert.IsType<EngineStep.Idle>(engine.Step());   // one update of the two it needs
         Upload(engine, "client-3", 0.3f);
-        Assert.Equal(2, Assert.IsType<EngineStep.Aggregate>(engine.Step()).Updates.Count);
+        Assert.Equal(2, Assert.IsType<EngineStep.Aggregate>(engine.Step()).Modes.Single().Updates.Count);
     }
 
     /// <summary>max(min_clients 2, ⌈0.3 · 10⌉) = 3 of 10 clients, a seeded choice per round that a restarted engine makes again.</summary>
@@ -91,34 +97,92 @@ public class RoundEngineTests : IDisposable
     {
         var config = new RunConfig { Clients = Clients(10), MinClients = 2, Fraction = 0.3, Rounds = 3, Seed = 7 };
         var engine = Engine(config);
-        foreach (var client in Clients(10)) engine.Enrol(client, Mode.Soft, 4);
+        foreach (var client in Clients(10)) engine.Enrol(client, PromptMode.Soft, 4);
         engine.Step();
-        var sampled = Clients(10).Where(c => engine.NextTask(c, "").Action == Action.Train).ToList();
+        var sampled = Clients(10).Where(c => engine.NextTask(c, "").Action == TaskAction.Train).ToList();
         Assert.Equal(3, sampled.Count);
         Assert.All(Clients(10).Except(sampled), c => Assert.Contains("not sampled in round 1", engine.NextTask(c, "").Reason));
 
-        var restarted = new RoundEngine(_stores[0], "run", Facts, _time, NullLogger.Instance);   // same store: a coordinator restart
-        Assert.Equal(sampled, Clients(10).Where(c => restarted.NextTask(c, "").Action == Action.Train));
+        var restarted = Restarted(_stores[0]);   // same store: a coordinator restart
+        Assert.Equal(sampled, Clients(10).Where(c => restarted.NextTask(c, "").Action == TaskAction.Train));
         var other = Engine(config with { Seed = 8 }, db: "other.db");
-        foreach (var client in Clients(10)) other.Enrol(client, Mode.Soft, 4);
+        foreach (var client in Clients(10)) other.Enrol(client, PromptMode.Soft, 4);
         other.Step();
-        Assert.Equal(3, Clients(10).Count(c => other.NextTask(c, "").Action == Action.Train));
+        Assert.Equal(3, Clients(10).Count(c => other.NextTask(c, "").Action == TaskAction.Train));
     }
 
     [Fact]
     public void A_dp_run_refuses_updates_without_a_spend_clipped_elsewhere_or_over_budget()
     {
         var engine = Engine(new RunConfig { Clients = Clients(2), MinClients = 2, Soft = new SoftRunConfig { Dp = new DpRunConfig(ClipNorm: 1, Epsilon: 8) } });
-        foreach (var client in Clients(2)) engine.Enrol(client, Mode.Soft, 4);
+        foreach (var client in Clients(2)) engine.Enrol(client, PromptMode.Soft, 4);
         engine.Step();
-        PrivacySpend Spend(double clip = 1, double total = 3) => new() { ClipNorm = clip, NoiseMultiplier = 1.1, SampleRate = 0.25, Steps = 4, Delta = 0.25, EpsilonRound = 1.5, EpsilonTotal = total };
-        string Refusal(PrivacySpend? spend) => Assert.Throws<RejectionException>(() => Upload(engine, "client-1", 0.1f, spend)).Message;
+        DpSpend Spend(double clip = 1, double total = 3) => new(ClipNorm: clip, NoiseMultiplier: 1.1, SampleRate: 0.25, Steps: 4, Delta: 0.25, EpsilonRound: 1.5, EpsilonTotal: total);
+        string Refusal(DpSpend? spend) => Assert.Throws<RejectionException>(() => Upload(engine, "client-1", 0.1f, spend)).Message;
 
         Assert.Contains("requires DP-SGD; the update reports no privacy spend", Refusal(null));
         Assert.Contains("clipped at 2, not the run's clip norm 1", Refusal(Spend(clip: 2)));
         Assert.Contains("spent ε = 9, over the run's budget of 8", Refusal(Spend(total: 9)));
         Assert.Contains("privacy spend is not valid", Refusal(Spend(total: double.NaN)));
         Assert.Equal(1, Upload(engine, "client-1", 0.1f, Spend()).Item2);
+    }
+
+    /// <summary>
+    /// A hybrid run: two soft and two discrete clients. The round opens once each mode has min_clients, samples both,
+    /// hands each client its own mode's global prompt and work, refuses a prompt of the other mode, and hands the worker
+    /// one batch of updates per mode. After the last round the token prompt is published as it is and the soft one waits
+    /// for POST's transfer; the run finishes once that is in.
+    /// </summary>
+    [Fact]
+    public void A_hybrid_round_serves_each_mode_its_prompt_and_strategy_and_only_the_soft_prompt_is_transferred()
+    {
+        var config = new RunConfig { Mode = "hybrid", Clients = Clients(4), MinClients = 2, Rounds = 1, Discrete = new DiscreteRunConfig { QueryBudget = 50 } };
+        var store = new CoordinatorStore(_dir.Combine("hybrid.db"));
+        _stores.Add(store);
+        store.CreateRun("run", config, _time.GetUtcNow());
+        var engine = Restarted(store);
+        var tokens = new DiscretePrompt([3, 4], "tok-test", "a b");
+        engine.Start(new Dictionary<PromptMode, Prompt> { [PromptMode.Soft] = Prompt(0.5f), [PromptMode.Discrete] = tokens });
+        engine.Enrol("client-1", PromptMode.Soft, 4);
+        engine.Enrol("client-2", PromptMode.Soft, 4);
+        engine.Enrol("client-3", PromptMode.Discrete, 4);
+        engine.Step();
+        Assert.Equal("round 1 waits for 1 more discrete-mode clients to enrol", engine.NextTask("client-1", "").Reason);
+        engine.Enrol("client-4", PromptMode.Discrete, 4);
+        Assert.Contains("the mode is fixed at the first enrolment", Assert.Throws<RejectionException>(() => engine.Enrol("client-4", PromptMode.Soft, 4)).Message);
+        engine.Step();
+
+        var softTask = engine.NextTask("client-1", "").Training!;
+        var tokenTask = engine.NextTask("client-3", "").Training!;
+        Assert.IsType<SoftPrompt>(softTask.GlobalPrompt);
+        Assert.IsType<LocalWork.Soft>(softTask.Work);
+        Assert.Equal([3, 4], ((DiscretePrompt)tokenTask.GlobalPrompt).TokenIds);
+        Assert.Equal(50, Assert.IsType<LocalWork.Discrete>(tokenTask.Work).Settings.QueryBudget);
+        Assert.Equal(PromptCodec.Version(tokens), tokenTask.PromptVersion);
+        Assert.Contains("expected a discrete prompt from client-3, got a soft prompt",
+            Assert.Throws<RejectionException>(() => engine.AcceptUpload("client-3", "", 1, tokenTask.PromptVersion, Prompt(0.1f), 64, 1, Metrics, null)).Message);
+        Assert.Contains("client client-1 tunes soft prompts", Assert.Throws<RejectionException>(() => engine.ChargeQueries("client-1", "", 1)).Message);
+        Assert.Equal((1, 1L), engine.ChargeQueries("client-3", "", 1));
+
+        Upload(engine, "client-1", 0.1f);
+        Upload(engine, "client-2", 0.2f);
+        foreach (var (client, ids) in new[] { ("client-3", new[] { 3, 5 }), ("client-4", new[] { 6, 4 }) })
+            engine.AcceptUpload(client, "", 1, tokenTask.PromptVersion, new DiscretePrompt(ids, "tok-test", "the client's text"), 20, 4, Metrics, null);
+        var due = Assert.IsType<EngineStep.Aggregate>(engine.Step());
+        Assert.Equal([(PromptMode.Soft, 2), (PromptMode.Discrete, 2)], due.Modes.Select(m => (m.Mode, m.Updates.Count)));
+        Assert.All(due.Modes[1].Updates, u => Assert.Null(((DiscretePrompt)u.Prompt).Text));   // stored without the client's decoding
+
+        var softOut = Prompt(0.15f);
+        var tokensOut = new DiscretePrompt([3, 4, 5], "tok-test", "a b c");
+        engine.CompleteRound(1, [new ModeOutcome(PromptMode.Soft, softOut, 0.75, "{}"), new ModeOutcome(PromptMode.Discrete, tokensOut, 0.625, "{}")]);
+        Assert.Equal(RunState.Transferring, engine.State);
+        Assert.Equal([PromptMode.Discrete], store.Results("run").Select(r => r.Mode));
+        var transfer = Assert.IsType<EngineStep.Transfer>(engine.Step());
+        Assert.Equal(PromptMode.Soft, transfer.Mode);
+        engine.CompleteTransfer(PromptMode.Soft, Prompt(0.3f), "{\"alpha\": 0.5}");
+        Assert.Equal(RunState.Finished, engine.State);
+        Assert.Equal([(PromptMode.Soft, "{\"alpha\": 0.5}"), (PromptMode.Discrete, null)], store.Results("run").Select(r => (r.Mode, r.TransferJson)));
+        Assert.Equal("a b c", ((DiscretePrompt)store.Results("run")[1].Prompt).Text);
     }
 
     /// <summary>

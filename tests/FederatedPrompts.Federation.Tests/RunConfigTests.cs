@@ -1,4 +1,5 @@
 using FederatedPrompts.Coordinator.Runs;
+using FederatedPrompts.Core.Prompts;
 using FederatedPrompts.Core.Tasks;
 using FederatedPrompts.Post.Tuning;
 
@@ -50,6 +51,7 @@ public class RunConfigTests : IDisposable
     [InlineData("{}", """{ "validate_every": -1 }""", true, "transfer.validate_every must not be negative")]
     [InlineData("""{ "max_vector_norm": 0 }""", "{}", true, "soft.max_vector_norm must be positive and finite")]
     [InlineData("""{ "max_vector_norm": -3 }""", "{}", true, "soft.max_vector_norm must be positive and finite")]
+    [InlineData("""{ "strategy": "kmeans" }""", "{}", true, "soft.strategy \"kmeans\" is not one of feddtpt, fedavg, median, trimmed-mean")]
     public void Bad_soft_and_transfer_settings_are_named(string soft, string transfer, bool publicLabeled, string problem)
     {
         var error = Assert.Throws<InvalidDataException>(() => Parse(soft, transfer, publicLabeled));
@@ -62,8 +64,8 @@ public class RunConfigTests : IDisposable
         var config = Parse("{}");
         Assert.Equal(("minilm", "kneed", "minilm"), (config.AggregationEmbeddings, config.AggregationKnee, config.Discrete.NeighbourEmbeddings));
         Assert.Equal(new Aggregation.Clustering.EpsRule(Aggregation.Clustering.KneeMethod.Kneed), config.AggregationEpsRule);
-        Assert.Equal(("fedavg", "feddtpt"), (config.Strategy, (config with { Mode = "discrete" }).Strategy));
-        Assert.Equal("feddtpt", Parse("{}", extra: """ "strategy": "feddtpt", """).Strategy);
+        Assert.Equal(("fedavg", "feddtpt"), (config.StrategyFor(PromptMode.Soft), config.StrategyFor(PromptMode.Discrete)));
+        Assert.Equal("median", Parse("""{ "strategy": "median" }""").StrategyFor(PromptMode.Soft));
         Assert.Contains("\"strategy\": \"fedavg\"", config.ToJson());   // the stored run says what ran
         var chosen = Parse("{}", extra: """ "aggregation_knee": "kneedle-global", "aggregation_eps": 0.3, "aggregation_k": 4, "aggregation_embeddings": "lm", """);
         Assert.Equal(new Aggregation.Clustering.EpsRule(Aggregation.Clustering.KneeMethod.KneedleGlobal, 0.3), chosen.AggregationEpsRule);
@@ -82,5 +84,17 @@ public class RunConfigTests : IDisposable
     {
         var error = Assert.Throws<InvalidDataException>(() => Parse("{}", extra: extra));
         Assert.Contains(problem, error.Message);
+    }
+
+    /// <summary>The strategy is set per mode since schema 2; a configuration written for the old top-level field is told where it went.</summary>
+    [Fact]
+    public void A_top_level_strategy_is_refused_with_where_it_moved_and_hybrid_runs_name_both_modes()
+    {
+        var error = Assert.Throws<InvalidDataException>(() => Parse("{}", extra: """ "strategy": "median", """));
+        Assert.Contains("\"strategy\" is set per mode now: soft.strategy or discrete.strategy", error.Message);
+        var hybrid = Parse("{}", extra: """ "mode": "hybrid", "discrete": { "strategy": "kmeans" }, """);
+        Assert.Equal([PromptMode.Soft, PromptMode.Discrete], hybrid.Modes);
+        Assert.Equal(("fedavg", "kmeans"), (hybrid.StrategyFor(PromptMode.Soft), hybrid.StrategyFor(PromptMode.Discrete)));
+        Assert.Contains("mode must be one of soft, discrete, hybrid, not \"both\"", Assert.Throws<InvalidDataException>(() => Parse("{}", extra: """ "mode": "both", """)).Message);
     }
 }

@@ -1,3 +1,4 @@
+using FederatedPrompts.Cli.Bench;
 using FederatedPrompts.Coordinator.Runs;
 using FederatedPrompts.Core.Tasks;
 using FederatedPrompts.Protocol.Security;
@@ -35,6 +36,14 @@ public sealed class TinyFederation : IDisposable
         _setting.Config(mode, Clients, rounds, minClients: 2, change);
 
     public string Combine(string name) => _dir.Combine(name);
+
+    /// <summary>Waits until the run is finished or failed (its last step, POST's transfer, runs after the clients are told FINISHED).</summary>
+    public static async Task UntilOver(Coordinator.Rounds.RoundEngine engine, TimeSpan patience)
+    {
+        var until = DateTime.UtcNow + patience;
+        while (engine.State is not (Coordinator.Storage.RunState.Finished or Coordinator.Storage.RunState.Failed) && DateTime.UtcNow < until)
+            await Task.Delay(50);
+    }
 
     /// <summary>The federation's CA; certificates for the coordinator, the operator and each client come from it.</summary>
     public CertificateAuthority Ca { get; } = CertificateAuthority.Create("Tiny federation CA");

@@ -17,9 +17,13 @@ public sealed record SoftAggregationOptions(int MinSamples = 2, DistanceMetric M
 {
     public double TrimFraction { get; init => field = CheckedTrim(value); } = CheckedTrim(TrimFraction);
 
-    internal static double CheckedTrim(double trim) => trim is >= 0 and < 0.5
-        ? trim
-        : throw new ArgumentOutOfRangeException(nameof(TrimFraction), trim, "must be in [0, 0.5): the share of values dropped at each end");
+    /// <summary>Null when β can be used; else what is wrong with it, for the caller to prefix with where β came from.</summary>
+    public static string? TrimFractionProblem(double trim) =>
+        trim is >= 0 and < 0.5 ? null : $"must be in [0, 0.5) (the share of values dropped at each end), not {trim}";
+
+    internal static double CheckedTrim(double trim) => TrimFractionProblem(trim) is { } problem
+        ? throw new ArgumentOutOfRangeException(nameof(TrimFraction), trim, problem)
+        : trim;
 
     public EpsRule Eps { get; init => field = value ?? new(); } = Eps ?? new();
     public int MinSamples { get; init => field = OptionChecks.AtLeastOne(value, nameof(MinSamples)); } = OptionChecks.AtLeastOne(MinSamples, nameof(MinSamples));

@@ -1,20 +1,24 @@
-using FederatedPrompts.Core.Prompts;
 using System.CommandLine;
 using System.Text;
 using System.Text.Json;
 using FederatedPrompts.Aggregation.Clustering;
-using FederatedPrompts.Aggregation.Geometry;
 using FederatedPrompts.Aggregation.Tokens;
 using FederatedPrompts.Aggregation.Uploads;
 using FederatedPrompts.Cli.Commands;
+using FederatedPrompts.Client;
+using FederatedPrompts.Client.Simulation;
+using FederatedPrompts.Client.Work;
+using FederatedPrompts.Coordinator.Runs;
+using FederatedPrompts.Coordinator.Storage;
 using FederatedPrompts.Core.Partitioning;
+using FederatedPrompts.Core.Prompts;
 using FederatedPrompts.Core.Tasks;
-using FederatedPrompts.Discrete.BlackBox;
 using FederatedPrompts.Discrete.Proposal;
 using FederatedPrompts.Discrete.Search;
 using FederatedPrompts.Modeling.Classification;
 using FederatedPrompts.Modeling.Models;
 using FederatedPrompts.Modeling.Tokenization;
+using FederatedPrompts.Protocol;
 using ScottPlot;
 using Spectre.Console;
 using static TorchSharp.torch;
@@ -22,14 +26,17 @@ using static TorchSharp.torch;
 namespace FederatedPrompts.Cli.Bench;
 
 /// <summary>
-/// <c>fedprompt bench feddtpt</c>: FedDTPT simulated in-process. Per task and partition (Dirichlet α and IID over --clients
-/// clients), for --rounds rounds every client runs <see cref="DiscretePromptSearch"/> from the global prompt through its own
-/// metered <see cref="LocalBlackBoxClassifier"/> (the teacher), on its partition plus a balanced public set taken from the
-/// train split outside the clients' data; it uploads its token ids; the server aggregates them with a token strategy and
-/// the global prompt is evaluated on the test split. Rows: the manual prompt (the start), FedDTPT, the client ablation
-/// without feedback, and the server ablations FedAvg, attention without clustering, and k-means with fixed k. Bytes uploaded
-/// are the upload's JSON line as <c>fedprompt aggregate</c> reads it; queries come from each client's meter. Transferability:
-/// FedDTPT's global prompt searched on the teacher is evaluated on the student, and one searched on the student on the teacher.
+/// <c>fedprompt bench feddtpt</c>: FedDTPT through the production path. Every federation it compares is a real run: a
+/// coordinator (<see cref="LoopbackFederation"/>: mutual TLS on 127.0.0.1, SQLite) whose inference service is the black
+/// box (the teacher, labels only, metered per client and round) and whose round worker aggregates with the strategy under
+/// test and evaluates the global prompt on the test sample; and --clients in-process clients
+/// (<see cref="InProcessClientHost"/>) running the client loop with <see cref="DiscreteLocalWork"/>, each on its partition
+/// (Dirichlet α and IID) plus the coordinator's balanced public set taken from the train split outside the clients' data.
+/// Rows: the manual prompt (the start), FedDTPT, the client ablation without feedback, and the server ablations FedAvg,
+/// attention without clustering, and k-means with fixed k. Bytes uploaded are the upload's JSON line as <c>fedprompt
+/// aggregate</c> reads it (and the UploadRequest's size on the wire); queries are what the clients reported. Transferability:
+/// FedDTPT's global prompt searched on the teacher is evaluated on the student, and one searched on the student (a run whose
+/// large model is the student) on the teacher.
 /// </summary>
 public static class FedDtptBenchmark
 {
@@ -63,7 +70,7 @@ public static class FedDtptBenchmark
             DefaultValueFactory = _ => "feddtpt,fedavg,attention,kmeans",
         };
         var minSamples = new Option<int>("--min-samples") { Description = "DBSCAN min_samples of the feddtpt strategy", DefaultValueFactory = _ => 2 };
-        var embeddings = new Option<string>("--embeddings") { Description = "Server: what uploaded tokens are compared in (minilm: the sentence encoder on each token's text; lm: the student's input embeddings)", DefaultValueFactory = _ => TokenSpaces.MiniLm }
+        var embeddings = new Option<string>("--embeddings") { Description = "Server: what uploaded tokens are compared in (minilm: the sentence encoder on each token's text; lm: the black box's input embeddings, as the coordinator takes the run's large model's)", DefaultValueFactory = _ => TokenSpaces.MiniLm }
             .AcceptOnlyFromAmong([.. TokenSpaces.Names]);
         var neighbours = new Option<string>("--neighbours") { Description = "Clients: where the proposer finds a token's neighbours (minilm or lm)", DefaultValueFactory = _ => TokenSpaces.MiniLm }
             .AcceptOnlyFromAmong([.. TokenSpaces.Names]);
@@ -74,13 +81,13 @@ public static class FedDtptBenchmark
         var promptLength = new Option<int?>("--prompt-length") { Description = "Global prompt length (feddtpt: cap; attention: L; kmeans: k); default: the manual prompt's length" };
         var output = new Option<string>("--out") { Description = "Results folder", DefaultValueFactory = _ => Path.Combine("bench", "results") };
         var seed = CommonOptions.Seed();
-        var command = new Command("feddtpt", "FedDTPT simulated in-process: manual prompt, FedDTPT, client and server ablations, upload bytes, queries, transferability")
+        var command = new Command("feddtpt", "FedDTPT through a real coordinator and in-process clients: manual prompt, FedDTPT, client and server ablations, upload bytes, queries, transferability")
         {
             tasks, data, clients, alpha, rounds, trainLimit, testLimit, publicPerLabel, iterations, positions, candidates, localBatch,
             strategies, minSamples, embeddings, neighbours, knee, eps, k, promptLength, output, seed,
         };
         foreach (var option in models.Options) command.Add(option);
-        command.SetAction(parse =>
+        command.SetAction(async (parse, cancel) =>
         {
             var settings = new Settings(
                 parse.GetValue(tasks)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries), parse.GetValue(data)!,
@@ -100,14 +107,26 @@ public static class FedDtptBenchmark
             var (teacherDir, studentDir, setup) = models.Ensure(parse, settings.Seed);
 
             using var pair = BenchModels.Load(teacherDir, studentDir, "a discrete prompt needs one vocabulary");
-            var world = new World(pair.Teacher, pair.Student, pair.Tokenizer, TokenSpaces.Create(settings.Embeddings, pair.Student, pair.Tokenizer),
-                TokenSpaces.Create(settings.Neighbours, pair.Student, pair.Tokenizer));
-
-            var results = ProgressViews.Bar("FedDTPT", quiet: false, report =>
+            var world = new World(Path.GetFullPath(teacherDir), Path.GetFullPath(studentDir), pair.Teacher, pair.Student, pair.Tokenizer);
+            var scratch = Directory.CreateTempSubdirectory("fedprompt-bench-feddtpt-");
+            List<TaskResult> results;
+            try
             {
-                var meter = new ProgressMeter(report, settings.Tasks.Length * (2 * settings.ClientRoundsPerPartition + settings.Rounds) * settings.Clients);
-                return settings.Tasks.Select(task => RunTask(task, world, settings, meter)).ToList();
-            });
+                // The clients of every federation share one loaded copy of the model they download (the student).
+                using var clientModels = new SharedModels();
+                results = await ProgressViews.BarAsync("FedDTPT", quiet: false, async report =>
+                {
+                    var meter = new ProgressMeter(report, settings.Tasks.Length * (2 * settings.ClientRoundsPerPartition + settings.Rounds) * settings.Clients);
+                    var federations = new Federations(scratch.FullName, clientModels, meter);
+                    var done = new List<TaskResult>();
+                    foreach (var task in settings.Tasks) done.Add(await RunTask(task, world, settings, federations, cancel));
+                    return done;
+                });
+            }
+            finally
+            {
+                try { scratch.Delete(recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+            }
             foreach (var r in results) AnsiConsole.MarkupLine(Markup.Escape(r.Summary()));
             var numbers = new
             {
@@ -120,7 +139,7 @@ public static class FedDtptBenchmark
                     settings.PromptLength, settings.Search.Iterations, settings.Search.PositionsPerIteration, settings.Search.CandidatesPerPosition,
                     settings.Search.LocalBatchSize, settings.Search.PublicPerLabel, settings.Seed, threads = get_num_threads(), Environment.ProcessorCount,
                 },
-                upload_bytes = UploadBytesRule, queries = QueriesRule,
+                federation = FederationRule, upload_bytes = UploadBytesRule, queries = QueriesRule,
                 setup, tasks = results,
             };
             var files = Report(results, world, settings, setup).Write(parse.GetValue(output)!, numbers, plot => PlotAccuracies(plot, results, settings));
@@ -130,9 +149,12 @@ public static class FedDtptBenchmark
         return command;
     }
 
-    const string UploadBytesRule = "UTF-8 length of the client's upload serialized as the JSON line `fedprompt aggregate` reads: " +
-                                   "{\"client\", \"token_ids\", \"tokenizer\", \"examples\"}; raw = 4 bytes per token id";
-    const string QueriesRule = "inputs each client's metered black box classified (LocalBlackBoxClassifier.Queries), summed over rounds; " +
+    const string FederationRule = "every federation a real run: a coordinator over mutual TLS on 127.0.0.1 (SQLite store, its inference service the " +
+                                  "black box, its round worker aggregating and evaluating) and in-process clients running the client loop with the " +
+                                  "discrete local work, one at a time";
+    const string UploadBytesRule = "UTF-8 length of the client's stored upload serialized as the JSON line `fedprompt aggregate` reads: " +
+                                   "{\"client\", \"token_ids\", \"tokenizer\", \"examples\"}; raw = 4 bytes per token id; request = the UploadRequest on the wire";
+    const string QueriesRule = "inputs each client sent to the coordinator's inference service (its metered RemoteBlackBoxClassifier), summed over rounds; " +
                                "tokens = prompt tokens + input text tokens per input";
 
     sealed record Settings(string[] Tasks, string DataDir, int Clients, double Alpha, int Rounds, int TrainLimit, int TestLimit, string[] Strategies,
@@ -165,21 +187,20 @@ public static class FedDtptBenchmark
         }
     }
 
-    /// <summary>The models: the teacher (the black box), the student (proposer LM, second black box for transferability), the server's token embeddings and the proposer's neighbour space.</summary>
-    sealed record World(CausalLM Teacher, CausalLM Student, ITextTokenizer Tokenizer, ITokenEmbeddings Embeddings, ITokenEmbeddings Neighbours)
-    {
-        public TokenProposer Proposer { get; } = new(Student, Tokenizer, neighbourSpace: Neighbours);
-    }
+    /// <summary>
+    /// The models: the teacher (the black box), the student (the model clients download: the proposer LM; the second black
+    /// box for transferability), their folders (each federation's coordinator loads its own), and their tokenizer.
+    /// </summary>
+    sealed record World(string TeacherDir, string StudentDir, CausalLM Teacher, CausalLM Student, ITextTokenizer Tokenizer);
 
     sealed class ProgressMeter(Action<int, int, string> report, int total)
     {
         int _done;
-        public void Step(string what) => report(++_done, total, what);
+        public void Step(string what) => report(Interlocked.Increment(ref _done), total, what);
     }
-
     /// <summary>One round of a federation: the global prompt after aggregation, its test accuracy, and what clients spent.</summary>
     public sealed record RoundResult(int Round, IReadOnlyList<int> GlobalTokenIds, string GlobalText, double TestAccuracy,
-        double MeanUploadBytes, int MaxUploadBytes, double MeanRawBytes, double MeanQueries, double MeanTokensSent, double MeanAccepted,
+        double MeanUploadBytes, int MaxUploadBytes, double MeanRawBytes, double MeanRequestBytes, double MeanQueries, double MeanTokensSent, double MeanAccepted,
         int CandidatesEvaluated, int CandidatesChangingAccuracy,
         double? Eps, int? KneeIndex, int? Clusters, int? NoiseKept, int? NoiseDropped, int DistinctPoints, int Points,
         double? MeanClusterSize, int? ClustersMergingDistinctIds);
@@ -225,28 +246,24 @@ public static class FedDtptBenchmark
         _ => strategy,
     };
 
-    /// <summary>Everything one task needs: its data, and the classifiers serving the two models.</summary>
+    /// <summary>Everything one task needs: its data, the files its coordinators read, and the classifiers that measure outside the federations.</summary>
     sealed class TaskContext
     {
         public required string Task { get; init; }
-        public required TaskDataset Train { get; init; }
-        public required TaskDataset Public { get; init; }
         public required IReadOnlyList<(string Text, string Label)> Test { get; init; }
+        /// <summary>The test sample and the public set as files, the coordinator's eval_task and public_labeled (null: no public set).</summary>
+        public required string TestFile { get; init; }
+        public required string? PublicFile { get; init; }
         public required PromptedClassifier Teacher { get; init; }
         public required PromptedClassifier Student { get; init; }
         public required int[] Manual { get; init; }
         public required int PromptLength { get; init; }
-        /// <summary>Client searches already run, by everything that determines them (same start, data and seed give the same search).</summary>
-        public Dictionary<string, ClientRound> Searches { get; } = [];
 
         public double Accuracy(PromptedClassifier model, IReadOnlyList<int> prompt) =>
             model.Evaluate(Test, prompt.Count == 0 ? PromptInput.None : new PromptInput(Discrete: prompt)).Accuracy;
     }
 
-    /// <summary>One client's search in one round: its upload and what its black-box meter counted.</summary>
-    sealed record ClientRound(int[] Prompt, long Queries, long TokensSent, int Accepted, int Evaluated, int Changed);
-
-    static TaskResult RunTask(string task, World world, Settings settings, ProgressMeter meter)
+    static async Task<TaskResult> RunTask(string task, World world, Settings settings, Federations federations, CancellationToken cancel)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
         string folder = Path.Combine(settings.DataDir, task);
@@ -259,11 +276,16 @@ public static class FedDtptBenchmark
         // The public set: balanced, from the train split outside the clients' data, shared by every client.
         var publicSet = rest.Balanced(settings.Search.PublicPerLabel, settings.Seed);
         var test = testSet.Sample(Math.Min(settings.TestLimit, testSet.Count), settings.Seed);
+        string files = Directory.CreateDirectory(Path.Combine(federations.Scratch, task)).FullName;
+        string testFile = Path.Combine(files, "test.jsonl");
+        TaskFile.SaveJsonl(test, testFile);
+        string? publicFile = null;
+        if (publicSet.Count > 0) TaskFile.SaveJsonl(publicSet, publicFile = Path.Combine(files, "public.jsonl"));
         PromptedClassifier Classifier(CausalLM model) => new(model, world.Tokenizer, labels, labels.Select(preset.Verbalizer.WordsFor).ToList(), preset.Template.Render);
         var manual = world.Tokenizer.Encode(ManualPrompts[task]).ToArray();
         var context = new TaskContext
         {
-            Task = task, Train = clientData, Public = publicSet, Test = test.Examples.Select(e => (e.Text, e.Label)).ToList(),
+            Task = task, Test = test.Examples.Select(e => (e.Text, e.Label)).ToList(), TestFile = testFile, PublicFile = publicFile,
             Teacher = Classifier(world.Teacher), Student = Classifier(world.Student), Manual = manual, PromptLength = settings.PromptLength ?? manual.Length,
         };
         double zeroShot = context.Accuracy(context.Teacher, []), manualAccuracy = context.Accuracy(context.Teacher, manual);
@@ -273,16 +295,20 @@ public static class FedDtptBenchmark
             ($"Dirichlet α={settings.Alpha}", DirichletPartitioner.Split(clientData, settings.Clients, settings.Alpha, settings.Seed)),
             ("IID", IidPartitioner.Split(clientData, settings.Clients, settings.Seed)),
         };
-        var partitionResults = partitions.Select(p => new PartitionResult(p.Item1, p.Item2.LabelCounts,
-        [
-            .. settings.Strategies.Select(s => RunFederation(context, p.Item1, p.Item2, MethodName(s), s, feedback: true, onStudent: false, world, settings, meter)),
-            RunFederation(context, p.Item1, p.Item2, NoFeedback, "feddtpt", feedback: false, onStudent: false, world, settings, meter),
-        ])).ToList();
+        var partitionResults = new List<PartitionResult>();
+        foreach (var (name, partition) in partitions)
+        {
+            var runs = new List<Federation>();
+            foreach (var strategy in settings.Strategies)
+                runs.Add(await federations.Run(context, name, partition, MethodName(strategy), strategy, feedback: true, onStudent: false, world, settings, cancel));
+            runs.Add(await federations.Run(context, name, partition, NoFeedback, "feddtpt", feedback: false, onStudent: false, world, settings, cancel));
+            partitionResults.Add(new PartitionResult(name, partition.LabelCounts, runs));
+        }
 
         // Transferability on the non-IID partition: teacher-searched FedDTPT evaluated on the student, and a student-searched one on the teacher.
         var nonIid = partitionResults[0];
         var onTeacher = nonIid.Method(FedDtpt);
-        var onStudent = RunFederation(context, partitions[0].Item1, partitions[0].Item2, FedDtpt, "feddtpt", feedback: true, onStudent: true, world, settings, meter);
+        var onStudent = await federations.Run(context, partitions[0].Item1, partitions[0].Item2, FedDtpt, "feddtpt", feedback: true, onStudent: true, world, settings, cancel);
         var transfers = new List<Transfer>
         {
             new("FedDTPT", "teacher", "student", onTeacher.Accuracy, context.Accuracy(context.Student, onTeacher.Prompt),
@@ -299,55 +325,119 @@ public static class FedDtptBenchmark
             partitionResults, transfers, targets, clock.Elapsed.TotalSeconds);
     }
 
-    static Federation RunFederation(TaskContext context, string partitionName, ClientPartition partition, string method, string strategyName,
-        bool feedback, bool onStudent, World world, Settings settings, ProgressMeter meter)
+    /// <summary>The federations of one benchmark: each a fresh coordinator and its clients, in a folder of its own under the task's in <see cref="Scratch"/>.</summary>
+    sealed class Federations(string scratch, SharedModels clientModels, ProgressMeter meter)
     {
-        var blackBoxModel = onStudent ? context.Student : context.Teacher;
-        var strategy = TokenAggregationStrategies.Create(strategyName,
-            new TokenAggregationOptions(settings.MinSamples, DistanceMetric.Cosine, context.PromptLength, settings.Seed, world.Embeddings, settings.Eps, settings.K));
-        var global = context.Manual.ToArray();
-        var rounds = new List<RoundResult>();
-        for (int round = 0; round < settings.Rounds; round++)
+        /// <summary>Never reached: the benchmark counts the queries a search makes, it does not cap them.</summary>
+        const long Unmetered = long.MaxValue;
+
+        int _runs;
+
+        public string Scratch => scratch;
+
+        /// <summary>
+        /// One federation through the production path. The run's large model is the black box (the teacher, or the student
+        /// for transferability); clients download the student and search one at a time, as the bench's figures assume a
+        /// client has the machine to itself. Rounds wait for every client: the timeout is the longest a run may set.
+        /// </summary>
+        public async Task<Federation> Run(TaskContext context, string partitionName, ClientPartition partition, string method, string strategy,
+            bool feedback, bool onStudent, World world, Settings settings, CancellationToken cancel)
         {
-            var uploads = new List<(string Client, ClientRound Search, int Examples)>();
-            for (int k = 0; k < partition.Clients.Count; k++)
+            var clients = Enumerable.Range(0, partition.Clients.Count).Select(k => $"client-{k}").ToList();
+            var config = RunConfig.Parse(new RunConfig
             {
-                var local = partition.Clients[k];
-                int searchSeed = settings.Seed * 1_000_003 + round * 1009 + k;
-                string key = $"{partitionName}|{onStudent}|{k}|{round}|{feedback}|{string.Join(',', global)}";
-                if (!context.Searches.TryGetValue(key, out var search))
+                Name = $"{context.Task} {partitionName} {method}{(onStudent ? " (student)" : "")}", Mode = "discrete", Rounds = settings.Rounds,
+                MinClients = clients.Count, Fraction = 1, RoundTimeoutSeconds = RunConfig.MaxRoundTimeoutSeconds, Seed = settings.Seed,
+                Clients = clients, SmallModel = world.StudentDir, LargeModel = onStudent ? world.StudentDir : world.TeacherDir, Preset = context.Task,
+                EvalTask = context.TestFile, PublicLabeled = context.PublicFile, PublicPerLabel = context.PublicFile is null ? 0 : settings.Search.PublicPerLabel,
+                AggregationMinSamples = settings.MinSamples, AggregationMaxLength = context.PromptLength, AggregationEmbeddings = settings.Embeddings,
+                AggregationKnee = KneeNames.Of(settings.Eps.Knee), AggregationEps = settings.Eps.FixedEps, AggregationK = settings.K,
+                Discrete = new DiscreteRunConfig
                 {
-                    // Each client has its own metered black box, so its queries are its own.
-                    var blackBox = new LocalBlackBoxClassifier(blackBoxModel, world.Tokenizer);
-                    var result = new DiscretePromptSearch(blackBox, world.Proposer, settings.Search with { UseFeedback = feedback, Seed = searchSeed })
-                        .Run(global, local, context.Public);
-                    search = context.Searches[key] = new ClientRound(result.Prompt.ToArray(), blackBox.Queries, blackBox.TokensSent, result.Accepted.Count,
-                        result.Memory.Entries.Count, result.Memory.Entries.Count(e => e.AccuracyChange != 0));
-                }
-                uploads.Add(($"client-{k}", search, local.Count));
-                meter.Step($"{context.Task} {partitionName} {method}{(onStudent ? " (student)" : "")}, round {round + 1}/{settings.Rounds}, client {k + 1}/{partition.Clients.Count}");
-            }
-            var embedded = uploads.Select(u => new TokenPromptUpload(u.Client,
-                u.Search.Prompt.Zip(world.Embeddings.Embed(u.Search.Prompt), (id, vector) => new PromptToken(id, vector)).ToArray(), u.Examples)).ToList();
-            var aggregated = strategy.Aggregate(embedded);
-            global = aggregated.TokenIds.ToArray();
-            var bytes = uploads.Select(u => UploadBytes(u.Client, u.Search.Prompt, world.Tokenizer.Identity, u.Examples)).ToArray();
-            var notes = aggregated.Notes;
-            var curve = notes.EpsChoice?.KDistanceCurve;
-            var pooledIds = embedded.SelectMany(u => u.Tokens.Select(t => t.TokenId)).ToArray();
-            // Groups of two or more uploaded tokens (DBSCAN's or k-means' clusters): how big they are, and how many join different token ids.
-            var dbscanGroups = aggregated.Clusters is { } c && aggregated.Notes != AggregationNotes.NoClustering ? c.Groups.Where(g => g.Length > 1).ToArray() : null;
-            rounds.Add(new RoundResult(round + 1, global, world.Tokenizer.Decode(global), context.Accuracy(blackBoxModel, global),
-                bytes.Average(), bytes.Max(), uploads.Average(u => 4.0 * u.Search.Prompt.Length),
-                uploads.Average(u => (double)u.Search.Queries), uploads.Average(u => (double)u.Search.TokensSent), uploads.Average(u => (double)u.Search.Accepted),
-                uploads.Sum(u => u.Search.Evaluated), uploads.Sum(u => u.Search.Changed),
-                notes.Eps, notes.EpsChoice?.KneeIndex, notes.EpsChoice is null && strategyName != "kmeans" ? null : notes.Clusters,
-                notes.EpsChoice is null ? null : notes.NoiseKept, notes.EpsChoice is null ? null : notes.NoiseDropped,
-                curve?.Count ?? 0, embedded.Sum(u => u.Tokens.Count),
-                dbscanGroups is { Length: > 0 } ? dbscanGroups.Average(g => g.Length) : null,
-                dbscanGroups?.Count(g => g.Select(i => pooledIds[i]).Distinct().Count() > 1)));
+                    Strategy = strategy, InitialPrompt = ManualPrompts[context.Task], Iterations = settings.Search.Iterations, PositionsPerIteration = settings.Search.PositionsPerIteration,
+                    CandidatesPerPosition = settings.Search.CandidatesPerPosition, LocalBatchSize = settings.Search.LocalBatchSize,
+                    PublicPerLabel = settings.Search.PublicPerLabel, UseFeedback = feedback, QueryBudget = Unmetered, NeighbourEmbeddings = settings.Neighbours,
+                },
+            }.ToJson(), scratch);
+            string folder = Path.Combine(scratch, context.Task, $"federation-{++_runs}");
+            await using var federation = new LoopbackFederation(config, folder);
+            await federation.StartAsync(cancel);
+            var hosted = clients.Select((id, k) => new HostedClient(id, federation.Credentials(id),
+                new SteppedWork(new DiscreteLocalWork(partition.Clients[k], clientModels), round =>
+                    meter.Step($"{config.Name}, round {round}/{settings.Rounds}, client {k + 1}/{clients.Count}")),
+                Path.Combine(folder, "client-state", id))).ToList();
+            InProcessRunSummary summary;
+            await using (var host = InProcessClientHost.Create(hosted, new InProcessClientOptions
+                         {
+                             Coordinator = federation.Coordinator.Address, CacheDirectory = Path.Combine(scratch, "client-cache"), Seed = settings.Seed, ConcurrentWork = 1,
+                         }))
+                summary = await host.RunAsync(cancel);
+            var run = await federation.FinishedAsync(TimeSpan.FromMinutes(1), cancel);
+            var blackBox = onStudent ? world.Student : world.Teacher;
+            var rounds = run.Rounds.Select(r => Round(r, run.Updates.Where(u => u.Round == r.Round).ToList(),
+                summary.Clients.SelectMany(c => c.Rounds).Where(c => c.Round == r.Round).ToList(), config, blackBox, world.Tokenizer)).ToList();
+            return new Federation(method, strategy, feedback, onStudent ? "student" : "teacher", rounds);
         }
-        return new Federation(method, strategyName, feedback, onStudent ? "student" : "teacher", rounds);
+
+        /// <summary>
+        /// One round as the coordinator stored it (global prompt, accuracy, every update) and as its clients did it (the
+        /// searches' statistics and the request sizes). What the aggregation decided (eps, the k-distance curve, the clusters)
+        /// is more than the round's notes keep, so the round's strategy runs again on the stored updates (aggregation is
+        /// deterministic); a result other than the coordinator's global prompt is an error, since the figures would then
+        /// describe another aggregation.
+        /// </summary>
+        static RoundResult Round(RoundRecord round, IReadOnlyList<UpdateRecord> updates, IReadOnlyList<ClientRound> hosted,
+            RunConfig config, CausalLM large, ITextTokenizer tokenizer)
+        {
+            var part = round.Modes[PromptMode.Discrete];
+            var global = ((DiscretePrompt)part.PromptOut!).TokenIds;
+            var prompts = updates.Select(u => (u.ClientId, Ids: ((DiscretePrompt)u.Prompt).TokenIds, u.ExampleCount)).ToList();
+            var space = TokenSpaces.Create(config.AggregationEmbeddings, large, tokenizer);
+            string strategy = config.StrategyFor(PromptMode.Discrete);
+            var again = TokenAggregationStrategies.Create(strategy,
+                    new TokenAggregationOptions(config.AggregationMinSamples, PromptLength: config.AggregationMaxLength!.Value, Seed: config.Seed, Vocabulary: space,
+                        Eps: config.AggregationEpsRule, K: config.AggregationK))
+                .Aggregate(prompts.Select(p => new TokenPromptUpload(p.ClientId, p.Ids.Zip(space.Embed(p.Ids), (id, vector) => new PromptToken(id, vector)).ToList(), p.ExampleCount)).ToList());
+            if (!again.TokenIds.SequenceEqual(global))
+                throw new InvalidOperationException($"{config.Name}, round {round.Round}: {strategy} on the stored updates gives [{string.Join(", ", again.TokenIds)}], " +
+                                                    $"the coordinator published [{string.Join(", ", global)}]");
+            var searches = hosted.Select(c => ((DiscreteUpdate)c.Update).Search!).ToList();
+            var bytes = prompts.Select(p => UploadBytes(p.ClientId, p.Ids, tokenizer.Identity, p.ExampleCount)).ToArray();
+            var pooledIds = prompts.SelectMany(p => p.Ids).ToArray();
+            // Groups of two or more uploaded tokens (DBSCAN's or k-means' clusters): how big they are, and how many join different token ids.
+            var notes = again.Notes;
+            var groups = again.Clusters is { } c && notes != AggregationNotes.NoClustering ? c.Groups.Where(g => g.Length > 1).ToArray() : null;
+            return new RoundResult(round.Round, global, tokenizer.Decode(global), part.Accuracy!.Value,
+                bytes.Average(), bytes.Max(), prompts.Average(p => 4.0 * p.Ids.Count), hosted.Average(c => (double)c.RequestBytes),
+                updates.Average(u => (double)u.Metrics.Queries), updates.Average(u => (double)u.Metrics.TokensSent), searches.Average(s => (double)s.Accepted),
+                searches.Sum(s => s.CandidatesEvaluated), searches.Sum(s => s.CandidatesChangingAccuracy),
+                notes.Eps, notes.EpsChoice?.KneeIndex, notes.EpsChoice is null && strategy != "kmeans" ? null : notes.Clusters,
+                notes.EpsChoice is null ? null : notes.NoiseKept, notes.EpsChoice is null ? null : notes.NoiseDropped,
+                notes.EpsChoice?.KDistanceCurve.Count ?? 0, pooledIds.Length,
+                groups is { Length: > 0 } ? groups.Average(g => g.Length) : null,
+                groups?.Count(g => g.Select(i => pooledIds[i]).Distinct().Count() > 1));
+        }
+    }
+
+    /// <summary>A client's local work that also steps the progress bar after each of its rounds.</summary>
+    sealed class SteppedWork(ILocalWork work, Action<int> roundDone) : ILocalWork
+    {
+        public PromptMode Mode => work.Mode;
+        public int ExampleCount => work.ExampleCount;
+        public bool UsesModel => work.UsesModel;
+        public ILocalRun Open(LocalRunContext run) => new Run(work.Open(run), roundDone);
+
+        sealed class Run(ILocalRun run, Action<int> roundDone) : ILocalRun
+        {
+            public LocalUpdate Train(RoundAssignment round, CancellationToken cancel)
+            {
+                var update = run.Train(round, cancel);
+                roundDone(round.Round);
+                return update;
+            }
+
+            public void Dispose() => run.Dispose();
+        }
     }
 
     /// <summary>Bytes of one upload as a client would send it: its JSON line in the format <c>fedprompt aggregate</c> reads.</summary>
@@ -360,13 +450,13 @@ public static class FedDtptBenchmark
             .Paragraph($"{s.Clients} clients, {s.Rounds} rounds; partitions Dirichlet α = {s.Alpha} and IID of a seeded sample of train.jsonl. " +
                        $"Black box: the teacher ({world.Teacher.Config.NumLayers} layers × {world.Teacher.HiddenSize} hidden, vocabulary {world.Teacher.VocabSize}), " +
                        $"labels only, metered per client. Proposer LM: the distilled student ({world.Student.Config.NumLayers} layers), its neighbours in the {s.Neighbours} token space; " +
-                       $"server token embeddings: {(s.Embeddings == TokenSpaces.MiniLm ? "all-MiniLM-L6-v2 on each token's text" : "the student's input embeddings")}. " +
+                       $"server token embeddings: {(s.Embeddings == TokenSpaces.MiniLm ? "all-MiniLM-L6-v2 on each token's text" : "the black box's input embeddings")}. " +
                        $"Client search per round: {s.Search.Iterations} iterations × {s.Search.PositionsPerIteration} positions × {s.Search.CandidatesPerPosition} candidates, " +
                        $"batch = {s.Search.LocalBatchSize} local examples + {s.Search.PublicPerLabel} public per label (balanced, from train.jsonl outside the clients' data). " +
                        $"Global prompt length: {(s.PromptLength is int l ? l.ToString() : "the manual prompt's")} (FedDTPT cap, attention L, k-means k{(s.K is int k ? $" unless --k {k}" : "")}); " +
                        $"DBSCAN min_samples {s.MinSamples}, cosine, eps by {s.Eps}. " +
                        BenchReport.RunConditions(s.Seed, setup))
-            .Paragraph($"Upload bytes: {UploadBytesRule}. Queries: {QueriesRule}.");
+            .Paragraph($"Federations: {FederationRule}. Upload bytes: {UploadBytesRule}. Queries: {QueriesRule}.");
         string Acc(double a) => double.IsFinite(a) ? $"{a:P1}" : "n/a";
         foreach (var r in results)
         {

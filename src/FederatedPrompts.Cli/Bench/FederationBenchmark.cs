@@ -1,14 +1,16 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Text.Json;
+using FederatedPrompts.Client;
 using FederatedPrompts.Client.Simulation;
-using FederatedPrompts.Coordinator.Hosting;
+using FederatedPrompts.Client.Transport;
 using FederatedPrompts.Coordinator.Models;
+using FederatedPrompts.Coordinator.Rounds;
 using FederatedPrompts.Coordinator.Runs;
 using FederatedPrompts.Coordinator.Storage;
-using FederatedPrompts.Protocol.Security;
+using FederatedPrompts.Coordinator.Strategies;
+using FederatedPrompts.Core.Prompts;
 using FederatedPrompts.Protocol.V1;
-using Microsoft.Extensions.Logging;
 using Spectre.Console;
 
 namespace FederatedPrompts.Cli.Bench;
@@ -16,8 +18,9 @@ namespace FederatedPrompts.Cli.Bench;
 /// <summary>
 /// <c>fedprompt bench federation</c>: the coordinator's round overhead without client training. For each N a real
 /// coordinator (mutual TLS on 127.0.0.1, SQLite in a temp folder, the tiny generated model pair) runs a run of N
-/// admitted clients (min_clients = N, fraction 1) against N in-process clients (<see cref="InProcessClientHost"/>:
-/// own certificate and channel each, real gRPC over sockets, uploads of the global prompt plus seeded noise).
+/// admitted clients (min_clients = N, fraction 1) against N in-process clients (<see cref="InProcessClientHost"/>: the
+/// client loop with its own certificate and channel each, real gRPC over sockets, local work that uploads the global
+/// prompt plus seeded noise, <see cref="PerturbedGlobalPrompt"/>).
 /// Round timings come from the coordinator's store (collecting start, every update's receipt, close) and the
 /// worker's aggregation/evaluation seconds; memory is sampled from this process, which also holds the clients.
 /// </summary>
@@ -61,12 +64,16 @@ public static class FederationBenchmark
             var setting = TinyFederationSetting.Create(Path.Combine(work.FullName, "setting"));
             RunConfig ConfigFor(int n) => setting.Config(mode, Enumerable.Range(1, n).Select(i => $"sim-{i:D4}").ToList(), rounds, minClients: n, c => c with
             {
-                Name = $"bench-{mode}-{n}", Seed = seed, Strategy = strategy, Fraction = 1, RoundTimeoutSeconds = RoundTimeoutSeconds,
+                Name = $"bench-{mode}-{n}", Seed = seed, Fraction = 1, RoundTimeoutSeconds = RoundTimeoutSeconds,
                 // Without a cap, soft feddtpt's global prompt (one vector per cluster, kept noise included) can outgrow the
                 // coordinator's own prompt-length limit, and the next round's uploads are refused; the cap keeps the shape.
                 AggregationMaxLength = promptLength,
-                Soft = c.Soft with { PromptLength = promptLength },
-                Discrete = c.Discrete with { InitialPrompt = string.Join(" ", Enumerable.Repeat("the day was lovely", (promptLength + 3) / 4)) },
+                Soft = c.Soft with { PromptLength = promptLength, Strategy = mode == "soft" ? strategy : c.Soft.Strategy },
+                Discrete = c.Discrete with
+                {
+                    InitialPrompt = string.Join(" ", Enumerable.Repeat("the day was lovely", (promptLength + 3) / 4)),
+                    Strategy = mode == "discrete" ? strategy : c.Discrete.Strategy,
+                },
                 Transfer = c.Transfer with { Steps = 1, EveryRounds = 0 },
             });
             ConfigFor(1);   // a bad --strategy for the mode fails here, before anything is measured
@@ -144,68 +151,56 @@ public static class FederationBenchmark
     static async Task<(object Json, NRow Row)> MeasureOne(RunConfig config, TinyFederationSetting setting, string folder, int seed, CancellationToken cancel)
     {
         int n = config.Clients.Count;
-        Directory.CreateDirectory(folder);
         var baseline = Memory.Now(collect: true);
 
         var clock = Stopwatch.StartNew();
-        using var ca = CertificateAuthority.Create("Federation benchmark CA");
-        var coordinatorTls = new CoordinatorCredentials(ca.IssueServer("coordinator"), ca.Certificate);
-        var identities = config.Clients.Select(id => new SimulatedIdentity(id, new ClientCredentials(ca.IssueClient(id), ca.Certificate))).ToList();
+        await using var federation = new LoopbackFederation(config, folder);
         double certSeconds = clock.Elapsed.TotalSeconds;
         var afterCerts = Memory.Now(collect: true);
 
         clock.Restart();
-        string database = Path.Combine(folder, "coordinator.db");
-        var coordinator = CoordinatorHost.Create(new CoordinatorOptions
-        {
-            Transport = new CoordinatorTransport(new Uri("https://127.0.0.1:0"), coordinatorTls, Insecure: false),
-            Database = database, Config = config,
-        }, logs => logs.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning));
-        await coordinator.StartAsync(cancel);
+        await federation.StartAsync(cancel);
         double startSeconds = clock.Elapsed.TotalSeconds;
         var coordinatorStarted = Memory.Now(collect: true);
 
-        InProcessClientHost? host = null;
+        var mode = config.Has(PromptMode.Soft) ? PromptMode.Soft : PromptMode.Discrete;
+        var work = new PerturbedGlobalPrompt(mode, exampleCount: 10, noise: 0.01f, setting.VocabularySize);
+        InProcessClientHost? host = InProcessClientHost.Create(
+            config.Clients.Select(id => new HostedClient(id, federation.Credentials(id), work, Path.Combine(folder, "client-state", id))).ToList(),
+            new InProcessClientOptions { Coordinator = federation.Coordinator.Address, Seed = seed });
         try
         {
-            var engine = coordinator.Runs.Current!.Engine;
-            host = InProcessClientHost.Create(identities, new InProcessClientOptions
-            {
-                Coordinator = coordinator.Address, Mode = config.IsSoft ? Mode.Soft : Mode.Discrete, Seed = seed,
-                Work = SimulatedWork.PerturbGlobalPrompt(noise: 0.01f, vocabularySize: setting.VocabularySize),
-            });
             var clientsCreated = Memory.Now(collect: true);
 
             InProcessRunSummary summary;
+            RunSnapshot snapshot;
             (Memory Peak, int Samples) peak;
             using (var sampler = new MemorySampler())
             {
-                summary = await host.RunAsync(cancel: cancel);
-                var waitFinish = Stopwatch.StartNew();   // a soft run transfers after its last round; clients are told FINISHED already
-                while (engine.State is not (RunState.Finished or RunState.Failed) && waitFinish.Elapsed < TimeSpan.FromMinutes(5))
-                    await Task.Delay(50, cancel);
+                summary = await host.RunAsync(cancel);
+                snapshot = await federation.FinishedAsync(TimeSpan.FromMinutes(5), cancel);
                 peak = sampler.Stop();
             }
-            var snapshot = engine.Snapshot();
-            if (snapshot.Run.State != RunState.Finished)
-                throw new InvalidOperationException($"the benchmark run ended {snapshot.Run.State}: {snapshot.Run.Error}");
 
             await host.DisposeAsync();
             host = null;
             await Task.Delay(500, cancel);   // let Kestrel notice the closed connections
             var clientsGone = Memory.Now(collect: true);
-            long dbBytes = FileSize(database), walBytes = FileSize(database + "-wal");
+            long dbBytes = FileSize(federation.Database), walBytes = FileSize(federation.Database + "-wal");
+            var uploads = summary.Clients.SelectMany(c => c.Rounds).ToList();
+            var enrolLatencies = summary.Clients.Select(c => c.EnrolTime.TotalSeconds).Order().ToList();
 
             var roundRows = snapshot.Rounds.Select(r =>
             {
                 var updates = snapshot.Updates.Where(u => u.Round == r.Round).ToList();
-                var hosted = summary.Uploads.Where(u => u.Round == r.Round && u.Accepted).ToList();
+                var hosted = uploads.Where(u => u.Round == r.Round && u.Outcome == UploadOutcome.Accepted).ToList();
                 var collectStart = r.Deadline!.Value.AddSeconds(-config.RoundTimeoutSeconds);
                 var lastUpload = updates.Max(u => u.ReceivedAt);
-                using var notes = JsonDocument.Parse(r.NotesJson!);
+                var part = r.Modes.Values.Single();
+                using var notes = JsonDocument.Parse(part.NotesJson!);
                 double aggregate = notes.RootElement.GetProperty("aggregate_seconds").GetDouble(), evaluate = notes.RootElement.GetProperty("evaluate_seconds").GetDouble();
                 double collecting = (lastUpload - collectStart).TotalSeconds, closing = (r.ClosedAt!.Value - lastUpload).TotalSeconds;
-                var latencies = hosted.Select(u => u.UploadSeconds).Order().ToList();
+                var latencies = hosted.Select(u => u.UploadTime.TotalSeconds).Order().ToList();
                 return new
                 {
                     round = r.Round, uploads = updates.Count,
@@ -221,20 +216,23 @@ public static class FederationBenchmark
                     upload_latency_p95_seconds = Quantile(latencies, 0.95),
                     request_bytes_per_upload = hosted.Count == 0 ? 0 : hosted.Average(u => (double)u.RequestBytes),
                     prompt_bytes_per_upload = updates.Average(u => (double)u.Bytes),
-                    prompt_length = PromptLength(r.PromptOut!),
+                    prompt_length = part.PromptOut!.Length,
                 };
             }).ToList();
 
             // The strategy's cost alone on the last round's stored updates, for the run's strategy and the cheap baseline.
             var lastUpdates = snapshot.Updates.Where(u => u.Round == config.Rounds).ToList();
             var offline = new List<(string Strategy, double Seconds)>();
-            foreach (string name in new[] { config.Strategy, "fedavg" }.Distinct())
-            {
-                using var models = new CoordinatorModels(config with { Strategy = name });
-                var timer = Stopwatch.StartNew();
-                models.Aggregate(lastUpdates);
-                offline.Add((name, timer.Elapsed.TotalSeconds));
-            }
+            var runMode = config.Modes.Single();
+            using (var models = new RunModels(config, new RunTask(config)))
+                foreach (string name in new[] { config.StrategyFor(runMode), "fedavg" }.Distinct())
+                {
+                    var named = runMode == PromptMode.Soft ? config with { Soft = config.Soft with { Strategy = name } } : config with { Discrete = config.Discrete with { Strategy = name } };
+                    var strategy = FederationStrategies.Create(runMode, named, new Lazy<RunModels>(models));
+                    var timer = Stopwatch.StartNew();
+                    strategy.Aggregate(config.Rounds, snapshot.Rounds[^1].Modes[runMode].PromptIn, lastUpdates);
+                    offline.Add((name, timer.Elapsed.TotalSeconds));
+                }
 
             double MiB(long bytes) => bytes / (1024.0 * 1024.0);
             var row = new NRow(n,
@@ -252,12 +250,12 @@ public static class FederationBenchmark
                 coordinator_start_seconds = startSeconds,
                 channels = "one GrpcChannel (own SocketsHttpHandler, own TLS connection) per client",
                 enrol_seconds = summary.EnrolSeconds,
-                enrol_latency_p50_seconds = Quantile(summary.EnrolLatencies, 0.5),
-                enrol_latency_p95_seconds = Quantile(summary.EnrolLatencies, 0.95),
+                enrol_latency_p50_seconds = Quantile(enrolLatencies, 0.5),
+                enrol_latency_p95_seconds = Quantile(enrolLatencies, 0.95),
                 run_seconds = summary.Seconds,
-                round_task_calls = summary.RoundTaskCalls,
-                wait_replies = summary.WaitReplies,
-                refused_uploads = summary.Uploads.Count(u => !u.Accepted),
+                round_task_calls = summary.Clients.Sum(c => c.Polls),
+                wait_replies = summary.Clients.Sum(c => c.Waits),
+                refused_uploads = uploads.Count(u => u.Outcome != UploadOutcome.Accepted),
                 round_overhead_seconds = row.Overhead,
                 collecting_seconds = row.Collecting,
                 closing_seconds = row.Closing,
@@ -282,12 +280,8 @@ public static class FederationBenchmark
         finally
         {
             if (host is not null) await host.DisposeAsync();
-            await coordinator.StopAsync();
-            await coordinator.DisposeAsync();
         }
     }
-
-    static int PromptLength(PromptValue prompt) => prompt.KindCase == PromptValue.KindOneofCase.Soft ? prompt.Soft.Length : prompt.Discrete.TokenIds.Count;
 
     static long FileSize(string path) => File.Exists(path) ? new FileInfo(path).Length : 0;
 
@@ -302,7 +296,7 @@ public static class FederationBenchmark
             model = new { family = "gpt2", large_layers = 2, small_layers = 1, hidden = 16, context = 48, vocab_size = setting.VocabularySize },
             transport = "mutual TLS (ECDSA P-256) on 127.0.0.1, HTTP/2",
             store = "SQLite, WAL, synchronous = FULL, in a temp folder",
-            client_work = "none: upload = global prompt + seeded noise (soft) or one seeded token replaced (discrete); model download skipped; no heartbeats",
+            client_work = "none: upload = global prompt + seeded noise (soft) or one seeded token replaced (discrete); no model download (the work needs none)",
             Environment.ProcessorCount, os = System.Runtime.InteropServices.RuntimeInformation.OSDescription,
             dotnet = Environment.Version.ToString(),
             runs = results,

@@ -102,7 +102,7 @@ public static class RobustBenchmark
             return classifier.Evaluate(testExamples, new PromptInput(tensor(prompt.SelectMany(v => v).ToArray()).reshape(prompt.Count, student.HiddenSize)));
         }
 
-        // The honest round: every client tunes the initial prompt on its split, as SoftLocalJob does.
+        // The honest round: every client tunes the initial prompt on its split, as SoftLocalWork does.
         var honest = new List<SoftPromptUpload>();
         for (var k = 0; k < clients; k++)
         {

@@ -40,7 +40,7 @@ public static class AggregateCommand
         {
             Description = "Soft trimmed-mean: the share of values dropped at each end of every coordinate, in [0, 0.5)", DefaultValueFactory = _ => 0.1,
         };
-        var k = new Option<int?>("--k") { Description = "kmeans: the number of clusters (default: --length, else the longest upload's length)" };
+        var k = new Option<int?>("--k") { Description = "kmeans: the number of clusters (default: --max-length, else the longest upload's length)" };
         var strategy = new Option<string?>("--strategy")
         {
             Description = $"Token strategy ({string.Join(", ", TokenAggregationStrategies.Names)}; default feddtpt); soft prompts: {string.Join(", ", SoftPromptAggregationStrategies.Names)} (default fedavg, as in a run)",
@@ -48,7 +48,7 @@ public static class AggregateCommand
         var minSamples = new Option<int>("--min-samples") { Description = "DBSCAN min_samples, the point itself included (k of the k-distance curve)", DefaultValueFactory = _ => 2 };
         var metric = new Option<string>("--metric") { Description = "Distance for clustering: cosine or euclidean", DefaultValueFactory = _ => "cosine" }
             .AcceptOnlyFromAmong("cosine", "euclidean");
-        var length = new Option<int?>("--length") { Description = "feddtpt: cap on the global prompt's length; attention: tokens kept; kmeans: k" };
+        var length = new Option<int?>("--max-length") { Description = "The global prompt's length at most (a run's aggregation_max_length): feddtpt keeps the clusters of most attention, attention that many tokens, kmeans that many clusters" };
         var seed = CommonOptions.Seed();
         var output = new Option<string?>("--out") { Description = "Write the global prompt as a discrete-prompt or soft-prompt JSON file" };
         var json = CommonOptions.Json();
@@ -57,9 +57,9 @@ public static class AggregateCommand
         command.SetAction(parse =>
         {
             if (parse.GetValue(minSamples) < 1) throw new UserInputException("--min-samples must be at least 1");
-            if (parse.GetValue(length) < 1) throw new UserInputException("--length must be at least 1");
+            if (parse.GetValue(length) < 1) throw new UserInputException("--max-length must be at least 1");
             if (parse.GetValue(k) < 1) throw new UserInputException("--k must be at least 1");
-            if (parse.GetValue(trim) is not (>= 0 and < 0.5)) throw new UserInputException($"--trim-fraction must be in [0, 0.5), not {parse.GetValue(trim)}");
+            if (SoftAggregationOptions.TrimFractionProblem(parse.GetValue(trim)) is { } trimProblem) throw new UserInputException($"--trim-fraction {trimProblem}");
             if (parse.GetValue(eps) is { } fixedEps && !(fixedEps >= 0 && double.IsFinite(fixedEps)))
                 throw new UserInputException($"--eps must be a finite number ≥ 0, not {fixedEps}");
             var uploads = UploadsFile.Load(parse.GetValue(prompts)!);

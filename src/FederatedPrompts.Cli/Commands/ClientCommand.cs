@@ -1,14 +1,14 @@
 using System.CommandLine;
 using System.Text.Json;
 using FederatedPrompts.Client;
+using FederatedPrompts.Client.Work;
 using FederatedPrompts.Core.Tasks;
-using FederatedPrompts.Protocol.V1;
 using Spectre.Console;
 
 namespace FederatedPrompts.Cli.Commands;
 
 /// <summary>
-/// <c>fedprompt client --coordinator URL --data private.jsonl --mode soft|discrete --certs DIR --identity NAME</c>: one
+/// <c>fedprompt client --coordinator URL --task private.jsonl --mode soft|discrete --certs DIR --identity NAME</c>: one
 /// organization's client. Its examples stay on this machine (discrete mode sends texts to the coordinator's
 /// inference service, by design); it uploads prompts, counts, metrics and ε.
 /// </summary>
@@ -17,34 +17,29 @@ public static class ClientCommand
     public static Command Create()
     {
         var transport = new FederationTransport("client-1");
-        var data = new Option<string>("--data") { Description = "This organization's private labeled file (.jsonl/.csv/.tsv)", Required = true };
-        var mode = new Option<string>("--mode") { Description = "soft (POST tuning) or discrete (FedDTPT search; sends texts to the inference service)", Required = true };
+        var privateTask = new Option<string>("--task") { Description = "This organization's private labeled file (.jsonl/.csv/.tsv; never sent)", Required = true };
+        var mode = new Option<string>("--mode") { Description = "soft (POST tuning) or discrete (FedDTPT search; sends texts to the inference service)", Required = true }
+            .AcceptOnlyFromAmong("soft", "discrete");
         var cache = new Option<string>("--cache") { Description = "Model cache folder (by hash; may be shared)", DefaultValueFactory = _ => Path.Combine("runs", "client-cache") };
         var state = new Option<string?>("--state") { Description = "This client's state folder (privacy ledger); default runs/client-state/IDENTITY" };
         var json = CommonOptions.Json();
-        var command = new Command("client", "Run a federation client on private data") { data, mode, cache, state, json };
+        var command = new Command("client", "Run a federation client on private data") { privateTask, mode, cache, state, json };
         foreach (var option in transport.Options) command.Add(option);
         command.SetAction(async (parse, cancel) =>
         {
-            var chosen = parse.GetValue(mode) switch
-            {
-                "soft" => Mode.Soft,
-                "discrete" => Mode.Discrete,
-                var other => throw new UserInputException($"--mode must be soft or discrete, not \"{other}\""),
-            };
-            var privateData = TaskFile.Load(parse.GetValue(data)!).RequireAtLeastTwoClasses();
+            var examples = TaskFile.Load(parse.GetValue(privateTask)!).RequireAtLeastTwoClasses();
+            ILocalWork work = parse.GetValue(mode) == "soft" ? new SoftLocalWork(examples) : new DiscreteLocalWork(examples);   // the parser admits only the two
             string identity = parse.GetValue(transport.Identity)!;
-            var options = new ClientOptions
+            var options = new ClientLoopOptions
             {
-                PrivateData = privateData, Mode = chosen, CacheDirectory = parse.GetValue(cache)!,
-                StateDirectory = parse.GetValue(state) ?? Path.Combine("runs", "client-state", identity),
+                Identity = identity, CacheDirectory = parse.GetValue(cache)!, StateDirectory = parse.GetValue(state) ?? Path.Combine("runs", "client-state", identity),
             };
             bool quiet = parse.GetValue(json);
             var events = new Progress<ClientEvent>(e =>
             {
                 if (!quiet) AnsiConsole.MarkupLine($"[grey]{DateTime.Now:HH:mm:ss}[/] {Markup.Escape(e.ClientId)} round {e.Round}: {Markup.Escape(e.What)}");
             });
-            var summary = await new FederationClient(transport.Connect(parse), options).RunAsync(events, cancel);
+            var summary = await new ClientLoop(transport.Connect(parse), work, options).RunAsync(events, cancel);
             if (quiet)
                 Console.WriteLine(JsonSerializer.Serialize(new
                 {

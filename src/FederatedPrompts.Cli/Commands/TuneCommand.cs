@@ -23,7 +23,7 @@ public static class TuneCommand
         var model = CommonOptions.Model("Model to tune on (the distilled small model in POST)");
         var task = new TaskSetup();
         var output = new Option<string>("--out") { Description = "Soft prompt JSON to write", Required = true };
-        var length = new Option<int>("--length") { Description = "Prompt length (vectors)", DefaultValueFactory = _ => 100 };
+        var length = new Option<int>("--prompt-length") { Description = "Prompt length (vectors)", DefaultValueFactory = _ => 100 };
         var epochs = new Option<int>("--epochs") { Description = "Passes over the training file", DefaultValueFactory = _ => 5 };
         var batch = new Option<int>("--batch-size") { Description = "Batch size (expected size under DP: q = batch/N)", DefaultValueFactory = _ => 16 };
         var optimizer = new Option<string?>("--optimizer") { Description = "sgd or adam (default: sgd with DP, as the official DP path; adam without)" }

@@ -1,19 +1,20 @@
 using FederatedPrompts.Client;
-using FederatedPrompts.Client.Transport;
+using FederatedPrompts.Client.Simulation;
+using FederatedPrompts.Client.Work;
+using FederatedPrompts.Core.Prompts;
 using FederatedPrompts.Core.Tasks;
 using FederatedPrompts.Protocol.Security;
-using FederatedPrompts.Protocol.V1;
-using Grpc.Net.Client;
 
 namespace FederatedPrompts.Cli.Simulation;
 
-/// <summary>One simulated organization: its identity, private data file and state folder.</summary>
-public sealed record SimulatedClient(string Identity, string DataPath, string StateDirectory);
+/// <summary>One simulated organization: its identity, private data file, state folder and the mode it tunes prompts in.</summary>
+public sealed record SimulatedClient(string Identity, string DataPath, string StateDirectory, PromptMode Mode);
 
 /// <summary>
 /// The simulation's clients: either one <c>fedprompt client</c> process each, or (<c>--in-process</c>, for large N)
-/// one <see cref="FederationClient"/> each inside this process. Both speak gRPC over mutual TLS with their own
-/// certificate and connection and write their lines to logs/IDENTITY.log; only the hosting differs.
+/// one <see cref="ClientLoop"/> each inside this process (<see cref="InProcessClientHost"/>). Both run the same loop and
+/// speak gRPC over mutual TLS with their own certificate and connection and write their lines to logs/IDENTITY.log;
+/// only the hosting differs.
 /// </summary>
 public abstract class ClientFleet : IDisposable
 {
@@ -25,17 +26,17 @@ public abstract class ClientFleet : IDisposable
 
     public abstract void Dispose();
 
-    public static ClientFleet Processes(IReadOnlyList<SimulatedClient> clients, string address, string certs, Mode mode, string cache, string logs) =>
+    public static ClientFleet Processes(IReadOnlyList<SimulatedClient> clients, string address, string certs, string cache, string logs) =>
         new ProcessFleet(clients.Select(c => new FedpromptProcess(c.Identity, LogPath(logs, c),
-            ["client", "--coordinator", address, "--certs", certs, "--identity", c.Identity, "--data", c.DataPath,
-             "--mode", mode == Mode.Soft ? "soft" : "discrete", "--cache", cache, "--state", c.StateDirectory])).ToList());
+            ["client", "--coordinator", address, "--certs", certs, "--identity", c.Identity, "--task", c.DataPath,
+             "--mode", Prompt.NameOf(c.Mode), "--cache", cache, "--state", c.StateDirectory])).ToList());
 
     /// <summary>
     /// All clients in this process. <paramref name="concurrentWork"/> bounds how many train at once: every local job
     /// already uses all cores through libtorch, so more would only thrash (and hold more activations in memory).
     /// </summary>
-    public static ClientFleet InProcess(IReadOnlyList<SimulatedClient> clients, string address, string certs, Mode mode, string cache, string logs,
-        int concurrentWork) => new InProcessFleet(clients, new Uri(address), certs, mode, cache, logs, concurrentWork);
+    public static ClientFleet InProcess(IReadOnlyList<SimulatedClient> clients, string address, string certs, string cache, string logs,
+        int concurrentWork) => new InProcessFleet(clients, new Uri(address), certs, cache, logs, concurrentWork);
 
     static string LogPath(string logs, SimulatedClient client) => Path.Combine(logs, $"{client.Identity}.log");
 
@@ -56,76 +57,72 @@ public abstract class ClientFleet : IDisposable
         }
     }
 
+    /// <summary>The clients as one <see cref="InProcessClientHost"/>, sharing one copy of the model; each writes its own log.</summary>
     sealed class InProcessFleet : ClientFleet
     {
         readonly CancellationTokenSource _stop = new();
-        readonly SemaphoreSlim _gate;
-        readonly string _logs;
-        readonly List<(SimulatedClient Client, GrpcChannel Channel, StreamWriter Log, Task Run)> _clients = [];
-        readonly Lock _failuresGate = new();
-        readonly List<string> _failures = [];
+        readonly SharedModels _models = new();
+        readonly List<StreamWriter> _logs = [];
+        readonly InProcessClientHost _host;
+        readonly Task _run;
+        readonly string _logFolder;
 
-        public InProcessFleet(IReadOnlyList<SimulatedClient> clients, Uri address, string certs, Mode mode, string cache, string logs, int concurrentWork)
+        public InProcessFleet(IReadOnlyList<SimulatedClient> clients, Uri address, string certs, string cache, string logs, int concurrentWork)
         {
-            _gate = new SemaphoreSlim(Math.Max(1, concurrentWork));
-            _logs = logs;
+            _logFolder = logs;
             string authority = PemFiles.CertificatePath(certs, "ca");
+            var hosted = new List<HostedClient>();
+            var lines = new Dictionary<string, Action<string>>();
             try
             {
                 foreach (var client in clients)
                 {
-                    var options = new ClientOptions
-                    {
-                        PrivateData = TaskFile.Load(client.DataPath).RequireAtLeastTwoClasses(), Mode = mode, CacheDirectory = cache,
-                        StateDirectory = client.StateDirectory, LocalWorkGate = _gate,
-                    };
+                    var data = TaskFile.Load(client.DataPath).RequireAtLeastTwoClasses();
+                    ILocalWork work = client.Mode == PromptMode.Soft ? new SoftLocalWork(data, _models) : new DiscreteLocalWork(data, _models);
                     var tls = ClientCredentials.Load(PemFiles.CertificatePath(certs, client.Identity), PemFiles.KeyPath(certs, client.Identity), authority);
-                    var channel = CoordinatorChannel.Create(address, tls, insecure: false, insecureIdentity: null);
                     var log = new StreamWriter(LogPath(logs, client)) { AutoFlush = true };
-                    _clients.Add((client, channel, log, Run(client, new FederationClient(channel.CreateCallInvoker(), options), log)));
+                    _logs.Add(log);
+                    void Write(string line)
+                    {
+                        lock (log) log.WriteLine($"{DateTime.Now:HH:mm:ss} {line}");
+                    }
+                    lines[client.Identity] = Write;
+                    // Synchronous reporting (not Progress<T>, which posts to the thread pool) keeps each log in order.
+                    hosted.Add(new HostedClient(client.Identity, tls, work, client.StateDirectory,
+                        new InlineProgress<ClientEvent>(e => Write($"{e.ClientId} round {e.Round}: {e.What}"))));
                 }
+                _host = InProcessClientHost.Create(hosted, new InProcessClientOptions { Coordinator = address, CacheDirectory = cache, ConcurrentWork = concurrentWork });
             }
             catch
             {
-                Dispose();   // the clients already started stop, and their channels and logs are closed
+                Close();   // the logs already opened are closed
                 throw;
             }
+            _run = RunAndLog(lines);
         }
 
-        async Task Run(SimulatedClient client, FederationClient federation, StreamWriter log)
+        async Task RunAndLog(Dictionary<string, Action<string>> lines)
         {
-            void Write(string line)
-            {
-                lock (log) log.WriteLine($"{DateTime.Now:HH:mm:ss} {line}");
-            }
-            // Synchronous reporting (not Progress<T>, which posts to the thread pool) keeps each log in order.
-            var events = new InlineProgress<ClientEvent>(e => Write($"{e.ClientId} round {e.Round}: {e.What}"));
             await Task.Yield();   // the constructor returns before any client starts its work
-            try
-            {
-                var summary = await federation.RunAsync(events, _stop.Token);
-                Write($"{summary.ClientId} trained in rounds [{string.Join(", ", summary.RoundsTrained)}]" +
-                      (summary.EpsilonSpent is double eps ? $", spent ε = {eps:F2}" : ""));
-            }
-            catch (Exception e) when (!_stop.IsCancellationRequested)
-            {
-                Write($"error: {e.Message}");
-                lock (_failuresGate) _failures.Add($"{client.Identity} ({e.Message}; see {LogPath(_logs, client)})");
-            }
+            var summary = await _host.RunAsync(_stop.Token);
+            foreach (var client in summary.Clients)
+                lines[client.ClientId]($"{client.ClientId} trained in rounds [{string.Join(", ", client.RoundsTrained)}]" +
+                                       (client.EpsilonSpent is double eps ? $", spent ε = {eps:F2}" : ""));
         }
 
-        public override string? FirstFailure
-        {
-            get
-            {
-                lock (_failuresGate) return _failures.FirstOrDefault();
-            }
-        }
+        public override string? FirstFailure => _run.IsFaulted ? $"{_run.Exception!.InnerException!.Message} (see {_logFolder})" : null;
 
         public override async Task<IReadOnlyList<string>> WaitAsync(CancellationToken cancel)
         {
-            await Task.WhenAll(_clients.Select(c => c.Run)).WaitAsync(TimeSpan.FromMinutes(1), cancel);
-            lock (_failuresGate) return _failures.ToList();
+            try
+            {
+                await _run.WaitAsync(TimeSpan.FromMinutes(1), cancel);
+                return [];
+            }
+            catch (InvalidOperationException) when (_run.IsFaulted)
+            {
+                return [FirstFailure!];   // the host's first failure: which client, and why; its log says the rest
+            }
         }
 
         public override void Dispose()
@@ -133,19 +130,22 @@ public abstract class ClientFleet : IDisposable
             _stop.Cancel();
             try
             {
-                Task.WhenAll(_clients.Select(c => c.Run)).Wait(TimeSpan.FromSeconds(30));
+                _run.Wait(TimeSpan.FromSeconds(30));
             }
             catch (AggregateException)
             {
-                // cancelled clients; their failures were recorded where they mattered
+                // cancelled clients; a failure that mattered was reported by WaitAsync or FirstFailure
             }
-            foreach (var (_, channel, log, _) in _clients)
-            {
-                channel.Dispose();
-                lock (log) log.Dispose();
-            }
-            _gate.Dispose();
+            _host.DisposeAsync().AsTask().Wait();
+            Close();
+            _models.Dispose();
             _stop.Dispose();
+        }
+
+        void Close()
+        {
+            foreach (var log in _logs)
+                lock (log) log.Dispose();
         }
     }
 

@@ -1,11 +1,12 @@
 using System.CommandLine;
 using System.Text.Json;
-using FederatedPrompts.Aggregation.Soft;
-using FederatedPrompts.Aggregation.Tokens;
 using FederatedPrompts.Cli.Bench;
+using FederatedPrompts.Client;
 using FederatedPrompts.Coordinator.Runs;
+using FederatedPrompts.Coordinator.Strategies;
 using FederatedPrompts.Core.Corpora;
 using FederatedPrompts.Core.Partitioning;
+using FederatedPrompts.Core.Prompts;
 using FederatedPrompts.Core.Tasks;
 using FederatedPrompts.Modeling.Training;
 using FederatedPrompts.Post.Distillation;
@@ -28,14 +29,17 @@ public static class SimulateCommand
     {
         var clients = new Option<int>("--clients") { Description = "Number of organizations (clients), each with its own certificate and private split", DefaultValueFactory = _ => 3 };
         var rounds = new Option<int>("--rounds") { Description = "Federated rounds", DefaultValueFactory = _ => 3 };
-        var mode = new Option<string>("--mode") { Description = "soft (POST) or discrete (FedDTPT)", DefaultValueFactory = _ => "soft" };
-        var strategy = new Option<string?>("--strategy") { Description = "Aggregation strategy (default: fedavg for soft prompts, feddtpt for discrete)" };
-        var partition = new Option<string>("--partition") { Description = "iid or dirichlet", DefaultValueFactory = _ => "dirichlet" };
+        var mode = new Option<string>("--mode")
+        {
+            Description = "soft (POST), discrete (FedDTPT), or hybrid (the first half of the clients soft, the rest discrete, one run)", DefaultValueFactory = _ => "soft",
+        }.AcceptOnlyFromAmong([.. RunConfig.ModeNames]);
+        var strategy = new Option<string?>("--strategy") { Description = "Aggregation strategy of a soft or discrete run (default: fedavg for soft prompts, feddtpt for discrete; a hybrid run uses both defaults)" };
+        var partition = new Option<string>("--partition") { Description = "iid or dirichlet", DefaultValueFactory = _ => "dirichlet" }.AcceptOnlyFromAmong("iid", "dirichlet");
         var alpha = new Option<double>("--alpha") { Description = "Dirichlet concentration (smaller: more label skew)", DefaultValueFactory = _ => 1.0 };
         var epsilon = new Option<double?>("--epsilon") { Description = "Soft mode: DP-SGD with this total ε per client (clip 1)" };
         var large = new Option<string?>("--large") { Description = "Large model folder (default: a teacher pretrained on the generated corpus, cached)" };
         var small = new Option<string?>("--small") { Description = "Distilled small model folder (default: distilled from --large, cached)" };
-        var test = new Option<string?>("--test") { Description = "The coordinator's held-out labeled file (default with --task: 20% of it)" };
+        var test = new Option<string?>("--eval-task") { Description = "The coordinator's held-out labeled file, as the run file's eval_task (default with --task: 20% of it)" };
         var publicTexts = new Option<string?>("--public-texts")
         {
             Description = "Public corpus for transfer and distillation (default: the generated corpus for models, unlabeled generated reviews for the transfer)",
@@ -69,8 +73,10 @@ public static class SimulateCommand
         {
             int n = parse.GetValue(clients) is >= 1 and var c ? c : throw new UserInputException("--clients must be at least 1");
             if (parse.GetValue(rounds) < 1) throw new UserInputException("--rounds must be at least 1");
-            if (parse.GetValue(mode) is not ("soft" or "discrete")) throw new UserInputException("--mode must be soft or discrete");
-            var strategies = parse.GetValue(mode) == "soft" ? SoftPromptAggregationStrategies.Names : TokenAggregationStrategies.Names;
+            bool hybrid = parse.GetValue(mode) == "hybrid";
+            if (hybrid && n < 2) throw new UserInputException("--mode hybrid needs at least 2 clients, one of each mode");
+            if (hybrid && parse.GetValue(strategy) is not null) throw new UserInputException("--strategy names one mode's strategy; a hybrid run uses each mode's default");
+            var strategies = FederationStrategies.Names(parse.GetValue(mode) == "soft" ? PromptMode.Soft : PromptMode.Discrete);
             if (parse.GetValue(strategy) is { } name && !strategies.Contains(name))
                 throw new UserInputException($"--strategy {name} is not one of {string.Join(", ", strategies)} for {parse.GetValue(mode)} mode");
             if (parse.GetValue(concurrentWork) < 1) throw new UserInputException("--concurrent-work must be at least 1");
@@ -98,8 +104,7 @@ public static class SimulateCommand
             var split = parse.GetValue(partition) switch
             {
                 "iid" => IidPartitioner.Split(privatePool, n, s),
-                "dirichlet" => DirichletPartitioner.Split(privatePool, n, parse.GetValue(alpha), s),
-                var other => throw new UserInputException($"--partition must be iid or dirichlet, not \"{other}\""),
+                _ => DirichletPartitioner.Split(privatePool, n, parse.GetValue(alpha), s),   // the parser admits only these two
             };
             AnsiConsole.WriteLine(split.Summary());
             string data = Path.Combine(outDir, "data");
@@ -124,15 +129,17 @@ public static class SimulateCommand
             }
             var config = new RunConfig
             {
-                Name = "simulation", Mode = parse.GetValue(mode)!, Rounds = parse.GetValue(rounds), MinClients = n, Clients = identities,
-                Strategy = parse.GetValue(strategy), Seed = s, SmallModel = smallDir, LargeModel = largeDir,
+                Name = "simulation", Mode = parse.GetValue(mode)!, Rounds = parse.GetValue(rounds), MinClients = hybrid ? n / 2 : n, Clients = identities,
+                Seed = s, SmallModel = smallDir, LargeModel = largeDir,
                 Template = template.Pattern, LabelWords = verbalizer.Labels.ToDictionary(l => l, l => verbalizer.WordsFor(l).ToArray()),
                 EvalTask = Path.Combine(data, "held-out.jsonl"), PublicTexts = transferTexts, PublicLabeled = Path.Combine(data, "public-labeled.jsonl"),
                 Soft = new SoftRunConfig
                 {
                     InitText = initText, RandomInit = initText is null, Epochs = parse.GetValue(localEpochs) ?? new SoftRunConfig().Epochs,
                     LearningRate = parse.GetValue(learningRate), Dp = parse.GetValue(epsilon) is double eps ? new DpRunConfig(1.0, eps) : null,
+                    Strategy = parse.GetValue(strategy) ?? new SoftRunConfig().Strategy,
                 },
+                Discrete = new DiscreteRunConfig { Strategy = parse.GetValue(strategy) ?? new DiscreteRunConfig().Strategy },
                 Transfer = new TransferRunConfig { ValidateEvery = parse.GetValue(validateEvery) },
             };
             string configPath = Path.Combine(outDir, "run.json");
@@ -147,12 +154,13 @@ public static class SimulateCommand
             string address = await coordinator.Listening.WaitAsync(TimeSpan.FromMinutes(5), cancel);
             bool hosted = parse.GetValue(inProcess);
             AnsiConsole.MarkupLine($"coordinator at [blue]{address}[/]; starting {n} clients {(hosted ? "in this process" : "as processes")} (logs in {Markup.Escape(logs)})");
-            var simulated = identities.Select(identity => new SimulatedClient(identity, Path.Combine(data, $"{identity}.jsonl"), Path.Combine(outDir, "client-state", identity))).ToList();
-            var clientMode = config.IsSoft ? Mode.Soft : Mode.Discrete;
+            // A hybrid run: the first ⌈n/2⌉ clients tune soft prompts, the others search token prompts.
+            var simulated = identities.Select((identity, i) => new SimulatedClient(identity, Path.Combine(data, $"{identity}.jsonl"),
+                Path.Combine(outDir, "client-state", identity), config.Modes.Count == 1 ? config.Modes[0] : i < (n + 1) / 2 ? PromptMode.Soft : PromptMode.Discrete)).ToList();
             string cache = Path.Combine(outDir, "client-cache");
             using var fleet = hosted
-                ? ClientFleet.InProcess(simulated, address, certs, clientMode, cache, logs, parse.GetValue(concurrentWork))
-                : ClientFleet.Processes(simulated, address, certs, clientMode, cache, logs);
+                ? ClientFleet.InProcess(simulated, address, certs, cache, logs, parse.GetValue(concurrentWork))
+                : ClientFleet.Processes(simulated, address, certs, cache, logs);
             var operatorTls = ClientCredentials.Load(PemFiles.CertificatePath(certs, "operator"), PemFiles.KeyPath(certs, "operator"), PemFiles.CertificatePath(certs, "ca"));
             using var operatorChannel = Client.Transport.CoordinatorChannel.Create(new Uri(address), operatorTls, false, null);
             var service = new Operator.OperatorClient(operatorChannel);
@@ -162,7 +170,7 @@ public static class SimulateCommand
             var failed = await fleet.WaitAsync(cancel);
             if (status.State != "finished") throw new UserInputException($"the run {status.State}: {status.Error} (see {coordinator.LogPath})");
             if (failed.Count > 0) throw new UserInputException($"clients failed: {string.Join(", ", failed)}");
-            AnsiConsole.WriteLine(config.IsSoft
+            AnsiConsole.WriteLine(config.Has(PromptMode.Soft)
                 ? "references: zero-shot of both models and full prompt tuning of the large model on the pooled private data (simulation only)"
                 : "references: zero-shot and the manual prompt on the large model");
             var references = SimulationReferences.Compute(RunConfig.Load(configPath), privatePool);
@@ -226,11 +234,11 @@ public static class SimulateCommand
         RunStatus status = null!;
         await AnsiConsole.Progress().AutoClear(false).StartAsync(async progress =>
         {
-            var bar = progress.AddTask("federation", maxValue: config.Rounds + (config.IsSoft ? 1 : 0));
+            var bar = progress.AddTask("federation", maxValue: config.Rounds + (config.Has(PromptMode.Soft) ? 1 : 0));
             while (true)
             {
                 status = await service.GetStatusAsync(new RunRef(), cancellationToken: cancel);
-                double closed = status.Rounds.Count(r => r.State == "closed");
+                double closed = status.Rounds.Where(r => r.State == "closed").Select(r => r.Round).Distinct().Count();
                 bar.Value = closed + (status.State == "finished" ? 1 : 0);
                 bar.Description = status.State switch
                 {

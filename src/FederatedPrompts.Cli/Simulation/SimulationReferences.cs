@@ -1,5 +1,6 @@
 using FederatedPrompts.Coordinator.Models;
 using FederatedPrompts.Coordinator.Runs;
+using FederatedPrompts.Core.Prompts;
 using FederatedPrompts.Core.Tasks;
 using FederatedPrompts.Modeling.Classification;
 using FederatedPrompts.Modeling.Models;
@@ -22,7 +23,7 @@ public sealed record SimulationReferences(double ZeroShotSmall, double ZeroShotL
     public static SimulationReferences Compute(RunConfig config, TaskDataset pooledPrivate)
     {
         var heldOut = TaskFile.Load(config.EvalTask).Examples.Select(e => (e.Text, e.Label)).ToList();
-        var (template, verbalizer) = CoordinatorModels.TaskOf(config);
+        var (template, verbalizer) = RunTask.TemplateOf(config);
         var labels = verbalizer.Labels;
         using var small = HfCheckpoint.Load(config.SmallModel);
         using var large = HfCheckpoint.Load(config.LargeModel);
@@ -33,11 +34,10 @@ public sealed record SimulationReferences(double ZeroShotSmall, double ZeroShotL
         var largeClassifier = Classifier(large);
         double zeroShotSmall = smallClassifier.Evaluate(heldOut, PromptInput.None).Accuracy;
         double zeroShotLarge = largeClassifier.Evaluate(heldOut, PromptInput.None).Accuracy;
-        if (!config.IsSoft)
-        {
-            var manual = tokenizer.Encode(config.Discrete.InitialPrompt);
-            return new(zeroShotSmall, zeroShotLarge, null, largeClassifier.Evaluate(heldOut, new PromptInput(Discrete: manual)).Accuracy);
-        }
+        double? manualPrompt = config.Has(PromptMode.Discrete)
+            ? largeClassifier.Evaluate(heldOut, new PromptInput(Discrete: tokenizer.Encode(config.Discrete.InitialPrompt))).Accuracy
+            : null;
+        if (!config.Has(PromptMode.Soft)) return new(zeroShotSmall, zeroShotLarge, null, manualPrompt);
 
         // The clients' prompt length, start and Adam learning rate (0.1 where they tune with SGD under DP), without DP (the
         // paper's full-PT column), for as many passes over the pooled data as one client makes over its own in the whole run.
@@ -53,6 +53,6 @@ public sealed record SimulationReferences(double ZeroShotSmall, double ZeroShotL
         using var scope = NewDisposeScope();
         var tuned = new SoftPromptTuner(large, tokenizer, largeClassifier, options).Tune(examples);
         double fullPt = largeClassifier.Evaluate(heldOut, new PromptInput(tuned.Prompt)).Accuracy;
-        return new(zeroShotSmall, zeroShotLarge, fullPt, null);
+        return new(zeroShotSmall, zeroShotLarge, fullPt, manualPrompt);
     }
 }

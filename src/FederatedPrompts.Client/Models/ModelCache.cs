@@ -1,6 +1,5 @@
 using System.Security.Cryptography;
-using FederatedPrompts.Protocol.V1;
-using Grpc.Core;
+using FederatedPrompts.Client.Transport;
 
 namespace FederatedPrompts.Client.Models;
 
@@ -10,7 +9,7 @@ namespace FederatedPrompts.Client.Models;
 /// </summary>
 public sealed class ModelCache(string cacheDirectory)
 {
-    public async Task<string> EnsureAsync(Federation.FederationClient coordinator, ModelManifest manifest, Retry retry, CancellationToken cancel)
+    public async Task<string> EnsureAsync(CoordinatorLink coordinator, ModelManifest manifest, CancellationToken cancel)
     {
         string folder = Path.Combine(cacheDirectory, Sanitize(manifest.ModelIdentity));
         Directory.CreateDirectory(folder);
@@ -22,7 +21,7 @@ public sealed class ModelCache(string cacheDirectory)
             string path = Path.Combine(folder, file.Name);
             if (File.Exists(path) && Hash(path) == file.Sha256) continue;
             string partial = path + ".partial";
-            await retry.Call(async () => { await Download(coordinator, manifest.ModelIdentity, file, partial, cancel); return 0; }, cancel);
+            await coordinator.DownloadAsync(manifest.ModelIdentity, file, partial, cancel);
             string hash = Hash(partial);
             if (hash != file.Sha256)
             {
@@ -32,23 +31,6 @@ public sealed class ModelCache(string cacheDirectory)
             File.Move(partial, path, overwrite: true);
         }
         return folder;
-    }
-
-    static async Task Download(Federation.FederationClient coordinator, string identity, ModelFile file, string partial, CancellationToken cancel)
-    {
-        long offset = File.Exists(partial) ? new FileInfo(partial).Length : 0;
-        if (offset > file.Size) { File.Delete(partial); offset = 0; }
-        if (offset == file.Size) return;
-        await using var output = new FileStream(partial, FileMode.Append, FileAccess.Write);
-        using var call = coordinator.DownloadModel(new DownloadModelRequest { ModelIdentity = identity, FileName = file.Name, Offset = offset }, cancellationToken: cancel);
-        await foreach (var chunk in call.ResponseStream.ReadAllAsync(cancel))
-        {
-            if (chunk.Offset != output.Length) throw new InvalidDataException($"{file.Name}: chunk at offset {chunk.Offset}, expected {output.Length}");
-            // Checked before it is written, so the partial file ends at the last good chunk and a retry resumes there.
-            if (chunk.Sha256.Length > 0 && Convert.ToHexStringLower(SHA256.HashData(chunk.Data.Span)) != chunk.Sha256)
-                throw new InvalidDataException($"{file.Name}: the chunk at offset {chunk.Offset} does not match its SHA-256 {chunk.Sha256}");
-            chunk.Data.WriteTo(output);
-        }
     }
 
     /// <summary>Holds the folder's lock file open exclusively (an OS file lock, so it also excludes other processes).</summary>

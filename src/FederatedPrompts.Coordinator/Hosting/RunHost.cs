@@ -2,13 +2,17 @@ using FederatedPrompts.Coordinator.Models;
 using FederatedPrompts.Coordinator.Rounds;
 using FederatedPrompts.Coordinator.Runs;
 using FederatedPrompts.Coordinator.Storage;
-using FederatedPrompts.Protocol.V1;
+using FederatedPrompts.Coordinator.Strategies;
+using FederatedPrompts.Core.Prompts;
 using Microsoft.Extensions.Logging;
 
 namespace FederatedPrompts.Coordinator.Hosting;
 
-/// <summary>A run the coordinator serves: its engine, its loaded models and what clients are told at enrolment.</summary>
-public sealed record ActiveRun(RoundEngine Engine, CoordinatorModels Models, TaskSpec Task);
+/// <summary>
+/// A run the coordinator serves: its engine, its strategy per mode, and its models, loaded when first needed (a finished
+/// run's status and report never load them).
+/// </summary>
+public sealed record ActiveRun(RoundEngine Engine, IReadOnlyDictionary<PromptMode, FederationStrategy> Strategies, Lazy<RunModels> Models);
 
 /// <summary>
 /// Holds the coordinator's current run (at most one is served at a time) and creates new ones. At start-up the
@@ -25,11 +29,15 @@ public sealed class RunHost(CoordinatorStore store, TimeProvider time, ILoggerFa
 
     public ActiveRun Require() => Current ?? throw new RejectionException(RejectionKind.UnknownRun, "the coordinator has no run; the operator creates one");
 
-    /// <summary>Serves the newest stored run (resuming it where it stopped); false when the store has none.</summary>
+    /// <summary>
+    /// Serves the newest stored run, resuming it where it stopped; false when the store has none. An unfinished run loads
+    /// its models now, so that a missing model fails the start rather than the first client; a finished one never does.
+    /// </summary>
     public bool ResumeLatest()
     {
         if (store.LatestRun() is not { } latest) return false;
-        Serve(latest.RunId, new CoordinatorModels(latest.Config));
+        var run = Serve(latest.RunId, latest.Config, new Lazy<RunModels>(() => new RunModels(latest.Config, new RunTask(latest.Config))));
+        if (latest.State is not (RunState.Finished or RunState.Failed)) _ = run.Models.Value;
         return true;
     }
 
@@ -42,7 +50,7 @@ public sealed class RunHost(CoordinatorStore store, TimeProvider time, ILoggerFa
                 throw new RejectionException(RejectionKind.WrongState, $"run {_current.Engine.RunId} is still {_current.Engine.State.ToString().ToLowerInvariant()}");
             string runId = $"{config.Name}-{time.GetUtcNow():yyyyMMdd-HHmmss}";
             // Models first: they check the settings against the models, and a run they cannot serve is never stored.
-            var models = new CoordinatorModels(config);
+            var models = new RunModels(config, new RunTask(config));
             try
             {
                 store.CreateRun(runId, config, time.GetUtcNow());
@@ -52,7 +60,7 @@ public sealed class RunHost(CoordinatorStore store, TimeProvider time, ILoggerFa
                 models.Dispose();
                 throw;
             }
-            var run = Serve(runId, models);
+            var run = Serve(runId, config, new Lazy<RunModels>(models));
             if (start) Start();
             return run;
         }
@@ -61,20 +69,26 @@ public sealed class RunHost(CoordinatorStore store, TimeProvider time, ILoggerFa
     public void Start()
     {
         var run = Require();
-        run.Engine.Start(run.Models.InitialPrompt());
+        run.Engine.Start(run.Strategies.ToDictionary(p => p.Key, p => p.Value.InitialPrompt()));
     }
 
-    ActiveRun Serve(string runId, CoordinatorModels models)
+    ActiveRun Serve(string runId, RunConfig config, Lazy<RunModels> models)
     {
-        var engine = new RoundEngine(store, runId, models.Facts, time, logs.CreateLogger<RoundEngine>());
-        var run = new ActiveRun(engine, models, models.TaskSpec());
+        var strategies = FederationStrategies.ForRun(config, models);
+        var engine = new RoundEngine(store, runId, strategies, () => models.Value.Facts, time, logs.CreateLogger<RoundEngine>());
+        var run = new ActiveRun(engine, strategies, models);
         lock (_gate)
         {
-            _current?.Models.Dispose();
+            DisposeModels(_current);
             _current = run;
         }
         return run;
     }
 
-    public void Dispose() => _current?.Models.Dispose();
+    static void DisposeModels(ActiveRun? run)
+    {
+        if (run?.Models is { IsValueCreated: true } models) models.Value.Dispose();
+    }
+
+    public void Dispose() => DisposeModels(_current);
 }

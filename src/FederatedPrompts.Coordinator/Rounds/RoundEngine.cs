@@ -1,22 +1,25 @@
-using FederatedPrompts.Aggregation.Geometry;
 using FederatedPrompts.Coordinator.Runs;
 using FederatedPrompts.Coordinator.Storage;
-using FederatedPrompts.Protocol;
-using FederatedPrompts.Protocol.V1;
+using FederatedPrompts.Coordinator.Strategies;
+using FederatedPrompts.Core.Federation;
+using FederatedPrompts.Core.Prompts;
 using Microsoft.Extensions.Logging;
 
 namespace FederatedPrompts.Coordinator.Rounds;
 
-/// <summary>What a client should do now (the domain form of a round task).</summary>
-public sealed record ClientTask(RoundTaskReply.Types.Action Action, int Round, PromptValue? GlobalPrompt, DateTimeOffset? Deadline, int Seed, string Reason,
-    string PromptVersion = "");
+/// <summary>One mode's part of a round due for aggregation: the global prompt it started from and its accepted updates.</summary>
+public sealed record ModeUpdates(PromptMode Mode, Prompt PromptIn, IReadOnlyList<UpdateRecord> Updates);
+
+/// <summary>One mode's result of a round: the new global prompt, its held-out accuracy, and notes for the report (JSON).</summary>
+public sealed record ModeOutcome(PromptMode Mode, Prompt PromptOut, double Accuracy, string NotesJson);
 
 /// <summary>Heavy work the engine has decided is due; the <see cref="RoundWorker"/> does it and reports back.</summary>
 public abstract record EngineStep
 {
     public sealed record Idle : EngineStep;
-    public sealed record Aggregate(int Round, PromptValue PromptIn, IReadOnlyList<UpdateRecord> Updates) : EngineStep;
-    public sealed record Transfer(PromptValue GlobalPrompt) : EngineStep;
+    public sealed record Aggregate(int Round, IReadOnlyList<ModeUpdates> Modes) : EngineStep;
+    /// <summary>The final global prompt of <paramref name="Mode"/> is to be transferred to the large model before it is published.</summary>
+    public sealed record Transfer(PromptMode Mode, Prompt GlobalPrompt) : EngineStep;
 }
 
 public sealed record RunSnapshot(RunRecord Run, IReadOnlyList<RoundRecord> Rounds, IReadOnlyList<ClientRecord> Clients, IReadOnlyList<UpdateRecord> Updates)
@@ -26,49 +29,58 @@ public sealed record RunSnapshot(RunRecord Run, IReadOnlyList<RoundRecord> Round
 
 /// <summary>
 /// The round state machine of one run, over the durable store: open (waiting for enough enrolled clients) →
-/// collecting (a seeded sample of clients trains; uploads are validated and stored) → aggregating → closed, then the
-/// next round opens from the new global prompt; after the last round a soft run transfers its prompt to the large
-/// model, then finishes. Decisions are made under one lock and written before they are acknowledged, so a restarted
-/// coordinator continues from the store (a round found aggregating is aggregated again from its stored updates).
-/// The engine also keeps the current round, who has uploaded to it and the enrolled clients in memory (written to the
-/// store first, then here), so a poll or an upload costs O(1) reads however many clients there are. Liveness
-/// (last seen, activity) is kept in memory and written to the store in one transaction at most every
-/// <see cref="SeenFlushInterval"/>: it is informational, and a synchronous commit per poll is what capped uploads/s.
+/// collecting (the run's strategies sample clients, who train; uploads are validated and stored) → aggregating → closed,
+/// then the next round opens from the new global prompts; after the last round a prompt whose strategy transfers it
+/// (POST) is transferred to the large model, then the run finishes. A hybrid run has clients of both modes: each mode
+/// has its own global prompt and strategy, and a round samples, collects and aggregates both. Decisions are made under
+/// one lock and written before they are acknowledged, so a restarted coordinator continues from the store (a round
+/// found aggregating is aggregated again from its stored updates). The engine also keeps the current round, who has
+/// uploaded to it and the enrolled clients in memory (written to the store first, then here), so a poll or an upload
+/// costs O(1) reads however many clients there are. Liveness (last seen, activity) is kept in memory and written to the
+/// store in one transaction at most every <see cref="SeenFlushInterval"/>: it is informational, and a synchronous commit
+/// per poll is what capped uploads/s.
 /// </summary>
 public sealed class RoundEngine
 {
     readonly CoordinatorStore _store;
-    readonly ModelFacts _facts;
+    readonly IReadOnlyDictionary<PromptMode, FederationStrategy> _strategies;
+    readonly Func<ModelFacts> _facts;
     readonly TimeProvider _time;
     readonly ILogger _log;
     readonly Lock _gate = new();
     readonly Dictionary<string, int> _admitted;
     readonly Dictionary<string, ClientRecord> _enrolled;
     readonly HashSet<string> _uploaded = new(StringComparer.Ordinal);
-    /// <summary>Soft runs: the version of every accepted update → who uploaded it in which round, to refuse verbatim replays.</summary>
+    /// <summary>The version of every accepted soft update → who uploaded it in which round, to refuse verbatim replays.</summary>
     readonly Dictionary<string, (string Client, int Round)> _softUpdateVersions = new(StringComparer.Ordinal);
     readonly Dictionary<string, (DateTimeOffset At, string Activity)> _seen = new(StringComparer.Ordinal);
+    /// <summary><see cref="PromptCodec.Version"/> of the current round's global prompt of each mode.</summary>
+    readonly Dictionary<PromptMode, string> _roundPromptVersions = [];
     RunRecord _run;
     RoundRecord? _round;
-    /// <summary><see cref="PromptMessages.Version"/> of the current round's global prompt.</summary>
-    string _roundPromptVersion = "";
     DateTimeOffset _seenFlushedAt;
     bool _quorumWarned;
 
     public static readonly TimeSpan SeenFlushInterval = TimeSpan.FromSeconds(5);
 
-    public RoundEngine(CoordinatorStore store, string runId, ModelFacts facts, TimeProvider time, ILogger log)
+    /// <param name="strategies">One per mode of the run.</param>
+    /// <param name="facts">What uploads are checked against; asked for at the first upload (it may load the models).</param>
+    public RoundEngine(CoordinatorStore store, string runId, IReadOnlyDictionary<PromptMode, FederationStrategy> strategies, Func<ModelFacts> facts,
+        TimeProvider time, ILogger log)
     {
         _store = store;
+        _strategies = strategies;
         _facts = facts;
         _time = time;
         _log = log;
         _run = store.GetRun(runId) ?? throw new ArgumentException($"no run {runId} in {store.Path}");
+        if (!Config.Modes.Order().SequenceEqual(strategies.Keys.Order()))
+            throw new ArgumentException($"run {runId} has modes {string.Join(", ", Config.Modes)} but strategies for {string.Join(", ", strategies.Keys)}");
         _admitted = _run.Config.Clients.Select((id, index) => (id, index)).ToDictionary(p => p.id, p => p.index, StringComparer.Ordinal);
         _enrolled = store.Clients(runId).ToDictionary(c => c.ClientId, StringComparer.Ordinal);
         _seenFlushedAt = time.GetUtcNow();
-        if (_run.Config.IsSoft)
-            foreach (var update in store.AllUpdates(runId)) _softUpdateVersions.TryAdd(PromptMessages.Version(update.Prompt), (update.ClientId, update.Round));
+        foreach (var update in store.AllUpdates(runId).Where(u => u.Mode == PromptMode.Soft))
+            _softUpdateVersions.TryAdd(PromptCodec.Version(update.Prompt), (update.ClientId, update.Round));
         Reload();
     }
 
@@ -80,15 +92,16 @@ public sealed class RoundEngine
 
     // ------------------------------------------------------------------ run lifecycle (operator, worker)
 
-    /// <summary>Opens round 1 from the initial global prompt; a no-op for a run already started.</summary>
-    public void Start(PromptValue initialPrompt)
+    /// <summary>Opens round 1 from each mode's initial global prompt; a no-op for a run already started.</summary>
+    public void Start(IReadOnlyDictionary<PromptMode, Prompt> initialPrompts)
     {
         lock (_gate)
         {
             if (_run.State != RunState.Created) return;
-            _store.OpenRound(RunId, 1, initialPrompt, Now);
+            _store.OpenRound(RunId, 1, Config.Modes.ToDictionary(m => m, m => initialPrompts[m]), Now);
             Reload();
-            _log.LogInformation("run {Run}: round 1 open, waiting for {Min} enrolled clients", RunId, Config.MinClients);
+            _log.LogInformation("run {Run}: round 1 open, waiting for {Min} enrolled clients{PerMode}", RunId, Config.MinClients,
+                Config.Modes.Count > 1 ? " of each mode" : "");
         }
     }
 
@@ -98,16 +111,15 @@ public sealed class RoundEngine
         lock (_gate)
         {
             FlushSeenIfDue();
-            if (_run.State == RunState.Transferring)
-                return new EngineStep.Transfer(_store.GetRound(RunId, Config.Rounds)!.PromptOut!);
+            if (_run.State == RunState.Transferring) return PendingTransfer();
             if (_run.State != RunState.Running) return new EngineStep.Idle();
             var round = CurrentRound();
             switch (round.State)
             {
                 case RoundState.Open:
-                    if (_enrolled.Count >= Config.MinClients)
+                    if (Config.Modes.All(m => EnrolledIn(m).Count >= Config.MinClients))
                     {
-                        var sampled = Sample(_enrolled.Keys.ToList(), round.Round);
+                        var sampled = Config.Modes.SelectMany(m => Sample(m, round.Round)).Order(StringComparer.Ordinal).ToList();
                         _store.StartCollecting(RunId, round.Round, sampled, Now.AddSeconds(Config.RoundTimeoutSeconds));
                         ReloadRound();
                         _quorumWarned = false;
@@ -115,64 +127,98 @@ public sealed class RoundEngine
                     }
                     return new EngineStep.Idle();
                 case RoundState.Collecting:
-                    int uploads = _uploaded.Count;
-                    bool everyone = uploads == round.Sampled.Count, late = Now >= round.Deadline;
-                    if (!everyone && !(late && uploads >= Config.MinClients))
+                    bool everyone = _uploaded.Count == round.Sampled.Count, late = Now >= round.Deadline;
+                    bool quorum = Config.Modes.All(m => UploadsIn(m) >= Config.MinClients);
+                    if (!everyone && !(late && quorum))
                     {
                         if (late && !_quorumWarned)
-                            _log.LogWarning("run {Run}: round {Round} passed its deadline with {Uploads} of the {Min} updates it needs; still collecting",
-                                RunId, round.Round, uploads, Config.MinClients);
+                            _log.LogWarning("run {Run}: round {Round} passed its deadline with {Uploads} updates, fewer than the {Min} it needs{PerMode}; still collecting",
+                                RunId, round.Round, _uploaded.Count, Config.MinClients, Config.Modes.Count > 1 ? " of each mode" : "");
                         _quorumWarned |= late;
                         return new EngineStep.Idle();
                     }
                     _store.SetRoundState(RunId, round.Round, RoundState.Aggregating);
                     ReloadRound();
-                    _log.LogInformation("run {Run}: round {Round} aggregating {Uploads} updates of {Sampled} sampled", RunId, round.Round, uploads, round.Sampled.Count);
-                    return new EngineStep.Aggregate(round.Round, round.PromptIn, _store.Updates(RunId, round.Round));
+                    _log.LogInformation("run {Run}: round {Round} aggregating {Uploads} updates of {Sampled} sampled", RunId, round.Round, _uploaded.Count, round.Sampled.Count);
+                    return Aggregation(round);
                 case RoundState.Aggregating:
-                    return new EngineStep.Aggregate(round.Round, round.PromptIn, _store.Updates(RunId, round.Round));
+                    return Aggregation(round);
                 default:   // closed, but the next round was not opened (a crash between the two writes)
-                    AfterClose(round.Round, round.PromptOut!);
+                    AfterClose(round.Round);
                     return new EngineStep.Idle();
             }
         }
     }
 
-    /// <summary>Stores round <paramref name="round"/>'s result and opens the next round, or moves to transfer / finished.</summary>
-    public void CompleteRound(int round, PromptValue globalPrompt, double accuracy, string notesJson)
+    EngineStep.Aggregate Aggregation(RoundRecord round)
+    {
+        var updates = _store.Updates(RunId, round.Round);
+        return new(round.Round, Config.Modes.Select(m => new ModeUpdates(m, round.Modes[m].PromptIn, updates.Where(u => u.Mode == m).ToList())).ToList());
+    }
+
+    /// <summary>The clients of <paramref name="mode"/> its strategy samples for the round (checked: enrolled clients of that mode, each once).</summary>
+    IReadOnlyList<string> Sample(PromptMode mode, int round)
+    {
+        var enrolled = EnrolledIn(mode);
+        var sampled = _strategies[mode].SampleClients(enrolled, round);
+        if (sampled.Count == 0 || sampled.Distinct().Count() != sampled.Count || sampled.Except(enrolled).Any())
+            throw new InvalidOperationException($"strategy {_strategies[mode].Name} sampled [{string.Join(", ", sampled)}]: not distinct enrolled {Prompt.NameOf(mode)}-mode clients");
+        return sampled;
+    }
+
+    /// <summary>Stores round <paramref name="round"/>'s results (one per mode) and opens the next round, or moves to transfer / finished.</summary>
+    public void CompleteRound(int round, IReadOnlyList<ModeOutcome> outcomes)
     {
         lock (_gate)
         {
             var current = CurrentRound();
             if (current.Round != round || current.State != RoundState.Aggregating)
                 throw new InvalidOperationException($"round {round} is not the one aggregating (current: {current.Round}, {current.State})");
-            _store.CloseRound(RunId, round, globalPrompt, accuracy, notesJson, Now);
-            _log.LogInformation("run {Run}: round {Round} closed, held-out accuracy {Accuracy:P1}", RunId, round, accuracy);
-            AfterClose(round, globalPrompt);
+            if (!outcomes.Select(o => o.Mode).Order().SequenceEqual(Config.Modes.Order()))
+                throw new ArgumentException($"round {round} needs one outcome per mode ({string.Join(", ", Config.Modes)})");
+            _store.CloseRound(RunId, round, outcomes, Now);
+            foreach (var outcome in outcomes)
+                _log.LogInformation("run {Run}: round {Round} closed, {Mode} held-out accuracy {Accuracy:P1}", RunId, round, Prompt.NameOf(outcome.Mode), outcome.Accuracy);
+            AfterClose(round);
         }
     }
 
-    void AfterClose(int round, PromptValue globalPrompt)
+    void AfterClose(int round)
     {
-        if (round < Config.Rounds) _store.OpenRound(RunId, round + 1, globalPrompt, Now);
-        else if (Config.IsSoft) _store.SetRunState(RunId, RunState.Transferring, round);
+        var closed = _store.GetRound(RunId, round)!;
+        if (round < Config.Rounds) _store.OpenRound(RunId, round + 1, closed.Modes.ToDictionary(p => p.Key, p => p.Value.PromptOut!), Now);
         else
         {
-            _store.SetFinalResult(RunId, globalPrompt, "null");
-            _store.SetRunState(RunId, RunState.Finished, round);
+            foreach (var mode in Config.Modes.Where(m => !_strategies[m].TransfersAtEnd))
+                _store.SetResult(RunId, new RunResult(mode, closed.Modes[mode].PromptOut!, null));
+            bool transfers = Config.Modes.Any(m => _strategies[m].TransfersAtEnd);
+            _store.SetRunState(RunId, transfers ? RunState.Transferring : RunState.Finished, round);
         }
         Reload();
     }
 
-    public void CompleteTransfer(PromptValue largePrompt, string transferJson)
+    EngineStep PendingTransfer()
+    {
+        var published = _store.Results(RunId).Select(r => r.Mode).ToHashSet();
+        var last = _store.GetRound(RunId, Config.Rounds)!;
+        return Config.Modes.Where(m => _strategies[m].TransfersAtEnd && !published.Contains(m))
+            .Select(m => (EngineStep)new EngineStep.Transfer(m, last.Modes[m].PromptOut!))
+            .FirstOrDefault() ?? new EngineStep.Idle();
+    }
+
+    /// <summary>Publishes the large model's prompt of <paramref name="mode"/>; the run finishes once every transferring mode has one.</summary>
+    public void CompleteTransfer(PromptMode mode, Prompt largePrompt, string transferJson)
     {
         lock (_gate)
         {
             if (_run.State != RunState.Transferring) throw new InvalidOperationException($"run {RunId} is {_run.State}, not transferring");
-            _store.SetFinalResult(RunId, largePrompt, transferJson);
-            _store.SetRunState(RunId, RunState.Finished, _run.CurrentRound);
+            _store.SetResult(RunId, new RunResult(mode, largePrompt, transferJson));
+            if (PendingTransfer() is EngineStep.Idle)
+            {
+                _store.SetRunState(RunId, RunState.Finished, _run.CurrentRound);
+                _log.LogInformation("run {Run}: finished", RunId);
+            }
             Reload();
-            _log.LogInformation("run {Run}: finished", RunId);
         }
     }
 
@@ -196,24 +242,27 @@ public sealed class RoundEngine
 
     // ------------------------------------------------------------------ clients
 
-    public ClientRecord Enrol(string identity, Mode mode, int exampleCount)
+    public ClientRecord Enrol(string identity, PromptMode mode, int exampleCount)
     {
         lock (_gate)
         {
             RequireAdmitted(identity);
-            var expected = Config.IsSoft ? Mode.Soft : Mode.Discrete;
-            if (mode != expected)
-                throw new RejectionException(RejectionKind.WrongState, $"run {RunId} is a {Config.Mode}-mode run; client {identity} asked for {mode}");
+            if (!Config.Has(mode))
+                throw new RejectionException(RejectionKind.WrongState, $"run {RunId} is a {Config.Mode}-mode run; client {identity} asked for {Prompt.NameOf(mode)}");
             if (exampleCount < 1 || exampleCount > Config.MaxExampleCount)
                 throw new RejectionException(RejectionKind.Invalid, $"example_count must be between 1 and the run's max_example_count {Config.MaxExampleCount}, got {exampleCount}");
             // FedAvg weighs updates by this count and a client could otherwise raise it before every upload.
             if (_enrolled.TryGetValue(identity, out var known) && known.ExampleCount != exampleCount)
                 throw new RejectionException(RejectionKind.Invalid,
                     $"client {identity} enrolled with {known.ExampleCount} examples; the count is fixed at the first enrolment, not {exampleCount}");
+            // Its sample, task and updates all follow its mode; a switch mid-round would strand them.
+            if (known is not null && known.Mode != mode)
+                throw new RejectionException(RejectionKind.WrongState,
+                    $"client {identity} enrolled in {Prompt.NameOf(known.Mode)} mode; the mode is fixed at the first enrolment, not {Prompt.NameOf(mode)}");
             var client = _store.UpsertClient(RunId, identity, mode, exampleCount, Now);
             _enrolled[identity] = client;
             _seen.Remove(identity);
-            _log.LogInformation("run {Run}: client {Client} enrolled with {Count} examples", RunId, identity, exampleCount);
+            _log.LogInformation("run {Run}: client {Client} enrolled ({Mode}) with {Count} examples", RunId, identity, Prompt.NameOf(mode), exampleCount);
             return client;
         }
     }
@@ -222,33 +271,35 @@ public sealed class RoundEngine
     {
         lock (_gate)
         {
-            RequireEnrolled(identity, runId);
+            var client = RequireEnrolled(identity, runId);
             Seen(identity, "asking for work");
-            ClientTask Wait(string reason) => new(RoundTaskReply.Types.Action.Wait, _run.CurrentRound, null, null, 0, reason);
+            ClientTask Wait(string reason) => new(TaskAction.Wait, _run.CurrentRound, reason);
             switch (_run.State)
             {
                 case RunState.Created: return Wait("the run has not been started");
-                case RunState.Transferring or RunState.Finished:
-                    return new(RoundTaskReply.Types.Action.Finished, _run.CurrentRound, null, null, 0, "all rounds are done");
-                case RunState.Failed:
-                    return new(RoundTaskReply.Types.Action.Finished, _run.CurrentRound, null, null, 0, $"the run failed: {_run.Error}");
+                case RunState.Transferring or RunState.Finished: return new(TaskAction.Finished, _run.CurrentRound, "all rounds are done");
+                case RunState.Failed: return new(TaskAction.Finished, _run.CurrentRound, $"the run failed: {_run.Error}");
             }
             var round = CurrentRound();
             if (round.State == RoundState.Open)
-                return Wait($"round {round.Round} waits for {Config.MinClients - _enrolled.Count} more clients to enrol");
+                return Wait($"round {round.Round} waits for " + string.Join(" and ", Config.Modes.Where(m => EnrolledIn(m).Count < Config.MinClients)
+                    .Select(m => $"{Config.MinClients - EnrolledIn(m).Count} more {(Config.Modes.Count > 1 ? Prompt.NameOf(m) + "-mode " : "")}clients")) + " to enrol");
             if (round.State != RoundState.Collecting) return Wait($"round {round.Round} is {round.State.ToString().ToLowerInvariant()}");
             if (!round.Sampled.Contains(identity)) return Wait($"not sampled in round {round.Round}");
             if (_uploaded.Contains(identity)) return Wait($"the update for round {round.Round} is in");
-            return new(RoundTaskReply.Types.Action.Train, round.Round, round.PromptIn, round.Deadline, ClientSeed(identity, round.Round), "", _roundPromptVersion);
+            var work = _strategies[client.Mode].ConfigureClient(identity, ClientSeed(identity, round.Round), round.Round);
+            return new(TaskAction.Train, round.Round, "",
+                new TrainingTask(round.Modes[client.Mode].PromptIn, _roundPromptVersions[client.Mode], round.Deadline!.Value, work));
         }
     }
 
     /// <summary>
     /// Validates and stores a client's update for <paramref name="round"/>, trained from the global prompt of version
-    /// <paramref name="basePromptVersion"/>; the prompt is stored in its canonical form (<see cref="PromptMessages.Canonical"/>).
+    /// <paramref name="basePromptVersion"/>. A token prompt is stored without the client's decoding of it.
+    /// <paramref name="wireBytes"/> is the size the prompt had on the wire, for the report.
     /// </summary>
-    public (int Round, int UploadsInRound) AcceptUpload(string identity, string runId, int round, string basePromptVersion, PromptValue prompt,
-        int exampleCount, LocalMetrics metrics, PrivacySpend? privacy)
+    public (int Round, int UploadsInRound) AcceptUpload(string identity, string runId, int round, string basePromptVersion, Prompt? prompt,
+        long wireBytes, int exampleCount, LocalWorkMetrics? metrics, DpSpend? privacy)
     {
         lock (_gate)
         {
@@ -256,25 +307,25 @@ public sealed class RoundEngine
             var current = RequireCollecting(identity, round);
             if (_uploaded.Contains(identity))
                 throw new RejectionException(RejectionKind.Duplicate, $"client {identity} already uploaded an update for round {round}");
-            if (basePromptVersion != _roundPromptVersion)
+            string roundVersion = _roundPromptVersions[client.Mode];
+            if (basePromptVersion != roundVersion)
                 throw new RejectionException(RejectionKind.WrongState, basePromptVersion.Length == 0
-                    ? $"the update names no base_prompt_version; round {round}'s global prompt is version {_roundPromptVersion}"
-                    : $"the update was trained from global prompt version {basePromptVersion}, not round {round}'s {_roundPromptVersion}");
-            ValidatePrompt(prompt);
-            prompt = PromptMessages.Canonical(prompt);
-            string version = PromptMessages.Version(prompt);
-            if (Config.IsSoft) RefuseUntrained(identity, version);
+                    ? $"the update names no base_prompt_version; round {round}'s global prompt is version {roundVersion}"
+                    : $"the update was trained from global prompt version {basePromptVersion}, not round {round}'s {roundVersion}");
+            prompt = CheckedPrompt(client, prompt);
+            string version = PromptCodec.Version(prompt);
+            if (prompt.Mode == PromptMode.Soft) RefuseUntrained(identity, version, roundVersion);
             if (exampleCount < 1 || exampleCount > client.ExampleCount)
                 throw new RejectionException(RejectionKind.Invalid,
                     $"example_count {exampleCount} must be between 1 and the {client.ExampleCount} examples {identity} enrolled with");
-            ValidateMetrics(metrics ?? throw new RejectionException(RejectionKind.Invalid, "the update has no metrics"));
-            ValidatePrivacy(privacy);
-            var update = new UpdateRecord(identity, round, prompt, exampleCount, PromptMessages.KnownFieldsOnly(metrics),
-                privacy is null ? null : PromptMessages.KnownFieldsOnly(privacy), Now, prompt.CalculateSize());
+            if (metrics is null) throw new RejectionException(RejectionKind.Invalid, "the update has no metrics");
+            Invalid(() => metrics.Validated());
+            ValidatePrivacy(client.Mode, privacy);
+            var update = new UpdateRecord(identity, round, prompt, exampleCount, metrics, privacy, Now, wireBytes);
             if (!_store.TryAddUpdate(RunId, update))
                 throw new RejectionException(RejectionKind.Duplicate, $"client {identity} already uploaded an update for round {round}");
             _uploaded.Add(identity);
-            if (Config.IsSoft) _softUpdateVersions.TryAdd(version, (identity, round));
+            if (prompt.Mode == PromptMode.Soft) _softUpdateVersions.TryAdd(version, (identity, round));
             Seen(identity, $"uploaded round {round}");
             int count = _uploaded.Count;
             _log.LogInformation("run {Run}: round {Round} accepted update {Count}/{Sampled} from {Client}", RunId, round, count, current.Sampled.Count, identity);
@@ -300,9 +351,11 @@ public sealed class RoundEngine
     {
         lock (_gate)
         {
-            RequireEnrolled(identity, runId);
-            if (Config.IsSoft)
+            var client = RequireEnrolled(identity, runId);
+            if (!Config.Has(PromptMode.Discrete))
                 throw new RejectionException(RejectionKind.WrongState, $"run {RunId} is a soft-mode run; its clients have no inference service");
+            if (client.Mode != PromptMode.Discrete)
+                throw new RejectionException(RejectionKind.WrongState, $"client {identity} tunes soft prompts; only discrete-mode clients use the inference service");
             if (_run.State != RunState.Running || CurrentRound() is not { State: RoundState.Collecting } round || !round.Sampled.Contains(identity))
                 throw new RejectionException(RejectionKind.WrongState, $"client {identity} has no open round to query for");
             long used = _store.QueriesUsed(RunId, round.Round, identity);
@@ -350,43 +403,21 @@ public sealed class RoundEngine
         return current;
     }
 
-    void ValidatePrompt(PromptValue? prompt)
+    /// <summary>The update's prompt, checked against the client's mode and the run's models; a token prompt without the client's text.</summary>
+    Prompt CheckedPrompt(ClientRecord client, Prompt? prompt)
     {
         if (prompt is null) throw new RejectionException(RejectionKind.Invalid, "the update has no prompt");
-        try
-        {
-            if (Config.IsSoft)
-            {
-                var soft = PromptMessages.ToSoftPrompt(prompt);
-                if (soft.ModelIdentity != _facts.SmallModelIdentity)
-                    throw new ArgumentException($"soft prompt is for model {soft.ModelIdentity}, not the run's small model {_facts.SmallModelIdentity}");
-                if (soft.HiddenSize != _facts.HiddenSize)
-                    throw new ArgumentException($"soft prompt hidden size {soft.HiddenSize} differs from the model's {_facts.HiddenSize}");
-                if (soft.Length > _facts.MaxPromptLength)
-                    throw new ArgumentException($"soft prompt length {soft.Length} exceeds the limit of {_facts.MaxPromptLength}");
-                for (var row = 0; row < soft.Length; row++)
-                {
-                    double norm = VectorMath.Norm(soft.Values.Span.Slice(row * soft.HiddenSize, soft.HiddenSize));
-                    if (norm > _facts.MaxVectorNorm)
-                        throw new ArgumentException($"soft prompt vector {row} has L2 norm {norm:G4}, above the run's bound {_facts.MaxVectorNorm:G4} (soft.max_vector_norm)");
-                }
-            }
-            else
-            {
-                var discrete = PromptMessages.ToDiscretePrompt(prompt);
-                if (discrete.TokenizerIdentity != _facts.TokenizerIdentity)
-                    throw new ArgumentException($"discrete prompt uses tokenizer {discrete.TokenizerIdentity}, not the run's {_facts.TokenizerIdentity}");
-                int unknown = discrete.TokenIds.ToList().FindIndex(id => id >= _facts.VocabularySize);
-                if (unknown >= 0)
-                    throw new ArgumentException($"token {unknown} has id {discrete.TokenIds[unknown]}, outside the vocabulary of {_facts.VocabularySize}");
-                if (discrete.TokenIds.Count > _facts.MaxPromptLength)
-                    throw new ArgumentException($"discrete prompt length {discrete.TokenIds.Count} exceeds the limit of {_facts.MaxPromptLength}");
-            }
-        }
-        catch (ArgumentException e)
-        {
-            throw new RejectionException(RejectionKind.Invalid, e.Message);
-        }
+        if (prompt.Mode != client.Mode)
+            throw new RejectionException(RejectionKind.Invalid, $"expected a {Prompt.NameOf(client.Mode)} prompt from {client.ClientId}, got a {Prompt.NameOf(prompt.Mode)} prompt");
+        Invalid(() => _facts().Check(prompt));
+        return prompt is DiscretePrompt tokens ? new DiscretePrompt(tokens.TokenIds, tokens.TokenizerIdentity) : prompt;
+    }
+
+    /// <summary>Runs a domain check; its ArgumentException becomes a refusal of the request as invalid.</summary>
+    static void Invalid(Action check)
+    {
+        try { check(); }
+        catch (ArgumentException e) { throw new RejectionException(RejectionKind.Invalid, e.Message); }
     }
 
     /// <summary>
@@ -395,37 +426,24 @@ public sealed class RoundEngine
     /// nothing better keeps its prompt.) This refuses verbatim replays only; a perturbed copy passes, and robust
     /// aggregation is what bounds its weight.
     /// </summary>
-    void RefuseUntrained(string identity, string version)
+    void RefuseUntrained(string identity, string version, string roundVersion)
     {
-        if (version == _roundPromptVersion)
+        if (version == roundVersion)
             throw new RejectionException(RejectionKind.Invalid, $"the update is the round's global prompt unchanged: {identity} did no local training");
         if (_softUpdateVersions.TryGetValue(version, out var earlier))
             throw new RejectionException(RejectionKind.Invalid, $"the update is identical to the one {earlier.Client} uploaded in round {earlier.Round}: a replay");
-    }
-
-    static void ValidateMetrics(LocalMetrics m)
-    {
-        double[] values = [m.AccuracyBefore, m.AccuracyAfter, m.FinalLoss, m.Seconds];
-        if (values.Any(v => !double.IsFinite(v)) || m.Steps < 0 || m.Queries < 0 || m.TokensSent < 0 || m.Seconds < 0
-            || m.AccuracyBefore is < 0 or > 1 || m.AccuracyAfter is < 0 or > 1)
-            throw new RejectionException(RejectionKind.Invalid, $"metrics are not valid (accuracies in [0,1], finite, counts ≥ 0): {m}");
     }
 
     /// <summary>
     /// A spend is checked whenever one is reported, also in a soft run without DP (where a client may account for DP it
     /// chose itself): the operator's results read every stored spend, and one +Inf/NaN made them fail for good.
     /// </summary>
-    void ValidatePrivacy(PrivacySpend? privacy)
+    void ValidatePrivacy(PromptMode mode, DpSpend? privacy)
     {
-        if (privacy is not null && !Config.IsSoft)
+        if (privacy is not null && mode != PromptMode.Soft)
             throw new RejectionException(RejectionKind.Invalid, "a discrete-mode update carries no privacy spend");
-        if (privacy is not null)
-        {
-            double[] values = [privacy.ClipNorm, privacy.NoiseMultiplier, privacy.SampleRate, privacy.Delta, privacy.EpsilonRound, privacy.EpsilonTotal];
-            if (values.Any(v => !double.IsFinite(v) || v < 0) || privacy.Steps < 0 || privacy.SampleRate > 1 || privacy.Delta >= 1)
-                throw new RejectionException(RejectionKind.Invalid, $"privacy spend is not valid (finite, non-negative, sample rate ≤ 1, δ < 1): {privacy}");
-        }
-        if (!Config.IsSoft || Config.Soft.Dp is not { } dp) return;
+        if (privacy is not null) Invalid(() => privacy.Validated());
+        if (mode != PromptMode.Soft || Config.Soft.Dp is not { } dp) return;
         if (privacy is null) throw new RejectionException(RejectionKind.Invalid, $"run {RunId} requires DP-SGD; the update reports no privacy spend");
         if (Math.Abs(privacy.ClipNorm - dp.ClipNorm) > 1e-9)
             throw new RejectionException(RejectionKind.Invalid, $"the update was clipped at {privacy.ClipNorm}, not the run's clip norm {dp.ClipNorm}");
@@ -437,6 +455,10 @@ public sealed class RoundEngine
 
     RoundRecord CurrentRound() => _round ?? throw new InvalidOperationException($"run {RunId} has no round {_run.CurrentRound}");
 
+    IReadOnlyList<string> EnrolledIn(PromptMode mode) => _enrolled.Values.Where(c => c.Mode == mode).Select(c => c.ClientId).ToList();
+
+    int UploadsIn(PromptMode mode) => _uploaded.Count(id => _enrolled[id].Mode == mode);
+
     /// <summary>Re-reads the run and its current round (after the engine wrote a change of state).</summary>
     void Reload()
     {
@@ -447,9 +469,11 @@ public sealed class RoundEngine
     void ReloadRound()
     {
         _round = _run.CurrentRound == 0 ? null : _store.GetRound(RunId, _run.CurrentRound);
-        _roundPromptVersion = _round is null ? "" : PromptMessages.Version(_round.PromptIn);
+        _roundPromptVersions.Clear();
         _uploaded.Clear();
-        if (_round is not null) _uploaded.UnionWith(_store.Updates(RunId, _round.Round).Select(u => u.ClientId));
+        if (_round is null) return;
+        foreach (var (mode, part) in _round.Modes) _roundPromptVersions[mode] = PromptCodec.Version(part.PromptIn);
+        _uploaded.UnionWith(_store.Updates(RunId, _round.Round).Select(u => u.ClientId));
     }
 
     void Seen(string identity, string activity) => _seen[identity] = (Now, activity);
@@ -464,14 +488,6 @@ public sealed class RoundEngine
     }
 
     static readonly IComparer<ClientRecord> ClientOrder = Comparer<ClientRecord>.Create((a, b) => string.CompareOrdinal(a.ClientId, b.ClientId));
-
-    /// <summary>max(min_clients, ⌈fraction·n⌉) enrolled clients, a seeded choice per round (same on every restart).</summary>
-    List<string> Sample(List<string> enrolled, int round)
-    {
-        int count = Math.Min(enrolled.Count, Math.Max(Config.MinClients, (int)Math.Ceiling(Config.Fraction * enrolled.Count)));
-        var random = new Random(unchecked(Config.Seed * 1_000_003 + round));
-        return enrolled.Order(StringComparer.Ordinal).OrderBy(_ => random.Next()).Take(count).Order(StringComparer.Ordinal).ToList();
-    }
 
     int ClientSeed(string identity, int round) =>
         Config.Seed * 1_000_003 + round * 7919 + _admitted[identity];

@@ -1,14 +1,16 @@
+using System.Diagnostics;
+using System.Text.Json;
 using FederatedPrompts.Coordinator.Hosting;
-using FederatedPrompts.Coordinator.Models;
+using FederatedPrompts.Coordinator.Runs;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace FederatedPrompts.Coordinator.Rounds;
 
 /// <summary>
-/// Drives the current run: asks the engine what is due and does the heavy part (aggregation, held-out evaluation,
-/// POST transfer) off the request threads, then reports the result back to the engine, which stores it. A failure
-/// in that work fails the run with its message instead of retrying forever.
+/// Drives the current run: asks the engine what is due and has the run's strategies do the heavy part (aggregation,
+/// held-out evaluation, transfer to the large model) off the request threads, then reports the result back to the
+/// engine, which stores it. A failure in that work fails the run with its message instead of retrying forever.
 /// </summary>
 public sealed class RoundWorker(RunHost host, ILogger<RoundWorker> log) : BackgroundService
 {
@@ -22,7 +24,7 @@ public sealed class RoundWorker(RunHost host, ILogger<RoundWorker> log) : Backgr
             {
                 try
                 {
-                    if (await DoDueWork(run.Engine, run.Models, stop)) continue;
+                    if (await DoDueWork(run, stop)) continue;
                 }
                 catch (Exception) when (host.Store.WriteFailure is not null)
                 {
@@ -46,31 +48,36 @@ public sealed class RoundWorker(RunHost host, ILogger<RoundWorker> log) : Backgr
     }
 
     /// <summary>True when it did something (so the next step is checked at once).</summary>
-    static Task<bool> DoDueWork(RoundEngine engine, CoordinatorModels models, CancellationToken stop) => engine.Step() switch
+    static Task<bool> DoDueWork(ActiveRun run, CancellationToken stop) => run.Engine.Step() switch
     {
         EngineStep.Aggregate a => Task.Run(() =>
         {
-            var clock = System.Diagnostics.Stopwatch.StartNew();
-            var (prompt, notes) = models.Aggregate(a.Updates);
-            double aggregateSeconds = clock.Elapsed.TotalSeconds;
-            var evaluation = models.Evaluate(prompt);
-            double evaluateSeconds = clock.Elapsed.TotalSeconds - aggregateSeconds;
-            object? transfer = null;
-            var config = engine.Config;
-            if (config.IsSoft && config.Transfer.EveryRounds > 0 && a.Round % config.Transfer.EveryRounds == 0 && a.Round < config.Rounds)
-                transfer = models.Transfer(prompt).Outcome;
-            engine.CompleteRound(a.Round, prompt, evaluation.Accuracy, CoordinatorModels.ToJson(new
+            var outcomes = a.Modes.Select(part =>
             {
-                aggregation = notes, macro_accuracy = evaluation.MacroAccuracy, aggregate_seconds = aggregateSeconds, evaluate_seconds = evaluateSeconds, transfer,
-            }));
+                var strategy = run.Strategies[part.Mode];
+                var clock = Stopwatch.StartNew();
+                var aggregated = strategy.Aggregate(a.Round, part.PromptIn, part.Updates);
+                double aggregateSeconds = clock.Elapsed.TotalSeconds;
+                var evaluation = strategy.Evaluate(aggregated.GlobalPrompt);
+                double evaluateSeconds = clock.Elapsed.TotalSeconds - aggregateSeconds;
+                object? transfer = strategy.TransfersAfter(a.Round) ? strategy.Transfer(aggregated.GlobalPrompt).Outcome : null;
+                return new ModeOutcome(part.Mode, aggregated.GlobalPrompt, evaluation.Accuracy, Json(new
+                {
+                    strategy = strategy.Name, aggregation = aggregated.Notes, macro_accuracy = evaluation.MacroAccuracy,
+                    aggregate_seconds = aggregateSeconds, evaluate_seconds = evaluateSeconds, transfer,
+                }));
+            }).ToList();
+            run.Engine.CompleteRound(a.Round, outcomes);
             return true;
         }, stop),
         EngineStep.Transfer t => Task.Run(() =>
         {
-            var (largePrompt, outcome) = models.Transfer(t.GlobalPrompt);
-            engine.CompleteTransfer(largePrompt, CoordinatorModels.ToJson(outcome));
+            var (largePrompt, outcome) = run.Strategies[t.Mode].Transfer(t.GlobalPrompt);
+            run.Engine.CompleteTransfer(t.Mode, largePrompt, Json(outcome));
             return true;
         }, stop),
         _ => Task.FromResult(false),
     };
+
+    static string Json(object value) => JsonSerializer.Serialize(value, RunConfig.Json);
 }

@@ -1,9 +1,10 @@
-using System.Diagnostics.CodeAnalysis;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 using FederatedPrompts.Aggregation.Clustering;
 using FederatedPrompts.Aggregation.Soft;
-using FederatedPrompts.Aggregation.Tokens;
+using FederatedPrompts.Coordinator.Strategies;
+using FederatedPrompts.Core.Prompts;
 using FederatedPrompts.Core.Tasks;
 using FederatedPrompts.Discrete.Proposal;
 using FederatedPrompts.Post.Tuning;
@@ -17,20 +18,22 @@ namespace FederatedPrompts.Coordinator.Runs;
 public sealed record RunConfig
 {
     public string Name { get; init; } = "run";
-    /// <summary>"soft" (POST tuning on the distilled model) or "discrete" (FedDTPT search through the inference service).</summary>
+    /// <summary>
+    /// "soft" (POST tuning on the distilled model), "discrete" (FedDTPT search through the inference service), or "hybrid":
+    /// clients of both modes in one run, each mode with its own global prompt and strategy.
+    /// </summary>
     public string Mode { get; init; } = "soft";
+    public static IReadOnlyList<string> ModeNames { get; } = ["soft", "discrete", "hybrid"];
     public int Rounds { get; init; } = 3;
-    /// <summary>A round opens once this many clients are enrolled, and closes at its timeout only once this many have uploaded.</summary>
+    /// <summary>
+    /// A round opens once this many clients are enrolled, and closes at its timeout only once this many have uploaded; in a
+    /// hybrid run, this many of each mode.
+    /// </summary>
     public int MinClients { get; init; } = 2;
     /// <summary>Fraction of enrolled clients sampled per round (at least MinClients).</summary>
     public double Fraction { get; init; } = 1.0;
     public double RoundTimeoutSeconds { get; init; } = 600;
     public const double MaxRoundTimeoutSeconds = 30 * 24 * 3600;
-    /// <summary>
-    /// Aggregation strategy by name: feddtpt, fedavg (both modes); attention, kmeans (discrete). Default: fedavg for soft
-    /// prompts, feddtpt for token prompts (soft feddtpt clusters each client's own vectors together: docs/ARCHITECTURE.md).
-    /// </summary>
-    [AllowNull] public string Strategy { get => field ?? (IsSoft ? "fedavg" : "feddtpt"); init; }
     public int Seed { get; init; } = 1;
     /// <summary>The largest example count a client may enrol with (FedAvg weighs updates by it; see README, "Hostile clients").</summary>
     public int MaxExampleCount { get; init; } = 100_000;
@@ -76,7 +79,19 @@ public sealed record RunConfig
     /// <summary>How eps is set, from aggregation_knee and aggregation_eps.</summary>
     [JsonIgnore] public EpsRule AggregationEpsRule => new(KneeNames.Parse(AggregationKnee), AggregationEps);
 
-    [JsonIgnore] public bool IsSoft => Mode == "soft";
+    /// <summary>The modes of the run's clients: one, or both in a hybrid run (soft first).</summary>
+    [JsonIgnore] public IReadOnlyList<PromptMode> Modes => Mode switch
+    {
+        "soft" => [PromptMode.Soft],
+        "discrete" => [PromptMode.Discrete],
+        "hybrid" => [PromptMode.Soft, PromptMode.Discrete],
+        _ => throw new InvalidOperationException($"mode \"{Mode}\" is not one of {string.Join(", ", ModeNames)}"),
+    };
+
+    public bool Has(PromptMode mode) => Modes.Contains(mode);
+
+    /// <summary>The strategy of one mode's clients (<see cref="FederationStrategies"/>).</summary>
+    public string StrategyFor(PromptMode mode) => mode == PromptMode.Soft ? Soft.Strategy : Discrete.Strategy;
 
     public static readonly JsonSerializerOptions Json = new()
     {
@@ -93,6 +108,8 @@ public sealed record RunConfig
         RunConfig config;
         try
         {
+            if (JsonNode.Parse(json) is JsonObject root && root.ContainsKey("strategy"))
+                throw new InvalidDataException("run configuration: \"strategy\" is set per mode now: soft.strategy or discrete.strategy");
             config = JsonSerializer.Deserialize<RunConfig>(json, Json) ?? throw new InvalidDataException("run configuration is null");
         }
         catch (JsonException e)
@@ -135,13 +152,11 @@ public sealed record RunConfig
     {
         var problems = new List<string>();
         void Require(bool ok, string problem) { if (!ok) problems.Add(problem); }
-        Require(Mode is "soft" or "discrete", $"mode must be \"soft\" or \"discrete\", not \"{Mode}\"");
+        if (!ModeNames.Contains(Mode)) throw new InvalidDataException($"run configuration: mode must be one of {string.Join(", ", ModeNames)}, not \"{Mode}\"");
         Require(Rounds >= 1, "rounds must be at least 1");
         Require(MinClients >= 1, "min_clients must be at least 1");
         Require(Fraction is > 0 and <= 1, "fraction must be in (0, 1]");
         Require(RoundTimeoutSeconds is > 0 and <= MaxRoundTimeoutSeconds, $"round_timeout_seconds must be positive and at most {MaxRoundTimeoutSeconds} (30 days)");
-        var strategies = IsSoft ? SoftPromptAggregationStrategies.Names : TokenAggregationStrategies.Names;
-        Require(strategies.Contains(Strategy), $"strategy \"{Strategy}\" is not one of {string.Join(", ", strategies)} for {Mode} mode");
         Require(Clients.Count >= MinClients, $"clients lists {Clients.Count} identities, fewer than min_clients {MinClients}");
         Require(Clients.Distinct().Count() == Clients.Count, "clients has repeated identities");
         Require(Clients.All(c => !string.IsNullOrWhiteSpace(c)), "clients has a blank identity");
@@ -149,7 +164,7 @@ public sealed record RunConfig
         Require(Directory.Exists(SmallModel), $"small_model folder \"{SmallModel}\" does not exist");
         Require(Directory.Exists(LargeModel), $"large_model folder \"{LargeModel}\" does not exist");
         Require(File.Exists(EvalTask), $"eval_task file \"{EvalTask}\" does not exist");
-        Require(!IsSoft || File.Exists(PublicTexts), $"public_texts file \"{PublicTexts}\" does not exist");
+        Require(!Has(PromptMode.Soft) || File.Exists(PublicTexts), $"public_texts file \"{PublicTexts}\" does not exist");
         Require(PublicLabeled is null || File.Exists(PublicLabeled), $"public_labeled file \"{PublicLabeled}\" does not exist");
         Require(Preset is not null || (Template is not null && LabelWords is not null), "give preset, or template and label_words");
         Require(AggregationMinSamples >= 1, "aggregation_min_samples must be at least 1");
@@ -158,17 +173,29 @@ public sealed record RunConfig
         Require(KneeNames.Names.Contains(AggregationKnee), $"aggregation_knee \"{AggregationKnee}\" is not one of {string.Join(", ", KneeNames.Names)}");
         Require(AggregationEps is null || (AggregationEps >= 0 && double.IsFinite(AggregationEps.Value)), "aggregation_eps must be a finite number ≥ 0");
         Require(AggregationK is null or >= 1, "aggregation_k must be at least 1");
-        Require(AggregationTrimFraction is >= 0 and < 0.5, "aggregation_trim_fraction must be in [0, 0.5)");
+        Require(SoftAggregationOptions.TrimFractionProblem(AggregationTrimFraction) is null,
+            $"aggregation_trim_fraction {SoftAggregationOptions.TrimFractionProblem(AggregationTrimFraction)}");
         Require(MaxExampleCount >= 1, "max_example_count must be at least 1");
         Require(PublicPerLabel >= 0, "public_per_label must not be negative");
         Require(Transfer.ValidateEvery == 0 || PublicLabeled is not null, "transfer.validate_every needs public_labeled, the set it validates on");
         problems.AddRange(Soft.Problems().Concat(Discrete.Problems()).Concat(Transfer.Problems()));
+        foreach (var mode in Modes)
+        {
+            var strategies = FederationStrategies.Names(mode);
+            Require(strategies.Contains(StrategyFor(mode)),
+                $"{Prompt.NameOf(mode)}.strategy \"{StrategyFor(mode)}\" is not one of {string.Join(", ", strategies)}");
+        }
         if (problems.Count > 0) throw new InvalidDataException("run configuration: " + string.Join("; ", problems));
     }
 }
 
 public sealed record SoftRunConfig
 {
+    /// <summary>
+    /// How soft updates are aggregated: fedavg (default), median, trimmed-mean, feddtpt, ... (<see cref="FederationStrategies"/>).
+    /// Not feddtpt by default: it clusters each client's own vectors together (docs/ARCHITECTURE.md, "Soft prompts").
+    /// </summary>
+    public string Strategy { get; init; } = "fedavg";
     public int PromptLength { get; init; } = 10;
     /// <summary>The text the initial global prompt is embedded from; null: the preset's init text (none without a preset: random).</summary>
     public string? InitText { get; init; }
@@ -238,6 +265,8 @@ public sealed record DpRunConfig(double ClipNorm, double Epsilon, double? Delta 
 
 public sealed record DiscreteRunConfig
 {
+    /// <summary>How token prompts are aggregated: feddtpt (default), or the ablations fedavg, attention, kmeans (<see cref="FederationStrategies"/>).</summary>
+    public string Strategy { get; init; } = "feddtpt";
     public string InitialPrompt { get; init; } = "Review:";
     public int Iterations { get; init; } = 4;
     public int PositionsPerIteration { get; init; } = 1;

@@ -1,12 +1,10 @@
 using System.Security.Cryptography;
 using FederatedPrompts.Coordinator.Hosting;
 using FederatedPrompts.Coordinator.Rounds;
-using FederatedPrompts.Coordinator.Runs;
-using FederatedPrompts.Post.Tuning;
+using FederatedPrompts.Core.Prompts;
 using FederatedPrompts.Protocol;
 using FederatedPrompts.Protocol.V1;
 using Google.Protobuf;
-using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 
 namespace FederatedPrompts.Coordinator.Services;
@@ -20,76 +18,41 @@ public sealed class FederationService(RunHost runs, CallerIdentity caller, Coord
     public override Task<EnrolReply> Enrol(EnrolRequest request, ServerCallContext context)
     {
         var run = runs.Require();
-        var client = run.Engine.Enrol(caller.Of(context), request.Mode, request.ExampleCount);
+        var client = run.Engine.Enrol(caller.Of(context), WireMapping.ModeOf(request.Mode), request.ExampleCount);
+        var models = run.Models.Value;
         return Task.FromResult(new EnrolReply
         {
-            ClientId = client.ClientId, RunId = run.Engine.RunId, Mode = client.Mode, Model = run.Models.Manifest, Task = run.Task,
-            HeartbeatSeconds = HeartbeatSeconds, Limits = LimitsOf(run),
+            ClientId = client.ClientId, RunId = run.Engine.RunId, Mode = WireMapping.ToWire(client.Mode), Model = WireMapping.ToWire(models.Folder),
+            Task = WireMapping.ToWire(models.Task), HeartbeatSeconds = HeartbeatSeconds, Limits = LimitsOf(run, client.Mode),
         });
     }
 
     public override Task<RoundTaskReply> GetRoundTask(RoundTaskRequest request, ServerCallContext context)
     {
-        var run = runs.Require();
-        var task = run.Engine.NextTask(caller.Of(context), request.RunId);
-        var reply = new RoundTaskReply
-        {
-            Action = task.Action, RunId = run.Engine.RunId, Round = task.Round, TotalRounds = run.Engine.Config.Rounds,
-            RetryAfterMs = RetryAfterMs, Reason = task.Reason,
-        };
-        if (task.Action == RoundTaskReply.Types.Action.Train)
-        {
-            reply.GlobalPrompt = task.GlobalPrompt;
-            reply.GlobalPromptVersion = task.PromptVersion;
-            reply.Deadline = Timestamp.FromDateTimeOffset(task.Deadline!.Value);
-            reply.Work = LocalWorkOf(run.Engine.Config, task.Seed);
-        }
-        return Task.FromResult(reply);
+        var engine = runs.Require().Engine;
+        var task = engine.NextTask(caller.Of(context), request.RunId);
+        return Task.FromResult(WireMapping.ToWire(task, engine.RunId, engine.Config.Rounds, RetryAfterMs));
     }
 
-    Limits LimitsOf(ActiveRun run)
+    Limits LimitsOf(ActiveRun run, PromptMode mode)
     {
-        var facts = run.Models.Facts;
+        var facts = run.Models.Value.Facts;
         return new Limits
         {
             MaxMessageBytes = options.MaxMessageBytes, MaxPromptLength = facts.MaxPromptLength,
-            MaxVectorNorm = run.Engine.Config.IsSoft ? facts.MaxVectorNorm : 0, MaxExampleCount = run.Engine.Config.MaxExampleCount,
+            MaxVectorNorm = mode == PromptMode.Soft ? facts.MaxVectorNorm : 0, MaxExampleCount = run.Engine.Config.MaxExampleCount,
             MaxTextsPerRequest = InferenceLimits.MaxTextsPerRequest, MaxTextBytes = InferenceLimits.MaxTextBytes, ChunkBytes = ChunkBytes,
         };
-    }
-
-    static LocalWork LocalWorkOf(RunConfig config, int seed)
-    {
-        var work = new LocalWork { Seed = seed };
-        if (config.IsSoft)
-        {
-            work.Soft = new SoftWork
-            {
-                Epochs = config.Soft.Epochs, BatchSize = config.Soft.BatchSize, LearningRate = config.Soft.LearningRateInUse(),
-                Optimizer = config.Soft.OptimizerInUse() == PromptOptimizer.Sgd ? "sgd" : "adam",
-            };
-            if (config.Soft.Dp is { } dp) work.Soft.Dp = new DpPolicy { ClipNorm = dp.ClipNorm, Epsilon = dp.Epsilon, Delta = dp.Delta ?? 0 };
-        }
-        else
-        {
-            var d = config.Discrete;
-            work.Discrete = new DiscreteWork
-            {
-                Iterations = d.Iterations, PositionsPerIteration = d.PositionsPerIteration, CandidatesPerPosition = d.CandidatesPerPosition,
-                LocalBatchSize = d.LocalBatchSize, PublicPerLabel = d.PublicPerLabel, UseFeedback = d.UseFeedback, QueryBudget = d.QueryBudget,
-                NeighbourEmbeddings = d.NeighbourEmbeddings,
-            };
-        }
-        return work;
     }
 
     public override async Task DownloadModel(DownloadModelRequest request, IServerStreamWriter<ModelChunk> responseStream, ServerCallContext context)
     {
         var run = runs.Require();
         run.Engine.Heartbeat(caller.Of(context), "", $"downloading {request.FileName}");
-        if (request.ModelIdentity != run.Models.Manifest.ModelIdentity)
-            throw new RpcException(new Status(StatusCode.NotFound, $"model {request.ModelIdentity} is not this run's ({run.Models.Manifest.ModelIdentity})"));
-        var path = run.Models.ModelFilePath(request.FileName)
+        var folder = run.Models.Value.Folder;
+        if (request.ModelIdentity != folder.ModelIdentity)
+            throw new RpcException(new Status(StatusCode.NotFound, $"model {request.ModelIdentity} is not this run's ({folder.ModelIdentity})"));
+        var path = folder.PathOf(request.FileName)
             ?? throw new RpcException(new Status(StatusCode.NotFound, $"the model has no file \"{request.FileName}\""));
         await using var file = File.OpenRead(path);
         if (request.Offset < 0 || request.Offset > file.Length)
@@ -110,7 +73,8 @@ public sealed class FederationService(RunHost runs, CallerIdentity caller, Coord
     public override Task<UploadReply> Upload(UploadRequest request, ServerCallContext context)
     {
         var (round, count) = runs.Require().Engine.AcceptUpload(caller.Of(context), request.RunId, request.Round, request.BasePromptVersion,
-            request.Prompt, request.ExampleCount, request.Metrics, request.Privacy);
+            WireMapping.PromptOf(request.Prompt), request.Prompt?.CalculateSize() ?? 0, request.ExampleCount, WireMapping.MetricsOf(request.Metrics),
+            WireMapping.SpendOf(request.Privacy));
         return Task.FromResult(new UploadReply { Round = round, UploadsInRound = count });
     }
 

@@ -24,11 +24,12 @@ public sealed class InferenceService(RunHost runs, CallerIdentity caller) : Infe
         if (request.PromptTokenIds.Count == 0) throw new RejectionException(RejectionKind.Invalid, "the prompt has no tokens");
         var run = runs.Require();
         string identity = caller.Of(context);
-        run.Models.CheckInferencePrompt(request.PromptTokenIds);   // a malformed prompt is refused before anything is counted
+        var models = run.Models.Value;
+        models.CheckInferencePrompt(request.PromptTokenIds);   // a malformed prompt is refused before anything is counted
         var (round, used) = run.Engine.ChargeQueries(identity, request.RunId, request.Texts.Count);
         try
         {
-            var labels = await Task.Run(() => run.Models.Classify(request.PromptTokenIds, request.Texts), context.CancellationToken);
+            var labels = await Task.Run(() => models.Classify(request.PromptTokenIds, request.Texts), context.CancellationToken);
             return new ClassifyReply { Labels = { labels }, QueriesUsed = used, QueryBudget = run.Engine.Config.Discrete.QueryBudget };
         }
         catch

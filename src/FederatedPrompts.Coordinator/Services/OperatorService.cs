@@ -2,6 +2,8 @@ using FederatedPrompts.Coordinator.Hosting;
 using FederatedPrompts.Coordinator.Rounds;
 using FederatedPrompts.Coordinator.Runs;
 using FederatedPrompts.Coordinator.Storage;
+using FederatedPrompts.Core.Prompts;
+using FederatedPrompts.Protocol;
 using FederatedPrompts.Protocol.V1;
 using Grpc.Core;
 
@@ -43,10 +45,20 @@ public sealed class OperatorService(RunHost runs, CallerIdentity caller) : Opera
     public override Task<PromptDownload> DownloadPrompt(RunRef request, ServerCallContext context)
     {
         var engine = Run(request, context);
-        var (prompt, _) = runs.Store.FinalResult(engine.RunId);
-        if (engine.State != RunState.Finished || prompt is null)
+        var results = runs.Store.Results(engine.RunId);
+        if (engine.State != RunState.Finished || results.Count == 0)
             throw new RejectionException(RejectionKind.WrongState, $"run {engine.RunId} is {engine.State.ToString().ToLowerInvariant()}; its prompt is published when it finishes");
-        return Task.FromResult(new PromptDownload { Prompt = prompt });
+        PromptMode mode;
+        if (request.Mode == Mode.Unspecified)
+        {
+            if (results.Count > 1)
+                throw new RejectionException(RejectionKind.Invalid, $"run {engine.RunId} is hybrid: name the mode of the prompt to download (soft or discrete)");
+            mode = results[0].Mode;
+        }
+        else mode = WireMapping.ModeOf(request.Mode);
+        var result = results.FirstOrDefault(r => r.Mode == mode)
+            ?? throw new RejectionException(RejectionKind.Invalid, $"run {engine.RunId} has no {Prompt.NameOf(mode)} prompt (it is a {engine.Config.Mode}-mode run)");
+        return Task.FromResult(new PromptDownload { Prompt = PromptMessages.ToMessage(result.Prompt) });
     }
 
     RoundEngine Run(RunRef request, ServerCallContext context)
@@ -64,20 +76,22 @@ public sealed class OperatorService(RunHost runs, CallerIdentity caller) : Opera
     {
         var snapshot = engine.Snapshot();
         var current = snapshot.Rounds.LastOrDefault();
+        var config = snapshot.Run.Config;
         var status = new RunStatus
         {
-            RunId = snapshot.Run.RunId, State = snapshot.Run.State.ToString().ToLowerInvariant(), Mode = snapshot.Run.Config.IsSoft ? Mode.Soft : Mode.Discrete,
-            Round = snapshot.Run.CurrentRound, TotalRounds = snapshot.Run.Config.Rounds, RoundState = current?.State.ToString().ToLowerInvariant() ?? "",
+            RunId = snapshot.Run.RunId, State = snapshot.Run.State.ToString().ToLowerInvariant(), Mode = config.Modes.Count == 1 ? WireMapping.ToWire(config.Modes[0]) : Mode.Unspecified,
+            Round = snapshot.Run.CurrentRound, TotalRounds = config.Rounds, RoundState = current?.State.ToString().ToLowerInvariant() ?? "",
             EnrolledClients = snapshot.Clients.Count, SampledClients = current?.Sampled.Count ?? 0, UploadsInRound = current is null ? 0 : snapshot.UploadsIn(current.Round),
-            Error = snapshot.Run.Error ?? "",
+            Error = snapshot.Run.Error ?? "", RunMode = config.Mode,
         };
         foreach (var round in snapshot.Rounds)
-            status.Rounds.Add(new RoundSummary
-            {
-                Round = round.Round, State = round.State.ToString().ToLowerInvariant(), Sampled = round.Sampled.Count,
-                Uploads = snapshot.UploadsIn(round.Round), Accuracy = round.Accuracy ?? double.NaN,
-                PromptLength = round.PromptOut is { } p ? RunReport.PromptLength(p) : 0,
-            });
+            foreach (var (mode, part) in round.Modes)
+                status.Rounds.Add(new RoundSummary
+                {
+                    Round = round.Round, State = round.State.ToString().ToLowerInvariant(), Sampled = round.Sampled.Count,
+                    Uploads = snapshot.Updates.Count(u => u.Round == round.Round && u.Mode == mode), Accuracy = part.Accuracy ?? double.NaN,
+                    PromptLength = part.PromptOut?.Length ?? 0, Mode = WireMapping.ToWire(mode),
+                });
         return status;
     }
 }

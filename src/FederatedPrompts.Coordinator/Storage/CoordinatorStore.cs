@@ -1,30 +1,19 @@
+using System.Text.Json;
+using FederatedPrompts.Coordinator.Rounds;
 using FederatedPrompts.Coordinator.Runs;
-using FederatedPrompts.Protocol.V1;
-using Google.Protobuf;
+using FederatedPrompts.Core.Federation;
+using FederatedPrompts.Core.Prompts;
 using Microsoft.Data.Sqlite;
 
 namespace FederatedPrompts.Coordinator.Storage;
 
-public enum RunState { Created, Running, Transferring, Finished, Failed }
-
-public enum RoundState { Open, Collecting, Aggregating, Closed }
-
-public sealed record RunRecord(string RunId, RunConfig Config, RunState State, int CurrentRound, DateTimeOffset CreatedAt, string? Error);
-
-public sealed record ClientRecord(string ClientId, Mode Mode, int ExampleCount, DateTimeOffset EnrolledAt, DateTimeOffset LastSeen, string Activity);
-
-public sealed record RoundRecord(
-    int Round, RoundState State, IReadOnlyList<string> Sampled, DateTimeOffset OpenedAt, DateTimeOffset? Deadline, DateTimeOffset? ClosedAt,
-    PromptValue PromptIn, PromptValue? PromptOut, double? Accuracy, string? NotesJson);
-
-public sealed record UpdateRecord(string ClientId, int Round, PromptValue Prompt, int ExampleCount, LocalMetrics Metrics, PrivacySpend? Privacy,
-    DateTimeOffset ReceivedAt, long Bytes);
-
 /// <summary>
 /// The coordinator's durable state in one SQLite file: runs, enrolled clients, rounds (with the global prompt each
-/// started from and produced), accepted updates, inference queries per client and round, and final results. Every
-/// write commits before the caller acknowledges anything, so a killed coordinator restarts from exactly what it
-/// confirmed. Prompts, metrics and privacy spend are stored as their protobuf bytes, the form they were accepted in.
+/// started from and produced, per mode), accepted updates, inference queries per client and round, and final results.
+/// Every write commits before the caller acknowledges anything, so a killed coordinator restarts from exactly what it
+/// confirmed. The format is the coordinator's own, independent of the wire: prompts in <see cref="PromptCodec"/>'s
+/// encoding, metrics and privacy spend as JSON, modes and states as words. It is versioned
+/// (<see cref="StoreSchema"/>): a database written by an older version is migrated forward when it is opened.
 /// One connection, used under a lock: the round engine serialises its decisions anyway.
 /// </summary>
 public sealed class CoordinatorStore : IDisposable
@@ -46,7 +35,7 @@ public sealed class CoordinatorStore : IDisposable
         try
         {
             _connection.Open();
-            CreateSchema();
+            Execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);");
             // Whatever was written since the last checkpoint (at most the current round; a run created since, whole) is only in
             // the log, so the database alone cannot say what is missing: the mark says that something may be.
             if (!acceptLostLog && !logPresent && ClosedCleanly() == false)
@@ -54,6 +43,8 @@ public sealed class CoordinatorStore : IDisposable
                     $"{Path} was not closed cleanly and its write-ahead log {LogPath} is missing: the state written since the last " +
                     "checkpoint is in that log. Put the -wal file back beside the database (always copy both, or use --backup-to), " +
                     "or start with --accept-lost-state to continue from the older state the database holds");
+            // Migrated only once the state is known to be whole: a migration of what a lost log left behind would be stored as the truth.
+            StoreSchema.Upgrade(_connection);
             // From here until Dispose the database file itself says it is in use (the checkpoint moves the mark out of the log).
             SetClosedCleanly(false);
             Execute("PRAGMA wal_checkpoint(TRUNCATE)");
@@ -82,31 +73,6 @@ public sealed class CoordinatorStore : IDisposable
     void SetClosedCleanly(bool closed) =>
         Execute("INSERT INTO meta (key, value) VALUES ('closed_cleanly', $value) ON CONFLICT (key) DO UPDATE SET value = $value", ("$value", closed ? "1" : "0"));
 
-    void CreateSchema()
-    {
-        Execute("""
-            PRAGMA journal_mode = WAL;
-            PRAGMA synchronous = FULL;
-            CREATE TABLE IF NOT EXISTS runs (
-                run_id TEXT PRIMARY KEY, config_json TEXT NOT NULL, state TEXT NOT NULL, current_round INTEGER NOT NULL,
-                created_at TEXT NOT NULL, error TEXT, final_prompt BLOB, transfer_json TEXT);
-            CREATE TABLE IF NOT EXISTS clients (
-                run_id TEXT NOT NULL, client_id TEXT NOT NULL, mode INTEGER NOT NULL, example_count INTEGER NOT NULL,
-                enrolled_at TEXT NOT NULL, last_seen TEXT NOT NULL, activity TEXT NOT NULL, PRIMARY KEY (run_id, client_id));
-            CREATE TABLE IF NOT EXISTS rounds (
-                run_id TEXT NOT NULL, round INTEGER NOT NULL, state TEXT NOT NULL, sampled TEXT NOT NULL, opened_at TEXT NOT NULL,
-                deadline TEXT, closed_at TEXT, prompt_in BLOB NOT NULL, prompt_out BLOB, accuracy REAL, notes_json TEXT,
-                PRIMARY KEY (run_id, round));
-            CREATE TABLE IF NOT EXISTS updates (
-                run_id TEXT NOT NULL, round INTEGER NOT NULL, client_id TEXT NOT NULL, prompt BLOB NOT NULL, example_count INTEGER NOT NULL,
-                metrics BLOB NOT NULL, privacy BLOB, received_at TEXT NOT NULL, PRIMARY KEY (run_id, round, client_id));
-            CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-            CREATE TABLE IF NOT EXISTS queries (
-                run_id TEXT NOT NULL, round INTEGER NOT NULL, client_id TEXT NOT NULL, used INTEGER NOT NULL,
-                PRIMARY KEY (run_id, round, client_id));
-            """);
-    }
-
     public string Path { get; }
 
     // ------------------------------------------------------------------ runs
@@ -114,7 +80,7 @@ public sealed class CoordinatorStore : IDisposable
     public RunRecord CreateRun(string runId, RunConfig config, DateTimeOffset now)
     {
         Execute("INSERT INTO runs (run_id, config_json, state, current_round, created_at) VALUES ($id, $config, $state, 0, $now)",
-            ("$id", runId), ("$config", config.ToJson()), ("$state", RunState.Created.ToString()), ("$now", Time(now)));
+            ("$id", runId), ("$config", config.ToJson()), ("$state", Word(RunState.Created)), ("$now", Time(now)));
         return GetRun(runId)!;
     }
 
@@ -126,20 +92,25 @@ public sealed class CoordinatorStore : IDisposable
 
     public void SetRunState(string runId, RunState state, int currentRound, string? error = null) =>
         Execute("UPDATE runs SET state = $state, current_round = $round, error = $error WHERE run_id = $id",
-            ("$id", runId), ("$state", state.ToString()), ("$round", currentRound), ("$error", error));
+            ("$id", runId), ("$state", Word(state)), ("$round", currentRound), ("$error", error));
 
-    public void SetFinalResult(string runId, PromptValue finalPrompt, string transferJson) =>
-        Execute("UPDATE runs SET final_prompt = $prompt, transfer_json = $transfer WHERE run_id = $id",
-            ("$id", runId), ("$prompt", finalPrompt.ToByteArray()), ("$transfer", transferJson));
+    /// <summary>Stores (or replaces) the published prompt of one mode.</summary>
+    public void SetResult(string runId, RunResult result) =>
+        Execute("""
+            INSERT INTO run_results (run_id, mode, prompt, transfer_json) VALUES ($id, $mode, $prompt, $transfer)
+            ON CONFLICT (run_id, mode) DO UPDATE SET prompt = $prompt, transfer_json = $transfer
+            """, ("$id", runId), ("$mode", Word(result.Mode)), ("$prompt", PromptCodec.Encode(result.Prompt)), ("$transfer", result.TransferJson));
 
-    public (PromptValue? Prompt, string? TransferJson) FinalResult(string runId) =>
-        Query("SELECT final_prompt, transfer_json FROM runs WHERE run_id = $id",
-            r => (r.IsDBNull(0) ? null : PromptValue.Parser.ParseFrom((byte[])r[0]), r.IsDBNull(1) ? null : r.GetString(1)), ("$id", runId)).Single();
+    /// <summary>The published prompts of a run, soft first; empty until it finishes.</summary>
+    public IReadOnlyList<RunResult> Results(string runId) =>
+        Query("SELECT mode, prompt, transfer_json FROM run_results WHERE run_id = $id", r =>
+                new RunResult(ModeOf(r.GetString(0)), PromptCodec.Decode((byte[])r[1]), r.IsDBNull(2) ? null : r.GetString(2)), ("$id", runId))
+            .OrderBy(r => r.Mode).ToList();
 
     static RunRecord ReadRun(SqliteDataReader r) => new(
         r.GetString(r.GetOrdinal("run_id")),
         RunConfig.FromStored(r.GetString(r.GetOrdinal("config_json"))),
-        Enum.Parse<RunState>(r.GetString(r.GetOrdinal("state"))),
+        Enum.Parse<RunState>(r.GetString(r.GetOrdinal("state")), ignoreCase: true),
         r.GetInt32(r.GetOrdinal("current_round")),
         DateTimeOffset.Parse(r.GetString(r.GetOrdinal("created_at"))),
         r.IsDBNull(r.GetOrdinal("error")) ? null : r.GetString(r.GetOrdinal("error")));
@@ -147,13 +118,13 @@ public sealed class CoordinatorStore : IDisposable
     // ------------------------------------------------------------------ clients
 
     /// <summary>Enrols a client, or refreshes an enrolled one (a restarted client enrols again with the same identity).</summary>
-    public ClientRecord UpsertClient(string runId, string clientId, Mode mode, int exampleCount, DateTimeOffset now)
+    public ClientRecord UpsertClient(string runId, string clientId, PromptMode mode, int exampleCount, DateTimeOffset now)
     {
         Execute("""
             INSERT INTO clients (run_id, client_id, mode, example_count, enrolled_at, last_seen, activity)
             VALUES ($run, $client, $mode, $count, $now, $now, 'enrolled')
             ON CONFLICT (run_id, client_id) DO UPDATE SET mode = $mode, example_count = $count, last_seen = $now, activity = 'enrolled'
-            """, ("$run", runId), ("$client", clientId), ("$mode", (int)mode), ("$count", exampleCount), ("$now", Time(now)));
+            """, ("$run", runId), ("$client", clientId), ("$mode", Word(mode)), ("$count", exampleCount), ("$now", Time(now)));
         return GetClient(runId, clientId)!;
     }
 
@@ -178,66 +149,85 @@ public sealed class CoordinatorStore : IDisposable
     }
 
     static ClientRecord ReadClient(SqliteDataReader r) => new(
-        r.GetString(r.GetOrdinal("client_id")), (Mode)r.GetInt32(r.GetOrdinal("mode")), r.GetInt32(r.GetOrdinal("example_count")),
+        r.GetString(r.GetOrdinal("client_id")), ModeOf(r.GetString(r.GetOrdinal("mode"))), r.GetInt32(r.GetOrdinal("example_count")),
         DateTimeOffset.Parse(r.GetString(r.GetOrdinal("enrolled_at"))), DateTimeOffset.Parse(r.GetString(r.GetOrdinal("last_seen"))),
         r.GetString(r.GetOrdinal("activity")));
 
     // ------------------------------------------------------------------ rounds
 
-    public void OpenRound(string runId, int round, PromptValue promptIn, DateTimeOffset now)
+    /// <summary>Opens a round from each mode's global prompt and makes it the run's current one, in one transaction.</summary>
+    public void OpenRound(string runId, int round, IReadOnlyDictionary<PromptMode, Prompt> promptsIn, DateTimeOffset now)
     {
         lock (_gate)
         {
             InTransaction(() =>
             {
-                Execute("INSERT INTO rounds (run_id, round, state, sampled, opened_at, prompt_in) VALUES ($run, $round, $state, '', $now, $prompt)",
-                    ("$run", runId), ("$round", round), ("$state", RoundState.Open.ToString()), ("$now", Time(now)), ("$prompt", promptIn.ToByteArray()));
+                Execute("INSERT INTO rounds (run_id, round, state, sampled, opened_at) VALUES ($run, $round, $state, '', $now)",
+                    ("$run", runId), ("$round", round), ("$state", Word(RoundState.Open)), ("$now", Time(now)));
+                foreach (var (mode, prompt) in promptsIn)
+                    Execute("INSERT INTO round_prompts (run_id, round, mode, prompt_in) VALUES ($run, $round, $mode, $prompt)",
+                        ("$run", runId), ("$round", round), ("$mode", Word(mode)), ("$prompt", PromptCodec.Encode(prompt)));
                 Execute("UPDATE runs SET state = $state, current_round = $round WHERE run_id = $run",
-                    ("$run", runId), ("$round", round), ("$state", RunState.Running.ToString()));
+                    ("$run", runId), ("$round", round), ("$state", Word(RunState.Running)));
             });
         }
     }
 
     public void StartCollecting(string runId, int round, IReadOnlyList<string> sampled, DateTimeOffset deadline) =>
         Execute("UPDATE rounds SET state = $state, sampled = $sampled, deadline = $deadline WHERE run_id = $run AND round = $round",
-            ("$run", runId), ("$round", round), ("$state", RoundState.Collecting.ToString()), ("$sampled", string.Join('\n', sampled)),
+            ("$run", runId), ("$round", round), ("$state", Word(RoundState.Collecting)), ("$sampled", string.Join('\n', sampled)),
             ("$deadline", Time(deadline)));
 
     public void SetRoundState(string runId, int round, RoundState state) =>
         Execute("UPDATE rounds SET state = $state WHERE run_id = $run AND round = $round",
-            ("$run", runId), ("$round", round), ("$state", state.ToString()));
+            ("$run", runId), ("$round", round), ("$state", Word(state)));
 
-    /// <summary>Stores the round's result, then moves the log into the database file (a passive checkpoint, which never waits for readers).</summary>
-    public void CloseRound(string runId, int round, PromptValue promptOut, double accuracy, string notesJson, DateTimeOffset now)
+    /// <summary>Stores the round's results (one per mode) in one transaction, then moves the log into the database file (a passive checkpoint, which never waits for readers).</summary>
+    public void CloseRound(string runId, int round, IReadOnlyList<ModeOutcome> outcomes, DateTimeOffset now)
     {
-        Execute("""
-            UPDATE rounds SET state = $state, prompt_out = $prompt, accuracy = $accuracy, notes_json = $notes, closed_at = $now
-            WHERE run_id = $run AND round = $round
-            """, ("$run", runId), ("$round", round), ("$state", RoundState.Closed.ToString()), ("$prompt", promptOut.ToByteArray()),
-            ("$accuracy", accuracy), ("$notes", notesJson), ("$now", Time(now)));
+        lock (_gate)
+        {
+            InTransaction(() =>
+            {
+                foreach (var outcome in outcomes)
+                    Execute("""
+                        UPDATE round_prompts SET prompt_out = $prompt, accuracy = $accuracy, notes_json = $notes
+                        WHERE run_id = $run AND round = $round AND mode = $mode
+                        """, ("$run", runId), ("$round", round), ("$mode", Word(outcome.Mode)), ("$prompt", PromptCodec.Encode(outcome.PromptOut)),
+                        ("$accuracy", outcome.Accuracy), ("$notes", outcome.NotesJson));
+                Execute("UPDATE rounds SET state = $state, closed_at = $now WHERE run_id = $run AND round = $round",
+                    ("$run", runId), ("$round", round), ("$state", Word(RoundState.Closed)), ("$now", Time(now)));
+            });
+        }
         // Until a checkpoint, acknowledged state lives only in the -wal file beside the database: after every round the
         // database file alone holds every closed round.
         Execute("PRAGMA wal_checkpoint(PASSIVE)");
     }
 
-    public RoundRecord? GetRound(string runId, int round) =>
-        Query("SELECT * FROM rounds WHERE run_id = $run AND round = $round", ReadRound, ("$run", runId), ("$round", round)).SingleOrDefault();
+    public RoundRecord? GetRound(string runId, int round) => ReadRounds("AND round = $round", ("$run", runId), ("$round", round)).SingleOrDefault();
 
-    public IReadOnlyList<RoundRecord> Rounds(string runId) =>
-        Query("SELECT * FROM rounds WHERE run_id = $run ORDER BY round", ReadRound, ("$run", runId));
+    public IReadOnlyList<RoundRecord> Rounds(string runId) => ReadRounds("", ("$run", runId));
 
-    static RoundRecord ReadRound(SqliteDataReader r)
+    List<RoundRecord> ReadRounds(string filter, params (string Name, object? Value)[] parameters)
     {
-        string sampled = r.GetString(r.GetOrdinal("sampled"));
-        DateTimeOffset? OptionalTime(string column) => r.IsDBNull(r.GetOrdinal(column)) ? null : DateTimeOffset.Parse(r.GetString(r.GetOrdinal(column)));
-        return new RoundRecord(
-            r.GetInt32(r.GetOrdinal("round")), Enum.Parse<RoundState>(r.GetString(r.GetOrdinal("state"))),
-            sampled.Length == 0 ? [] : sampled.Split('\n'),
-            DateTimeOffset.Parse(r.GetString(r.GetOrdinal("opened_at"))), OptionalTime("deadline"), OptionalTime("closed_at"),
-            PromptValue.Parser.ParseFrom((byte[])r["prompt_in"]),
-            r.IsDBNull(r.GetOrdinal("prompt_out")) ? null : PromptValue.Parser.ParseFrom((byte[])r["prompt_out"]),
-            r.IsDBNull(r.GetOrdinal("accuracy")) ? null : r.GetDouble(r.GetOrdinal("accuracy")),
-            r.IsDBNull(r.GetOrdinal("notes_json")) ? null : r.GetString(r.GetOrdinal("notes_json")));
+        var prompts = Query($"SELECT * FROM round_prompts WHERE run_id = $run {filter}", r => (
+            Round: r.GetInt32(r.GetOrdinal("round")), Mode: ModeOf(r.GetString(r.GetOrdinal("mode"))),
+            Part: new ModeRound(
+                PromptCodec.Decode((byte[])r["prompt_in"]),
+                r.IsDBNull(r.GetOrdinal("prompt_out")) ? null : PromptCodec.Decode((byte[])r["prompt_out"]),
+                r.IsDBNull(r.GetOrdinal("accuracy")) ? null : r.GetDouble(r.GetOrdinal("accuracy")),
+                r.IsDBNull(r.GetOrdinal("notes_json")) ? null : r.GetString(r.GetOrdinal("notes_json")))), parameters).ToLookup(p => p.Round);
+        return Query($"SELECT * FROM rounds WHERE run_id = $run {filter} ORDER BY round", r =>
+        {
+            int round = r.GetInt32(r.GetOrdinal("round"));
+            string sampled = r.GetString(r.GetOrdinal("sampled"));
+            DateTimeOffset? OptionalTime(string column) => r.IsDBNull(r.GetOrdinal(column)) ? null : DateTimeOffset.Parse(r.GetString(r.GetOrdinal(column)));
+            return new RoundRecord(
+                round, Enum.Parse<RoundState>(r.GetString(r.GetOrdinal("state")), ignoreCase: true),
+                sampled.Length == 0 ? [] : sampled.Split('\n'),
+                DateTimeOffset.Parse(r.GetString(r.GetOrdinal("opened_at"))), OptionalTime("deadline"), OptionalTime("closed_at"),
+                prompts[round].OrderBy(p => p.Mode).ToDictionary(p => p.Mode, p => p.Part));
+        }, parameters);
     }
 
     // ------------------------------------------------------------------ updates
@@ -245,11 +235,12 @@ public sealed class CoordinatorStore : IDisposable
     /// <summary>Stores an accepted update; false (and nothing changed) when this client already has one in this round.</summary>
     public bool TryAddUpdate(string runId, UpdateRecord update) =>
         Execute("""
-            INSERT INTO updates (run_id, round, client_id, prompt, example_count, metrics, privacy, received_at)
-            VALUES ($run, $round, $client, $prompt, $count, $metrics, $privacy, $now) ON CONFLICT DO NOTHING
-            """, ("$run", runId), ("$round", update.Round), ("$client", update.ClientId), ("$prompt", update.Prompt.ToByteArray()),
-            ("$count", update.ExampleCount), ("$metrics", update.Metrics.ToByteArray()), ("$privacy", update.Privacy?.ToByteArray()),
-            ("$now", Time(update.ReceivedAt))) == 1;
+            INSERT INTO updates (run_id, round, client_id, prompt, example_count, metrics_json, privacy_json, received_at, bytes)
+            VALUES ($run, $round, $client, $prompt, $count, $metrics, $privacy, $now, $bytes) ON CONFLICT DO NOTHING
+            """, ("$run", runId), ("$round", update.Round), ("$client", update.ClientId), ("$prompt", PromptCodec.Encode(update.Prompt)),
+            ("$count", update.ExampleCount), ("$metrics", JsonSerializer.Serialize(update.Metrics, StoreSchema.Json)),
+            ("$privacy", update.Privacy is null ? null : JsonSerializer.Serialize(update.Privacy, StoreSchema.Json)),
+            ("$now", Time(update.ReceivedAt)), ("$bytes", update.Bytes)) == 1;
 
     public IReadOnlyList<UpdateRecord> Updates(string runId, int round) =>
         Query("SELECT * FROM updates WHERE run_id = $run AND round = $round ORDER BY client_id", ReadUpdate, ("$run", runId), ("$round", round));
@@ -257,15 +248,11 @@ public sealed class CoordinatorStore : IDisposable
     public IReadOnlyList<UpdateRecord> AllUpdates(string runId) =>
         Query("SELECT * FROM updates WHERE run_id = $run ORDER BY round, client_id", ReadUpdate, ("$run", runId));
 
-    static UpdateRecord ReadUpdate(SqliteDataReader r)
-    {
-        var prompt = (byte[])r["prompt"];
-        return new UpdateRecord(
-            r.GetString(r.GetOrdinal("client_id")), r.GetInt32(r.GetOrdinal("round")), PromptValue.Parser.ParseFrom(prompt),
-            r.GetInt32(r.GetOrdinal("example_count")), LocalMetrics.Parser.ParseFrom((byte[])r["metrics"]),
-            r.IsDBNull(r.GetOrdinal("privacy")) ? null : PrivacySpend.Parser.ParseFrom((byte[])r["privacy"]),
-            DateTimeOffset.Parse(r.GetString(r.GetOrdinal("received_at"))), prompt.Length);
-    }
+    static UpdateRecord ReadUpdate(SqliteDataReader r) => new(
+        r.GetString(r.GetOrdinal("client_id")), r.GetInt32(r.GetOrdinal("round")), PromptCodec.Decode((byte[])r["prompt"]),
+        r.GetInt32(r.GetOrdinal("example_count")), JsonSerializer.Deserialize<LocalWorkMetrics>(r.GetString(r.GetOrdinal("metrics_json")), StoreSchema.Json)!,
+        r.IsDBNull(r.GetOrdinal("privacy_json")) ? null : JsonSerializer.Deserialize<DpSpend>(r.GetString(r.GetOrdinal("privacy_json")), StoreSchema.Json),
+        DateTimeOffset.Parse(r.GetString(r.GetOrdinal("received_at"))), r.GetInt64(r.GetOrdinal("bytes")));
 
     // ------------------------------------------------------------------ inference metering
 
@@ -286,6 +273,11 @@ public sealed class CoordinatorStore : IDisposable
     // ------------------------------------------------------------------ plumbing
 
     static string Time(DateTimeOffset t) => t.UtcDateTime.ToString("O");
+
+    /// <summary>States and modes are stored as lowercase words ("collecting", "soft").</summary>
+    static string Word<T>(T value) where T : struct, Enum => value.ToString().ToLowerInvariant();
+
+    static PromptMode ModeOf(string word) => Enum.Parse<PromptMode>(word, ignoreCase: true);
 
     int Execute(string sql, params (string Name, object? Value)[] parameters)
     {

@@ -4,7 +4,7 @@ namespace FederatedPrompts.Core.Prompts;
 /// A prompt of real tokens: ids in the vocabulary named by <see cref="TokenizerIdentity"/>, with their decoded
 /// <see cref="Text"/> where known (for people to read; the ids are what count).
 /// </summary>
-public sealed class DiscretePrompt
+public sealed class DiscretePrompt : Prompt
 {
     public const string Format = "discrete-prompt";
 
@@ -23,6 +23,8 @@ public sealed class DiscretePrompt
         Text = text;
     }
 
+    public override PromptMode Mode => PromptMode.Discrete;
+    public override int Length => _tokenIds.Length;
     public IReadOnlyList<int> TokenIds => _tokenIds;
     public string TokenizerIdentity { get; }
     public string? Text { get; }

@@ -5,7 +5,7 @@ namespace FederatedPrompts.Core.Prompts;
 /// <see cref="HiddenSize"/> floats, row-major. <see cref="ModelIdentity"/> names the model whose embedding space the
 /// vectors live in, so they are not applied to another model by mistake.
 /// </summary>
-public sealed class SoftPrompt
+public sealed class SoftPrompt : Prompt
 {
     public const string Format = "soft-prompt";
 
@@ -34,7 +34,8 @@ public sealed class SoftPrompt
     /// <summary>The vectors, one array per position (copies).</summary>
     public float[][] Rows() => Enumerable.Range(0, Length).Select(i => _values.AsSpan(i * HiddenSize, HiddenSize).ToArray()).ToArray();
 
-    public int Length { get; }
+    public override PromptMode Mode => PromptMode.Soft;
+    public override int Length { get; }
     public int HiddenSize { get; }
     public string ModelIdentity { get; }
 

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using FederatedPrompts.Post.Privacy;
 
-namespace FederatedPrompts.Client.Jobs;
+namespace FederatedPrompts.Client.Work;
 
 /// <summary>One DP-SGD round as the accountant sees it.</summary>
 public sealed record LedgerEntry(int Round, double SampleRate, double NoiseMultiplier, int Steps, double Delta);

@@ -1,18 +1,19 @@
 using System.Text.Json;
+using FederatedPrompts.Coordinator.Runs;
 using FederatedPrompts.Modeling.Models;
 using FederatedPrompts.Modeling.Tokenization;
 using FederatedPrompts.Modeling.Training;
 using FederatedPrompts.Post.Distillation;
 
-namespace FederatedPrompts.Coordinator.Runs;
+namespace FederatedPrompts.Cli.Bench;
 
 /// <summary>
 /// A complete, tiny federation setting written into a folder: a random 2-layer GPT-2 "large" model (hidden 16,
 /// context 48) with a tokenizer trained on a small generated corpus, a 1-layer student built from it, the
 /// coordinator's held-out set, public texts and a public labeled set (two classes, preset synthetic-sentiment).
 /// Untrained models make accuracies meaningless; tests and benchmarks that use it measure the protocol, the state
-/// machine, storage and the coordinator's overhead, not learning. Used by the federation tests and
-/// <c>fedprompt bench federation</c>.
+/// machine, storage and the coordinator's overhead, not learning. A fixture, not part of a federation: it lives beside
+/// <c>fedprompt bench federation</c>, which writes one at run time, and the federation tests reference it from here.
 /// </summary>
 public sealed class TinyFederationSetting
 {

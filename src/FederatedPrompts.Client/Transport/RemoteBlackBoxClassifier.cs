@@ -5,24 +5,18 @@ using FederatedPrompts.Protocol;
 using FederatedPrompts.Protocol.V1;
 using Grpc.Core;
 
-namespace FederatedPrompts.Client.Jobs;
+namespace FederatedPrompts.Client.Transport;
 
 /// <summary>
 /// The coordinator's inference service as FedDTPT's black box: labels only. Keeps to the service's contract, the
-/// <paramref name="limits"/> the coordinator gave at enrolment (<see cref="InferenceLimits"/>' values where it gave none):
-/// a text longer than a text may be is sent as its tail, the part the classifier reads, and requests hold at most the
-/// texts and bytes the service takes, so a RESOURCE_EXHAUSTED can only be the budget. It becomes
-/// <see cref="QueryBudgetExceededException"/>, which ends the search gracefully. Counts queries and tokens sent, as the
-/// local black box does.
+/// <paramref name="limits"/> the coordinator gave at enrolment: a text longer than a text may be is sent as its tail,
+/// the part the classifier reads, and requests hold at most the texts and bytes the service takes, so a
+/// RESOURCE_EXHAUSTED can only be the budget. It becomes <see cref="QueryBudgetExceededException"/>, which ends the
+/// search gracefully. Counts queries and tokens sent, as the local black box does.
 /// </summary>
 public sealed class RemoteBlackBoxClassifier(Inference.InferenceClient service, string runId, ITextTokenizer tokenizer, long budget,
-    CancellationToken cancel, Limits? limits = null) : IBlackBoxClassifier
+    InferenceRequestLimits limits, CancellationToken cancel) : IBlackBoxClassifier
 {
-    readonly int _textsPerRequest = limits?.MaxTextsPerRequest is > 0 and var texts ? texts : InferenceLimits.MaxTextsPerRequest;
-    readonly int _textBytes = limits?.MaxTextBytes is > 0 and var bytes ? bytes : InferenceLimits.MaxTextBytes;
-    // Three quarters of the largest message leaves room for the prompt and the framing.
-    readonly long _requestBytes = limits?.MaxMessageBytes is > 0 and var message ? Math.Min(InferenceLimits.MaxRequestTextBytes, message * 3L / 4) : InferenceLimits.MaxRequestTextBytes;
-
     public long Queries { get; private set; }
     public long TokensSent { get; private set; }
 
@@ -30,7 +24,7 @@ public sealed class RemoteBlackBoxClassifier(Inference.InferenceClient service, 
     {
         if (Queries + texts.Count > budget) throw new QueryBudgetExceededException(budget, Queries, texts.Count);
         var labels = new List<string>(texts.Count);
-        foreach (var chunk in Requests(texts.Select(text => InferenceLimits.Tail(text, _textBytes))))
+        foreach (var chunk in Requests(texts.Select(text => InferenceLimits.Tail(text, limits.TextBytes))))
         {
             var request = new ClassifyRequest { RunId = runId, PromptTokenIds = { promptTokenIds }, Texts = { chunk } };
             try
@@ -55,7 +49,7 @@ public sealed class RemoteBlackBoxClassifier(Inference.InferenceClient service, 
         foreach (var text in texts)
         {
             int size = Encoding.UTF8.GetByteCount(text);
-            if (request.Count == _textsPerRequest || (request.Count > 0 && bytes + size > _requestBytes))
+            if (request.Count == limits.TextsPerRequest || (request.Count > 0 && bytes + size > limits.RequestTextBytes))
             {
                 yield return [.. request];
                 (request, bytes) = ([], 0);
