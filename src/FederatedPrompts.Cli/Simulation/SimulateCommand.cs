@@ -56,7 +56,7 @@ public static class SimulateCommand
             Description = "With --in-process: how many clients train at once (each local job already uses every core)", DefaultValueFactory = _ => 1,
         };
         var localEpochs = new Option<int?>("--local-epochs") { Description = "Soft mode: epochs of local tuning per round (default: the run file's, 2)" };
-        var learningRate = new Option<double?>("--lr") { Description = "Soft mode: the clients' learning rate (default: 0.1 with adam, the DP-SGD default with sgd)" };
+        var learningRate = new Option<double?>("--lr") { Description = "Soft mode: the clients' learning rate (default: 0.03 with adam, the DP-SGD default with sgd)" };
         var validateEvery = new Option<int>("--validate-every")
         {
             Description = "Soft mode: check the transferred prompt on the public labeled split every this many steps and publish the best (0: the last)", DefaultValueFactory = _ => 25,
