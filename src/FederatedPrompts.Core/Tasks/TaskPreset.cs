@@ -14,7 +14,9 @@ namespace FederatedPrompts.Core.Tasks;
 /// sentences without a prompt, it gives 70.0 %, where the bare words "great"/"terrible" give 63.0 % and "It was
 /// positive."/"It was negative." 66.5 % (the issue's 400 sentences: 74.5 % and 63.0 %). Where it does not, the
 /// descriptions are written for the encoder (trec: the question each answer type answers, 64.0 % on 200 test questions
-/// against 55.5 % for "Answer type: person." and the like).
+/// against 55.5 % for "Answer type: person." and the like). On spam no description tried beat the majority class (the
+/// encoder measures what a message is about, not whether it is wanted), so it keeps the template's sentence, 48.0 %
+/// (docs/ARCHITECTURE.md, "FedDTPT client", lists every variant measured).
 /// </para>
 /// </summary>
 public sealed record TaskPreset(string Name, PromptTemplate Template, Verbalizer Verbalizer, string InitText, LabelDescriptions Descriptions)
