@@ -360,8 +360,9 @@ public static class FedDtptBenchmark
 
         /// <summary>
         /// One federation through the production path. The black box is --black-box's: the run's large model (the teacher,
-        /// or the student for transferability) or the sentence encoder; clients download the student and search one at a time, as the bench's figures assume a
-        /// client has the machine to itself. Rounds wait for every client: the timeout is the longest a run may set.
+        /// or the student for transferability) or the sentence encoder; clients download the student and search one at a
+        /// time, as the bench's figures assume a client has the machine to itself. Rounds wait for every client: the timeout
+        /// is the longest a run may set.
         /// </summary>
         public async Task<Federation> Run(TaskContext context, string partitionName, ClientPartition partition, string method, string strategy,
             bool feedback, bool onStudent, World world, Settings settings, CancellationToken cancel)
