@@ -30,7 +30,7 @@ public class RunConfigTests : IDisposable
         var dp = Parse("""{ "dp": { "clip_norm": 1, "epsilon": 8 } }""").Soft;
         Assert.Equal((PromptOptimizer.Sgd, TuneOptions.DefaultLearningRate(PromptOptimizer.Sgd)), (dp.OptimizerInUse(), dp.LearningRateInUse()));
         var plain = Parse("{}").Soft;
-        Assert.Equal((PromptOptimizer.Adam, 0.1), (plain.OptimizerInUse(), plain.LearningRateInUse()));
+        Assert.Equal((PromptOptimizer.Adam, SoftRunConfig.DefaultAdamLearningRate), (plain.OptimizerInUse(), plain.LearningRateInUse()));
         var chosen = Parse("""{ "optimizer": "adam", "learning_rate": 0.02, "dp": { "clip_norm": 1, "epsilon": 8 } }""").Soft;
         Assert.Equal((PromptOptimizer.Adam, 0.02), (chosen.OptimizerInUse(), chosen.LearningRateInUse()));
     }

@@ -33,7 +33,7 @@ public static class RobustBenchmark
         var testLimit = new Option<int>("--test-limit") { Description = "Test examples (seeded sample of test.jsonl)", DefaultValueFactory = _ => 400 };
         var promptLength = new Option<int>("--prompt-length") { Description = "Soft prompt length (vectors) the clients tune", DefaultValueFactory = _ => 10 };
         var epochs = new Option<int>("--epochs") { Description = "Local epochs (the run file's soft.epochs)", DefaultValueFactory = _ => 2 };
-        var lr = new Option<double>("--lr") { Description = "Local Adam learning rate (a run's default without DP)", DefaultValueFactory = _ => 0.1 };
+        var lr = new Option<double>("--lr") { Description = "Local Adam learning rate (a run's default without DP)", DefaultValueFactory = _ => SoftRunConfig.DefaultAdamLearningRate };
         var output = new Option<string>("--out") { Description = "Results folder", DefaultValueFactory = _ => Path.Combine("bench", "results") };
         var seed = CommonOptions.Seed();
         var command = new Command("robust", "One soft round with one hostile client of N: accuracy and distance to the honest mean per aggregation strategy")

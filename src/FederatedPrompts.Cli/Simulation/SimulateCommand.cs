@@ -58,7 +58,7 @@ public static class SimulateCommand
             Description = "With --in-process: how many clients train at once (each local job already uses every core)", DefaultValueFactory = _ => 1,
         };
         var localEpochs = new Option<int?>("--local-epochs") { Description = "Soft mode: epochs of local tuning per round (default: the run file's, 2)" };
-        var learningRate = new Option<double?>("--lr") { Description = "Soft mode: the clients' learning rate (default: 0.1 with adam, the DP-SGD default with sgd)" };
+        var learningRate = new Option<double?>("--lr") { Description = "Soft mode: the clients' learning rate (default: 0.03 with adam, the DP-SGD default with sgd)" };
         var validateEvery = new Option<int>("--validate-every")
         {
             Description = "Soft mode: check the transferred prompt on the public labeled split every this many steps and publish the best (0: the last)", DefaultValueFactory = _ => 25,
@@ -194,8 +194,9 @@ public static class SimulateCommand
     }
 
     /// <summary>
-    /// The given models, or the built-in pair pretrained and distilled once and cached by corpus content, seed and steps
-    /// (a cache keyed without the corpus would hand a teacher of an older generated corpus, or of another --public-texts, to this run).
+    /// The given models, or the built-in pair pretrained and distilled once and cached by corpus content, seed, steps and training
+    /// recipe (a cache keyed without the corpus would hand a teacher of an older generated corpus, or of another --public-texts, to
+    /// this run; one keyed without the recipe, a teacher trained the old way after the training loop changed).
     /// </summary>
     static (string Large, string Small) Models(string? large, string? small, string corpusPath, int seed, int pretrainSteps, int distillSteps)
     {
@@ -205,7 +206,7 @@ public static class SimulateCommand
             string corpusHash;
             using (var corpus = File.OpenRead(corpusPath))
                 corpusHash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(corpus))[..12];
-            large = Path.Combine(cache, $"teacher-{corpusHash}-seed{seed}-steps{pretrainSteps}-document-windows");
+            large = Path.Combine(cache, $"teacher-{corpusHash}-seed{seed}-steps{pretrainSteps}-document-windows-recipe{TrainingLoop.RecipeVersion}");
             if (!File.Exists(Path.Combine(large, "config.json")))
                 ProgressViews.Pretrain(new PretrainJobSpec
                 {

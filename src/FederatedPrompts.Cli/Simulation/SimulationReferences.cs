@@ -44,13 +44,13 @@ public sealed record SimulationReferences(double ZeroShotSmall, double ZeroShotL
         }
         if (!config.Has(PromptMode.Soft)) return new(zeroShotSmall, zeroShotLarge, null, blackBox);
 
-        // The clients' prompt length, start and Adam learning rate (0.1 where they tune with SGD under DP), without DP (the
+        // The clients' prompt length, start and Adam learning rate (the run's Adam default where they tune with SGD under DP), without DP (the
         // paper's full-PT column), for as many passes over the pooled data as one client makes over its own in the whole run.
         var soft = config.Soft;
         var options = new TuneOptions
         {
             PromptLength = soft.PromptLength, Epochs = soft.Epochs * config.Rounds, BatchSize = soft.BatchSize, Seed = config.Seed,
-            Optimizer = PromptOptimizer.Adam, LearningRate = soft.OptimizerInUse() == PromptOptimizer.Adam ? soft.LearningRateInUse() : 0.1,
+            Optimizer = PromptOptimizer.Adam, LearningRate = soft.OptimizerInUse() == PromptOptimizer.Adam ? soft.LearningRateInUse() : SoftRunConfig.DefaultAdamLearningRate,
             InitText = config.InitTextInUse(),
         };
         var labelIndex = labels.Select((l, i) => (l, i)).ToDictionary(p => p.l, p => p.i);

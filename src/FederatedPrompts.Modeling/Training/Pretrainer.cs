@@ -1,7 +1,4 @@
-using System.Diagnostics;
 using FederatedPrompts.Modeling.Models;
-using FederatedPrompts.Modeling.Tokenization;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace FederatedPrompts.Modeling.Training;
@@ -14,6 +11,7 @@ public sealed record PretrainOptions
     public double LearningRate { get; init; } = 1e-3;
     public double MinLearningRateFraction { get; init; } = 0.1;
     public int WarmupSteps { get; init; } = 50;
+    /// <summary>AdamW's decoupled weight decay; <see cref="TrainingOptimizer"/> applies it to matrices and embeddings, not to biases and norm weights.</summary>
     public double WeightDecay { get; init; } = 0.01;
     public double GradientClip { get; init; } = 1.0;
     public int EvalEvery { get; init; } = 100;
@@ -31,23 +29,16 @@ public sealed record PretrainOptions
 
 public sealed record PerplexityPoint(int Step, double Perplexity);
 
-public sealed record PretrainProgress(int Step, int TotalSteps, double TrainLoss, double TokensPerSecond, PerplexityPoint? HeldOut);
+/// <summary>One finished pretraining step; <see cref="TrainingProgress{TPoint}.HeldOut"/> is the held-out perplexity where measured.</summary>
+public sealed record PretrainProgress : TrainingProgress<PerplexityPoint>;
 
-/// <summary>What a (possibly resumed) run has done so far; saved beside each checkpoint.</summary>
-public sealed record PretrainState
-{
-    public int Step { get; init; }
-    public long TrainTokens { get; init; }
-    public double TrainSeconds { get; init; }
-    public List<PerplexityPoint> HeldOutCurve { get; init; } = new();
-    public List<double> TrainLosses { get; init; } = new();
-    public double TokensPerSecond => TrainSeconds > 0 ? TrainTokens / TrainSeconds : 0;
-}
+/// <summary>What a (possibly resumed) pretraining run has done so far; saved beside each checkpoint.</summary>
+public sealed record PretrainState : TrainingState<PerplexityPoint>;
 
 /// <summary>
-/// Next-token pretraining of a causal LM on a token stream, with held-out perplexity, periodic checkpoints
-/// and exact resume: the batch of step s depends only on (seed, s), so a resumed run sees the same batches
-/// it would have seen uninterrupted.
+/// Next-token pretraining of a causal LM on a token stream with the project's <see cref="TrainingLoop{TPoint, TState, TProgress}"/>
+/// (schedule, clipping, checkpoints, exact resume): the batch loss is next-token cross-entropy
+/// (<see cref="ChunkedCrossEntropy"/>) and the held-out measurement is perplexity.
 /// </summary>
 public sealed class Pretrainer(CausalLM model, PretrainOptions options)
 {
@@ -59,55 +50,11 @@ public sealed class Pretrainer(CausalLM model, PretrainOptions options)
     /// every checkpoint, under <c>outputDir/checkpoint</c>.
     /// </summary>
     public PretrainState Train(TokenStream train, TokenStream heldOut, PretrainState state, string outputDir,
-        Action<string> saveFolder, IProgress<PretrainProgress>? progress = null, CancellationToken cancel = default)
-    {
-        int context = options.ContextLength;
-        TokenWindows.Check(train, heldOut, context, model.Config.MaxPositions);
-
-        var device = model.parameters().First().device;
-        using var optimizer = optim.AdamW(model.parameters(), options.LearningRate, weight_decay: options.WeightDecay);
-        TrainingCheckpoint.RestoreOptimizer(outputDir, state.Step, optimizer);
-
-        var curve = new List<PerplexityPoint>(state.HeldOutCurve);
-        var losses = new List<double>(state.TrainLosses);
-        long tokens = state.TrainTokens;
-        double seconds = state.TrainSeconds;
-        var clock = new Stopwatch();
-        int step = state.Step;
-        PretrainState Snapshot() => new() { Step = step, TrainTokens = tokens, TrainSeconds = seconds, HeldOutCurve = curve, TrainLosses = losses };
-
-        if (step == 0)
-            curve.Add(new PerplexityPoint(0, HeldOutPerplexity(heldOut, device)));
-
-        while (step < options.Steps)
-        {
-            cancel.ThrowIfCancellationRequested();
-            model.train();
-            clock.Restart();
-            double loss;
-            using (var scope = NewDisposeScope())
-            {
-                foreach (var group in optimizer.ParamGroups) group.LearningRate = LearningRateAt(step);
-                var (inputs, targets) = TokenWindows.TrainBatch(train, options, step, device);
-                optimizer.zero_grad();
-                loss = ChunkedCrossEntropy.MeanLoss(model, inputs, targets, backward: true);
-                nn.utils.clip_grad_norm_(model.parameters(), options.GradientClip);
-                optimizer.step();
-            }
-            seconds += clock.Elapsed.TotalSeconds;
-            tokens += (long)options.BatchSize * context;
-            losses.Add(loss);
-            step++;
-
-            PerplexityPoint? point = null;
-            if (step % options.EvalEvery == 0 || step == options.Steps)
-                curve.Add(point = new PerplexityPoint(step, HeldOutPerplexity(heldOut, device)));
-            if (step % options.CheckpointEvery == 0 || step == options.Steps)
-                TrainingCheckpoint.Save(outputDir, Snapshot(), optimizer, saveFolder);
-            progress?.Report(new PretrainProgress(step, options.Steps, loss, tokens / Math.Max(seconds, 1e-9), point));
-        }
-        return Snapshot();
-    }
+        Action<string> saveFolder, IProgress<PretrainProgress>? progress = null, CancellationToken cancel = default) =>
+        new TrainingLoop<PerplexityPoint, PretrainState, PretrainProgress>(model, options,
+                (inputs, targets) => ChunkedCrossEntropy.MeanLoss(model, inputs, targets, backward: true),
+                (held, step, device) => new PerplexityPoint(step, HeldOutPerplexity(held, device)))
+            .Run(train, heldOut, state, outputDir, saveFolder, progress, cancel);
 
     /// <summary>Cosine decay to <see cref="PretrainOptions.MinLearningRateFraction"/> after a linear warm-up.</summary>
     public double LearningRateAt(int step) => LearningRateSchedule.At(options, step);

@@ -34,11 +34,20 @@ public static class TrainingCheckpoint
         return File.Exists(path) ? JsonSerializer.Deserialize<TState>(File.ReadAllText(path), JsonOptions) : null;
     }
 
-    /// <summary>Restores the optimizer's moments when the run resumes from a saved step.</summary>
+    /// <summary>
+    /// Restores the optimizer's moments when the run resumes from a saved step. A checkpoint whose optimizer has other parameter
+    /// groups (one of training recipe 1, <see cref="TrainingLoop.RecipeVersion"/>, with a single group) cannot continue this run.
+    /// </summary>
     public static void RestoreOptimizer(string outputDir, int step, OptimizerHelper optimizer)
     {
         string path = Path.Combine(FolderOf(outputDir), OptimizerFile);
-        if (step > 0 && File.Exists(path)) optimizer.load_state_dict(path);
+        if (step <= 0 || !File.Exists(path)) return;
+        try { optimizer.load_state_dict(path); }
+        catch (ArgumentException e)
+        {
+            throw new ArgumentException($"{path}: the optimizer state does not fit this run's parameter groups ({e.Message}); " +
+                                        "a checkpoint of an older training recipe cannot be resumed, start the run again without resuming", e);
+        }
     }
 
     static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true };

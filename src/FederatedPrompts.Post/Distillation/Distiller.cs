@@ -1,7 +1,5 @@
-using System.Diagnostics;
 using FederatedPrompts.Modeling.Models;
 using FederatedPrompts.Modeling.Training;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace FederatedPrompts.Post.Distillation;
@@ -21,30 +19,21 @@ public sealed record DistillOptions
 /// <summary>Held-out measurement of the student: its perplexity and the T²-scaled KL to the teacher.</summary>
 public sealed record DistillEvalPoint(int Step, double StudentPerplexity, double KdLoss);
 
-public sealed record DistillProgress(int Step, int TotalSteps, double TrainLoss, double TokensPerSecond, DistillEvalPoint? HeldOut);
+/// <summary>One finished distillation step; <see cref="TrainingProgress{TPoint}.HeldOut"/> is the held-out measurement where taken.</summary>
+public sealed record DistillProgress : TrainingProgress<DistillEvalPoint>;
 
-/// <summary>What a (possibly resumed) distillation has done so far; saved beside each checkpoint.</summary>
-public sealed record DistillState
-{
-    public int Step { get; init; }
-    public long TrainTokens { get; init; }
-    public double TrainSeconds { get; init; }
-    public List<DistillEvalPoint> HeldOutCurve { get; init; } = new();
-    /// <summary>The weighted total loss of each step.</summary>
-    public List<double> TrainLosses { get; init; } = new();
-    public double TokensPerSecond => TrainSeconds > 0 ? TrainTokens / TrainSeconds : 0;
-}
+/// <summary>What a (possibly resumed) distillation has done so far (its train losses are the weighted total); saved beside each checkpoint.</summary>
+public sealed record DistillState : TrainingState<DistillEvalPoint>;
 
 /// <summary>
-/// Distils a teacher into a student on a public token stream with <see cref="DistillationLoss"/>. The teacher only runs
-/// forward (eval mode, no gradients). Batches, learning-rate schedule and checkpoints are the pretrainer's
-/// (<see cref="TokenWindows"/>, <see cref="LearningRateSchedule"/>, <see cref="TrainingCheckpoint"/>), so resume is exact.
+/// Distils a teacher into a student on a public token stream with the project's <see cref="TrainingLoop{TPoint, TState, TProgress}"/>
+/// (batches, schedule, optimizer, checkpoints, exact resume): the batch loss is <see cref="DistillationLoss"/> and the held-out
+/// measurement is the student's perplexity and KD loss. The teacher only runs forward (eval mode, no gradients).
 /// </summary>
 public sealed class Distiller
 {
     readonly CausalLM _teacher, _student;
     readonly DistillOptions _options;
-    readonly TorchSharp.Modules.Parameter[] _trainable;
 
     public Distiller(CausalLM teacher, CausalLM student, DistillOptions options)
     {
@@ -52,11 +41,11 @@ public sealed class Distiller
             throw new ArgumentException($"student (hidden {student.HiddenSize}, vocabulary {student.VocabSize}) does not match " +
                                         $"teacher (hidden {teacher.HiddenSize}, vocabulary {teacher.VocabSize})");
         (_teacher, _student, _options) = (teacher, student, options);
+        // The training loop optimizes the parameters that require gradients: a frozen head is left out.
         string head = StudentBuilder.HeadParameterName(student.Config);
         foreach (var (name, parameter) in student.named_parameters())
             parameter.requires_grad = !(options.FreezeHead && name == head);
         teacher.eval();
-        _trainable = student.parameters().Where(p => p.requires_grad).ToArray();
     }
 
     /// <summary>
@@ -64,55 +53,16 @@ public sealed class Distiller
     /// configured step count; <paramref name="saveFolder"/> writes the student (and tokenizer) for each checkpoint.
     /// </summary>
     public DistillState Train(TokenStream train, TokenStream heldOut, DistillState state, string outputDir,
-        Action<string> saveFolder, IProgress<DistillProgress>? progress = null, CancellationToken cancel = default)
+        Action<string> saveFolder, IProgress<DistillProgress>? progress = null, CancellationToken cancel = default) =>
+        new TrainingLoop<DistillEvalPoint, DistillState, DistillProgress>(_student, _options.Training, BackPropagatedLoss, Evaluate)
+            .Run(train, heldOut, state, outputDir, saveFolder, progress, cancel);
+
+    /// <summary>The weighted total loss of one training batch, back-propagated into the student.</summary>
+    double BackPropagatedLoss(Tensor inputs, Tensor targets)
     {
-        var options = _options.Training;
-        TokenWindows.Check(train, heldOut, options.ContextLength, _student.Config.MaxPositions);
-        var device = _student.parameters().First().device;
-        using var optimizer = optim.AdamW(_trainable, options.LearningRate, weight_decay: options.WeightDecay);
-        TrainingCheckpoint.RestoreOptimizer(outputDir, state.Step, optimizer);
-
-        var curve = new List<DistillEvalPoint>(state.HeldOutCurve);
-        var losses = new List<double>(state.TrainLosses);
-        long tokens = state.TrainTokens;
-        double seconds = state.TrainSeconds;
-        var clock = new Stopwatch();
-        int step = state.Step;
-        DistillState Snapshot() => new() { Step = step, TrainTokens = tokens, TrainSeconds = seconds, HeldOutCurve = curve, TrainLosses = losses };
-
-        if (step == 0) curve.Add(Evaluate(heldOut, 0, device));
-
-        while (step < options.Steps)
-        {
-            cancel.ThrowIfCancellationRequested();
-            _student.train();
-            clock.Restart();
-            double loss;
-            using (var scope = NewDisposeScope())
-            {
-                foreach (var group in optimizer.ParamGroups) group.LearningRate = LearningRateSchedule.At(options, step);
-                var (inputs, targets) = TokenWindows.TrainBatch(train, options, step, device);
-                optimizer.zero_grad();
-                var terms = Loss(inputs, targets);
-                terms.Total.backward();
-                nn.utils.clip_grad_norm_(_trainable, options.GradientClip);
-                optimizer.step();
-                loss = terms.Total.item<float>();
-            }
-            seconds += clock.Elapsed.TotalSeconds;
-            tokens += (long)options.BatchSize * options.ContextLength;
-            losses.Add(loss);
-            step++;
-
-            DistillEvalPoint? point = null;
-            if (step % options.EvalEvery == 0 || step == options.Steps)
-                curve.Add(point = Evaluate(heldOut, step, device));
-            if (step % options.CheckpointEvery == 0 || step == options.Steps)
-                TrainingCheckpoint.Save(outputDir, Snapshot(), optimizer, saveFolder);
-            progress?.Report(new DistillProgress(step, options.Steps, loss, tokens / Math.Max(seconds, 1e-9), point));
-        }
-        _student.eval();
-        return Snapshot();
+        var total = Loss(inputs, targets).Total;
+        total.backward();
+        return total.item<float>();
     }
 
     /// <summary>The distillation loss of the student on one batch; the teacher's outputs carry no graph.</summary>
