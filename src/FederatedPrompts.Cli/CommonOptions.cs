@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using FederatedPrompts.Discrete.BlackBox;
 using TorchSharp;
 
 namespace FederatedPrompts.Cli;
@@ -24,6 +25,14 @@ public static class CommonOptions
     {
         Description = "Start every training window at a document (after end-of-text) instead of anywhere in the token stream",
     };
+
+    /// <summary>--black-box for the verbs that run FedDTPT's black box: <see cref="BlackBoxes"/>.</summary>
+    public static Option<string> BlackBox(string lmDescription) => new Option<string>("--black-box")
+    {
+        Description = $"What answers the discrete prompt's queries: lm ({lmDescription}) or minilm (the pretrained sentence encoder all-MiniLM-L6-v2, " +
+                      "by similarity of prompt + text to the task's label descriptions; the prompt's tokens are decoded to text)",
+        DefaultValueFactory = _ => BlackBoxes.Lm,
+    }.AcceptOnlyFromAmong([.. BlackBoxes.Names]);
 
     public static Option<int> Seed(int fallback = 1) => new("--seed") { Description = "Random seed (every run is reproducible from it)", DefaultValueFactory = _ => fallback };
 

@@ -35,6 +35,13 @@ public sealed class TaskSetup(string taskOption = "--task", bool taskRequired = 
         return (data, template, verbalizer);
     }
 
+    /// <summary>
+    /// What the "minilm" black box compares inputs with: the preset's descriptions while its label words are in use, else
+    /// the template's closing with each label's first word (<see cref="LabelDescriptions.Derived"/>).
+    /// </summary>
+    public LabelDescriptions Descriptions(ParseResult parse, PromptTemplate template, Verbalizer verbalizer) =>
+        parse.GetValue(Verbalizer) is null && PresetOf(parse) is { } preset ? preset.Descriptions : LabelDescriptions.Derived(template, verbalizer);
+
     /// <summary>The preset --preset names, else the one named like the task file's folder; null when neither is known.</summary>
     public TaskPreset? PresetOf(ParseResult parse)
     {

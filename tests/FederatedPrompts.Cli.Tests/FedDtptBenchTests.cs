@@ -97,5 +97,5 @@ public class FedDtptBenchTests : IDisposable
 
     [Fact]
     public void Task_without_a_manual_prompt_is_refused() =>
-        BadInputTests.AssertOneLineError(Fedprompt.Run("bench", "feddtpt", "--tasks", "imdb", "--out", _dir.Path), "imdb");
+        BadInputTests.AssertOneLineError(Fedprompt.Run("bench", "feddtpt", "--tasks", "agnews", "--out", _dir.Path), "agnews");
 }

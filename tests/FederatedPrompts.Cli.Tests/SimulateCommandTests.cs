@@ -40,4 +40,49 @@ public class SimulateCommandTests : IDisposable
         for (int i = 1; i <= 5; i++)   // each hosted client wrote its own log, ending with what it trained
             Assert.Contains($"client-{i} trained in rounds [1, 2]", File.ReadAllText(Path.Combine(output, "logs", $"client-{i}.log")));
     }
+
+    /// <summary>
+    /// FedDTPT against the sentence encoder: the client searches through the coordinator's inference service, which answers
+    /// with MiniLM, and the coordinator evaluates the round's prompt with it. One client and one round keep it to one search
+    /// (about 720 queries); the task is as small as the coordinator's 8 public examples per label allow.
+    /// </summary>
+    [Fact]
+    public void A_discrete_run_with_the_sentence_encoder_as_black_box_runs_end_to_end()
+    {
+        var (large, small, corpus) = TinyModels.Build(_dir, context: 64);
+        string task = _dir.Write("task.jsonl", string.Join("\n", Enumerable.Range(0, 400).Select(i => JsonSerializer.Serialize(i % 2 == 0
+            ? new { text = $"a wonderful film, number {i}", label = "positive" }
+            : new { text = $"a dull and boring film, number {i}", label = "negative" }))));
+        string output = _dir.Combine("sim");
+
+        var run = Fedprompt.Run("simulate", "--mode", "discrete", "--black-box", "minilm", "--in-process", "--clients", "1", "--rounds", "1",
+            "--partition", "iid", "--task", task, "--template", "{text} It was", "--verbalizer", "positive=great;negative=terrible",
+            "--large", large, "--small", small, "--public-texts", corpus, "--out", output);
+
+        Ok(run);
+        using (var config = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "run.json"))))
+        {
+            Assert.Equal("minilm", config.RootElement.GetProperty("discrete").GetProperty("black_box").GetString());
+            // No preset: the template's closing and each label's word.
+            var descriptions = config.RootElement.GetProperty("label_descriptions");
+            Assert.Equal(("It was great.", "It was terrible."), (descriptions.GetProperty("positive").GetString(), descriptions.GetProperty("negative").GetString()));
+        }
+        Assert.Contains("references: zero-shot and the manual prompt on the black box (all-MiniLM-L6-v2", run.Stdout.Replace("\n", ""));
+        using var report = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "report.json")));
+        Assert.Equal("finished", report.RootElement.GetProperty("state").GetString());
+        var round = Assert.Single(report.RootElement.GetProperty("rounds").EnumerateArray()).GetProperty("modes").GetProperty("discrete");
+        Assert.Equal(1, round.GetProperty("uploads").GetInt32());
+        Assert.InRange(round.GetProperty("accuracy").GetDouble(), 0, 1);
+        var blackBox = report.RootElement.GetProperty("references").GetProperty("black_box");
+        Assert.Equal("minilm", blackBox.GetProperty("name").GetString());
+        Assert.InRange(blackBox.GetProperty("zero_shot").GetDouble(), 0.75, 1);   // the encoder tells "wonderful" from "dull and boring" without a prompt
+    }
+
+    [Fact]
+    public void The_sentence_encoder_is_refused_for_a_soft_run_before_anything_is_built()
+    {
+        var run = Fedprompt.Run("simulate", "--black-box", "minilm", "--out", _dir.Combine("sim"));
+        Assert.Equal(2, run.ExitCode);
+        Assert.Contains("--black-box minilm answers discrete prompts' queries: use it with --mode discrete or hybrid", run.Stderr);
+    }
 }

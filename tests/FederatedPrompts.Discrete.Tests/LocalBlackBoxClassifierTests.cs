@@ -43,7 +43,7 @@ public class LocalBlackBoxClassifierTests
     [Fact]
     public void Answers_are_the_classifiers_predictions_and_queries_and_tokens_are_counted_exactly()
     {
-        var service = new LocalBlackBoxClassifier(Tiny.Classifier, Tiny.Tokenizer);
+        var service = new LocalBlackBoxClassifier(new LanguageModelBlackBox(Tiny.Classifier), Tiny.Tokenizer);
         var prompt = Tiny.Encode(" the film was");
         var texts = TinyModel.Texts.Take(5).ToArray();
 
@@ -61,7 +61,7 @@ public class LocalBlackBoxClassifierTests
     [Fact]
     public void Budget_allows_exactly_the_budget_and_refuses_a_call_that_would_pass_it_whole()
     {
-        var service = new LocalBlackBoxClassifier(Tiny.Classifier, Tiny.Tokenizer, queryBudget: 6);
+        var service = new LocalBlackBoxClassifier(new LanguageModelBlackBox(Tiny.Classifier), Tiny.Tokenizer, queryBudget: 6);
         var prompt = Tiny.Encode(" film");
         service.Classify(prompt, TinyModel.Texts.Take(4).ToArray());
         long tokens = service.TokensSent;

@@ -46,7 +46,7 @@ public class LocalServiceSearchTests
     public void Finds_a_prompt_that_beats_the_start_and_reports_what_the_service_metered()
     {
         var task = OneTokenTask();
-        var service = new LocalBlackBoxClassifier(Tiny.Classifier, Tiny.Tokenizer);
+        var service = new LocalBlackBoxClassifier(new LanguageModelBlackBox(Tiny.Classifier), Tiny.Tokenizer);
 
         var result = new DiscretePromptSearch(service, Proposer, Options).Run(Start, task, NoPublic);
 
@@ -63,7 +63,7 @@ public class LocalServiceSearchTests
     public void The_services_own_budget_ends_the_search_cleanly_with_what_was_accepted()
     {
         int batch = TinyModel.Texts.Length;
-        var service = new LocalBlackBoxClassifier(Tiny.Classifier, Tiny.Tokenizer, queryBudget: 5 * batch + 3);
+        var service = new LocalBlackBoxClassifier(new LanguageModelBlackBox(Tiny.Classifier), Tiny.Tokenizer, queryBudget: 5 * batch + 3);
 
         var result = new DiscretePromptSearch(service, Proposer, Options).Run(Start, OneTokenTask(), NoPublic);
 

@@ -86,6 +86,33 @@ public class RunConfigTests : IDisposable
         Assert.Contains(problem, error.Message);
     }
 
+    [Fact]
+    public void The_black_box_is_the_large_model_unless_the_run_names_the_sentence_encoder_and_descriptions_follow_the_preset()
+    {
+        var config = Parse("{}", extra: """ "mode": "discrete", """);
+        Assert.Equal("lm", config.Discrete.BlackBox);
+        var minilm = Parse("{}", extra: """ "mode": "discrete", "discrete": { "black_box": "minilm" }, """);
+        Assert.Equal("minilm", minilm.Discrete.BlackBox);
+        Assert.Contains("\"black_box\": \"minilm\"", minilm.ToJson());   // the stored run says what answered
+        var (template, verbalizer) = Coordinator.Models.RunTask.TemplateOf(minilm);
+        Assert.Equal(TaskPreset.Sst2.Descriptions.ByLabel, Coordinator.Models.RunTask.DescriptionsOf(minilm, template, verbalizer).ByLabel);
+        var given = Parse("{}", extra: """ "label_descriptions": { "positive": "A fine film.", "negative": "A bad film." }, """);
+        Assert.Equal(["A fine film.", "A bad film."], Coordinator.Models.RunTask.DescriptionsOf(given, template, verbalizer).For(["positive", "negative"]));
+    }
+
+    [Theory]
+    [InlineData(""" "discrete": { "black_box": "bert" }, """, "discrete.black_box \"bert\" is not one of lm, minilm")]
+    [InlineData(""" "discrete": { "black_box": "MiniLM" }, """, "discrete.black_box \"MiniLM\" is not one of lm, minilm")]
+    [InlineData(""" "label_descriptions": { "positive": "It was great." }, """, "label_descriptions has no description for label(s) 'negative'")]
+    [InlineData(""" "label_descriptions": { "positive": "Good.", "negative": "Bad.", "neutral": "Fine." }, """,
+        "label_descriptions describes label(s) 'neutral' that the label words do not name")]
+    [InlineData(""" "label_descriptions": { "positive": " ", "negative": "Bad." }, """, "label_descriptions has a blank description for 'positive'")]
+    public void Bad_black_box_settings_are_named(string extra, string problem)
+    {
+        var error = Assert.Throws<InvalidDataException>(() => Parse("{}", extra: extra));
+        Assert.Contains(problem, error.Message);
+    }
+
     /// <summary>The strategy is set per mode since schema 2; a configuration written for the old top-level field is told where it went.</summary>
     [Fact]
     public void A_top_level_strategy_is_refused_with_where_it_moved_and_hybrid_runs_name_both_modes()

@@ -13,6 +13,7 @@ using FederatedPrompts.Coordinator.Storage;
 using FederatedPrompts.Core.Partitioning;
 using FederatedPrompts.Core.Prompts;
 using FederatedPrompts.Core.Tasks;
+using FederatedPrompts.Discrete.BlackBox;
 using FederatedPrompts.Discrete.Proposal;
 using FederatedPrompts.Discrete.Search;
 using FederatedPrompts.Modeling.Classification;
@@ -28,7 +29,8 @@ namespace FederatedPrompts.Cli.Bench;
 /// <summary>
 /// <c>fedprompt bench feddtpt</c>: FedDTPT through the production path. Every federation it compares is a real run: a
 /// coordinator (<see cref="LoopbackFederation"/>: mutual TLS on 127.0.0.1, SQLite) whose inference service is the black
-/// box (the teacher, labels only, metered per client and round) and whose round worker aggregates with the strategy under
+/// box (the teacher, or with --black-box minilm the sentence encoder reading the teacher tokenizer's prompts as text; labels
+/// only, metered per client and round) and whose round worker aggregates with the strategy under
 /// test and evaluates the global prompt on the test sample; and --clients in-process clients
 /// (<see cref="InProcessClientHost"/>) running the client loop with <see cref="DiscreteLocalWork"/>, each on its partition
 /// (Dirichlet α and IID) plus the coordinator's balanced public set taken from the train split outside the clients' data.
@@ -36,7 +38,8 @@ namespace FederatedPrompts.Cli.Bench;
 /// attention without clustering, and k-means with fixed k. Bytes uploaded are the upload's JSON line as <c>fedprompt
 /// aggregate</c> reads it (and the UploadRequest's size on the wire); queries are what the clients reported. Transferability:
 /// FedDTPT's global prompt searched on the teacher is evaluated on the student, and one searched on the student (a run whose
-/// large model is the student) on the teacher.
+/// large model is the student) on the teacher; with the sentence encoder as the black box, its prompt on the teacher and the
+/// student.
 /// </summary>
 public static class FedDtptBenchmark
 {
@@ -46,6 +49,7 @@ public static class FedDtptBenchmark
         ["sst2"] = " Is this movie review great or terrible?",
         ["trec"] = " Which type of answer does this question ask for?",
         ["spam"] = " Is this message advertising or personal?",   // the preset's label words
+        ["imdb"] = " Is this movie review great or terrible?",     // sst2's: the same two sentiments
         ["synthetic-sentiment"] = "Review:",                        // the main job's discrete start (README: 36 % on the built-in teacher)
     };
 
@@ -72,6 +76,7 @@ public static class FedDtptBenchmark
         var minSamples = new Option<int>("--min-samples") { Description = "DBSCAN min_samples of the feddtpt strategy", DefaultValueFactory = _ => 2 };
         var embeddings = new Option<string>("--embeddings") { Description = "Server: what uploaded tokens are compared in (minilm: the sentence encoder on each token's text; lm: the black box's input embeddings, as the coordinator takes the run's large model's)", DefaultValueFactory = _ => TokenSpaces.MiniLm }
             .AcceptOnlyFromAmong([.. TokenSpaces.Names]);
+        var blackBox = CommonOptions.BlackBox("the teacher");
         var neighbours = new Option<string>("--neighbours") { Description = "Clients: where the proposer finds a token's neighbours (minilm or lm)", DefaultValueFactory = _ => TokenSpaces.MiniLm }
             .AcceptOnlyFromAmong([.. TokenSpaces.Names]);
         var knee = new Option<string>("--knee") { Description = "How eps is read off the k-distance curve (kneed, kneedle-global)", DefaultValueFactory = _ => "kneed" }
@@ -84,7 +89,7 @@ public static class FedDtptBenchmark
         var command = new Command("feddtpt", "FedDTPT through a real coordinator and in-process clients: manual prompt, FedDTPT, client and server ablations, upload bytes, queries, transferability")
         {
             tasks, data, clients, alpha, rounds, trainLimit, testLimit, publicPerLabel, iterations, positions, candidates, localBatch,
-            strategies, minSamples, embeddings, neighbours, knee, eps, k, promptLength, output, seed,
+            strategies, minSamples, embeddings, neighbours, blackBox, knee, eps, k, promptLength, output, seed,
         };
         foreach (var option in models.Options) command.Add(option);
         command.SetAction(async (parse, cancel) =>
@@ -93,7 +98,7 @@ public static class FedDtptBenchmark
                 parse.GetValue(tasks)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries), parse.GetValue(data)!,
                 parse.GetValue(clients), parse.GetValue(alpha), parse.GetValue(rounds), parse.GetValue(trainLimit), parse.GetValue(testLimit),
                 parse.GetValue(strategies)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(s => s.ToLowerInvariant()).ToArray(),
-                parse.GetValue(minSamples), parse.GetValue(promptLength), parse.GetValue(embeddings)!, parse.GetValue(neighbours)!,
+                parse.GetValue(minSamples), parse.GetValue(promptLength), parse.GetValue(embeddings)!, parse.GetValue(neighbours)!, parse.GetValue(blackBox)!,
                 parse.GetValue(eps) is { } fixedEps && !(fixedEps >= 0 && double.IsFinite(fixedEps))
                     ? throw new UserInputException($"--eps must be a finite number ≥ 0, not {fixedEps}")
                     : new EpsRule(KneeNames.Parse(parse.GetValue(knee)!), parse.GetValue(eps)), parse.GetValue(k),
@@ -116,7 +121,7 @@ public static class FedDtptBenchmark
                 using var clientModels = new SharedModels();
                 results = await ProgressViews.BarAsync("FedDTPT", quiet: false, async report =>
                 {
-                    var meter = new ProgressMeter(report, settings.Tasks.Length * (2 * settings.ClientRoundsPerPartition + settings.Rounds) * settings.Clients);
+                    var meter = new ProgressMeter(report, settings.Tasks.Length * (2 * settings.ClientRoundsPerPartition + (settings.SearchesOnStudent ? settings.Rounds : 0)) * settings.Clients);
                     var federations = new Federations(scratch.FullName, clientModels, meter);
                     var done = new List<TaskResult>();
                     foreach (var task in settings.Tasks) done.Add(await RunTask(task, world, settings, federations, cancel));
@@ -135,7 +140,7 @@ public static class FedDtptBenchmark
                 settings = new
                 {
                     settings.Clients, settings.Alpha, settings.Rounds, settings.TrainLimit, settings.TestLimit, settings.Strategies, settings.MinSamples,
-                    settings.Embeddings, settings.Neighbours, eps_rule = settings.Eps.ToString(), settings.K,
+                    settings.Embeddings, settings.Neighbours, settings.BlackBox, eps_rule = settings.Eps.ToString(), settings.K,
                     settings.PromptLength, settings.Search.Iterations, settings.Search.PositionsPerIteration, settings.Search.CandidatesPerPosition,
                     settings.Search.LocalBatchSize, settings.Search.PublicPerLabel, settings.Seed, threads = get_num_threads(), Environment.ProcessorCount,
                 },
@@ -158,8 +163,14 @@ public static class FedDtptBenchmark
                                "tokens = prompt tokens + input text tokens per input";
 
     sealed record Settings(string[] Tasks, string DataDir, int Clients, double Alpha, int Rounds, int TrainLimit, int TestLimit, string[] Strategies,
-        int MinSamples, int? PromptLength, string Embeddings, string Neighbours, EpsRule Eps, int? K, DiscreteSearchOptions Search, int Seed)
+        int MinSamples, int? PromptLength, string Embeddings, string Neighbours, string BlackBox, EpsRule Eps, int? K, DiscreteSearchOptions Search, int Seed)
     {
+        /// <summary>
+        /// Whether transferability needs a federation searched on the student: with the language models as black boxes it
+        /// does (teacher ↔ student); the sentence encoder is one black box, its prompt is measured on both language models.
+        /// </summary>
+        public bool SearchesOnStudent => BlackBox == BlackBoxes.Lm;
+
         /// <summary>Federations per partition: one per strategy plus the no-feedback client ablation, each for every round.</summary>
         public int ClientRoundsPerPartition => (Strategies.Length + 1) * Rounds;
 
@@ -250,17 +261,19 @@ public static class FedDtptBenchmark
     sealed class TaskContext
     {
         public required string Task { get; init; }
+        public required IReadOnlyList<string> Labels { get; init; }
         public required IReadOnlyList<(string Text, string Label)> Test { get; init; }
         /// <summary>The test sample and the public set as files, the coordinator's eval_task and public_labeled (null: no public set).</summary>
         public required string TestFile { get; init; }
         public required string? PublicFile { get; init; }
-        public required PromptedClassifier Teacher { get; init; }
-        public required PromptedClassifier Student { get; init; }
+        /// <summary>The federations' black box (--black-box): the teacher, or the sentence encoder.</summary>
+        public required IBlackBoxClassifier BlackBox { get; init; }
+        public required IBlackBoxClassifier Teacher { get; init; }
+        public required IBlackBoxClassifier Student { get; init; }
         public required int[] Manual { get; init; }
         public required int PromptLength { get; init; }
 
-        public double Accuracy(PromptedClassifier model, IReadOnlyList<int> prompt) =>
-            model.Evaluate(Test, prompt.Count == 0 ? PromptInput.None : new PromptInput(Discrete: prompt)).Accuracy;
+        public double Accuracy(IBlackBoxClassifier model, IReadOnlyList<int> prompt) => model.Evaluate(Labels, Test, prompt).Accuracy;
     }
 
     static async Task<TaskResult> RunTask(string task, World world, Settings settings, Federations federations, CancellationToken cancel)
@@ -283,12 +296,15 @@ public static class FedDtptBenchmark
         if (publicSet.Count > 0) TaskFile.SaveJsonl(publicSet, publicFile = Path.Combine(files, "public.jsonl"));
         PromptedClassifier Classifier(CausalLM model) => new(model, world.Tokenizer, labels, labels.Select(preset.Verbalizer.WordsFor).ToList(), preset.Template.Render);
         var manual = world.Tokenizer.Encode(ManualPrompts[task]).ToArray();
+        var teacher = Classifier(world.Teacher);
         var context = new TaskContext
         {
-            Task = task, Test = test.Examples.Select(e => (e.Text, e.Label)).ToList(), TestFile = testFile, PublicFile = publicFile,
-            Teacher = Classifier(world.Teacher), Student = Classifier(world.Student), Manual = manual, PromptLength = settings.PromptLength ?? manual.Length,
+            Task = task, Labels = labels, Test = test.Examples.Select(e => (e.Text, e.Label)).ToList(), TestFile = testFile, PublicFile = publicFile,
+            BlackBox = BlackBoxes.Create(settings.BlackBox, teacher, world.Tokenizer, preset.Descriptions),
+            Teacher = new LanguageModelBlackBox(teacher), Student = new LanguageModelBlackBox(Classifier(world.Student)),
+            Manual = manual, PromptLength = settings.PromptLength ?? manual.Length,
         };
-        double zeroShot = context.Accuracy(context.Teacher, []), manualAccuracy = context.Accuracy(context.Teacher, manual);
+        double zeroShot = context.Accuracy(context.BlackBox, []), manualAccuracy = context.Accuracy(context.BlackBox, manual);
 
         var partitions = new[]
         {
@@ -305,20 +321,27 @@ public static class FedDtptBenchmark
             partitionResults.Add(new PartitionResult(name, partition.LabelCounts, runs));
         }
 
-        // Transferability on the non-IID partition: teacher-searched FedDTPT evaluated on the student, and a student-searched one on the teacher.
+        // Transferability on the non-IID partition: teacher-searched FedDTPT evaluated on the student, and a student-searched
+        // one on the teacher; or the encoder-searched one on both language models.
         var nonIid = partitionResults[0];
-        var onTeacher = nonIid.Method(FedDtpt);
-        var onStudent = await federations.Run(context, partitions[0].Item1, partitions[0].Item2, FedDtpt, "feddtpt", feedback: true, onStudent: true, world, settings, cancel);
-        var transfers = new List<Transfer>
+        var searched = nonIid.Method(FedDtpt);
+        var transfers = new List<Transfer>();
+        Transfer Measured(string searchedOn, Federation federation, string targetName, IBlackBoxClassifier target) => new("FedDTPT", searchedOn, targetName,
+            federation.Accuracy, context.Accuracy(target, federation.Prompt), context.Accuracy(target, manual), context.Accuracy(target, []), world.Tokenizer.Decode(federation.Prompt));
+        if (settings.SearchesOnStudent)
         {
-            new("FedDTPT", "teacher", "student", onTeacher.Accuracy, context.Accuracy(context.Student, onTeacher.Prompt),
-                context.Accuracy(context.Student, manual), context.Accuracy(context.Student, []), world.Tokenizer.Decode(onTeacher.Prompt)),
-            new("FedDTPT", "student", "teacher", onStudent.Accuracy, context.Accuracy(context.Teacher, onStudent.Prompt),
-                manualAccuracy, zeroShot, world.Tokenizer.Decode(onStudent.Prompt)),
-        };
+            transfers.Add(Measured("teacher", searched, "student", context.Student));
+            var onStudent = await federations.Run(context, partitions[0].Item1, partitions[0].Item2, FedDtpt, "feddtpt", feedback: true, onStudent: true, world, settings, cancel);
+            transfers.Add(Measured("student", onStudent, "teacher", context.Teacher));
+        }
+        else
+        {
+            transfers.Add(Measured(settings.BlackBox, searched, "teacher", context.Teacher));
+            transfers.Add(Measured(settings.BlackBox, searched, "student", context.Student));
+        }
         var fedDtptRounds = partitionResults.SelectMany(p => p.Method(FedDtpt).Rounds).ToArray();
-        var targets = new Targets(onTeacher.Accuracy - manualAccuracy,
-            settings.Strategies.Contains("fedavg") ? onTeacher.Accuracy - nonIid.Method(MethodName("fedavg")).Accuracy : double.NaN,
+        var targets = new Targets(searched.Accuracy - manualAccuracy,
+            settings.Strategies.Contains("fedavg") ? searched.Accuracy - nonIid.Method(MethodName("fedavg")).Accuracy : double.NaN,
             partitionResults.SelectMany(p => p.Federations).Max(f => f.MaxUploadBytes),
             fedDtptRounds.Count(r => r.Eps > 0), fedDtptRounds.Length);
         return new TaskResult(task, labels, clientData.Count, publicSet.Count, test.Count, ManualPrompts[task], manual.Length, zeroShot, manualAccuracy,
@@ -336,9 +359,10 @@ public static class FedDtptBenchmark
         public string Scratch => scratch;
 
         /// <summary>
-        /// One federation through the production path. The run's large model is the black box (the teacher, or the student
-        /// for transferability); clients download the student and search one at a time, as the bench's figures assume a
-        /// client has the machine to itself. Rounds wait for every client: the timeout is the longest a run may set.
+        /// One federation through the production path. The black box is --black-box's: the run's large model (the teacher,
+        /// or the student for transferability) or the sentence encoder; clients download the student and search one at a
+        /// time, as the bench's figures assume a client has the machine to itself. Rounds wait for every client: the timeout
+        /// is the longest a run may set.
         /// </summary>
         public async Task<Federation> Run(TaskContext context, string partitionName, ClientPartition partition, string method, string strategy,
             bool feedback, bool onStudent, World world, Settings settings, CancellationToken cancel)
@@ -354,7 +378,8 @@ public static class FedDtptBenchmark
                 AggregationKnee = KneeNames.Of(settings.Eps.Knee), AggregationEps = settings.Eps.FixedEps, AggregationK = settings.K,
                 Discrete = new DiscreteRunConfig
                 {
-                    Strategy = strategy, InitialPrompt = ManualPrompts[context.Task], Iterations = settings.Search.Iterations, PositionsPerIteration = settings.Search.PositionsPerIteration,
+                    Strategy = strategy, BlackBox = settings.BlackBox, InitialPrompt = ManualPrompts[context.Task], Iterations = settings.Search.Iterations,
+                    PositionsPerIteration = settings.Search.PositionsPerIteration,
                     CandidatesPerPosition = settings.Search.CandidatesPerPosition, LocalBatchSize = settings.Search.LocalBatchSize,
                     PublicPerLabel = settings.Search.PublicPerLabel, UseFeedback = feedback, QueryBudget = Unmetered, NeighbourEmbeddings = settings.Neighbours,
                 },
@@ -373,10 +398,10 @@ public static class FedDtptBenchmark
                          }))
                 summary = await host.RunAsync(cancel);
             var run = await federation.FinishedAsync(TimeSpan.FromMinutes(1), cancel);
-            var blackBox = onStudent ? world.Student : world.Teacher;
+            var large = onStudent ? world.Student : world.Teacher;
             var rounds = run.Rounds.Select(r => Round(r, run.Updates.Where(u => u.Round == r.Round).ToList(),
-                summary.Clients.SelectMany(c => c.Rounds).Where(c => c.Round == r.Round).ToList(), config, blackBox, world.Tokenizer)).ToList();
-            return new Federation(method, strategy, feedback, onStudent ? "student" : "teacher", rounds);
+                summary.Clients.SelectMany(c => c.Rounds).Where(c => c.Round == r.Round).ToList(), config, large, world.Tokenizer)).ToList();
+            return new Federation(method, strategy, feedback, onStudent ? "student" : settings.BlackBox == BlackBoxes.Lm ? "teacher" : settings.BlackBox, rounds);
         }
 
         /// <summary>
@@ -448,7 +473,9 @@ public static class FedDtptBenchmark
     {
         var report = new BenchReport("feddtpt", "FedDTPT: federated discrete prompt search through a black-box model")
             .Paragraph($"{s.Clients} clients, {s.Rounds} rounds; partitions Dirichlet α = {s.Alpha} and IID of a seeded sample of train.jsonl. " +
-                       $"Black box: the teacher ({world.Teacher.Config.NumLayers} layers × {world.Teacher.HiddenSize} hidden, vocabulary {world.Teacher.VocabSize}), " +
+                       (s.BlackBox == BlackBoxes.Lm
+                           ? $"Black box: the teacher ({world.Teacher.Config.NumLayers} layers × {world.Teacher.HiddenSize} hidden, vocabulary {world.Teacher.VocabSize}), "
+                           : $"Black box: {BlackBoxes.Describe(s.BlackBox)} (the prompt's tokens, of the teacher's tokenizer, decoded to text before the input), ") +
                        $"labels only, metered per client. Proposer LM: the distilled student ({world.Student.Config.NumLayers} layers), its neighbours in the {s.Neighbours} token space; " +
                        $"server token embeddings: {(s.Embeddings == TokenSpaces.MiniLm ? "all-MiniLM-L6-v2 on each token's text" : "the black box's input embeddings")}. " +
                        $"Client search per round: {s.Search.Iterations} iterations × {s.Search.PositionsPerIteration} positions × {s.Search.CandidatesPerPosition} candidates, " +
@@ -461,7 +488,7 @@ public static class FedDtptBenchmark
         foreach (var r in results)
         {
             report.Paragraph($"## {r.Task}\n\n{r.TrainExamples} client examples, {r.PublicExamples} public, {r.TestExamples} test; manual prompt \"{r.ManualPrompt}\" " +
-                             $"({r.ManualPromptTokens} tokens); teacher zero-shot (no prompt) {Acc(r.ZeroShotAccuracy)}; {r.Seconds:F0} s.");
+                             $"({r.ManualPromptTokens} tokens); black-box zero-shot (no prompt) {Acc(r.ZeroShotAccuracy)}; {r.Seconds:F0} s.");
             var methods = r.Partitions[0].Federations.Select(f => f.Method).ToList();
             report.Table(["method", .. r.Partitions.Select(p => $"accuracy, {p.Partition}"), .. r.Partitions.Select(p => $"upload B/client/round, {p.Partition}"),
                     .. r.Partitions.Select(p => $"queries/client, {p.Partition}"),

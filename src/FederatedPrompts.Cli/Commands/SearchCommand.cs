@@ -14,14 +14,16 @@ namespace FederatedPrompts.Cli.Commands;
 
 /// <summary>
 /// <c>fedprompt search --model DIR --task private.jsonl --public public.jsonl --prompt-text T --out prompt.json</c>:
-/// one FedDTPT client's discrete prompt search. The model is queried only as a black box (labels back, metered);
-/// the proposer (--proposer, default the same folder) suggests replacement tokens.
+/// one FedDTPT client's discrete prompt search. The model (or, with --black-box minilm, the sentence encoder reading the
+/// prompt as the model tokenizer's text) is queried only as a black box (labels back, metered); the proposer (--proposer,
+/// default the same folder) suggests replacement tokens.
 /// </summary>
 public static class SearchCommand
 {
     public static Command Create()
     {
-        var model = CommonOptions.Model("The black-box model: only its predicted labels are used");
+        var model = CommonOptions.Model("The black-box model (with --black-box minilm, only its tokenizer): only its predicted labels are used");
+        var blackBoxName = CommonOptions.BlackBox("the --model language model");
         var proposer = new Option<string?>("--proposer") { Description = "Public small LM that proposes tokens (same tokenizer); default: --model" };
         var task = new TaskSetup();
         var publicFile = new Option<string>("--public") { Description = "Small balanced public labeled set mixed into every evaluation batch", Required = true };
@@ -46,7 +48,7 @@ public static class SearchCommand
         var command = new Command("search", "FedDTPT client: improve a discrete prompt through the black-box model")
         {
             model, proposer, publicFile, promptText, promptIds, output, iterations, positions, candidates, localBatch,
-            publicPerLabel, budget, noFeedback, neighbours, seed, device, json,
+            publicPerLabel, budget, noFeedback, neighbours, blackBoxName, seed, device, json,
         };
         foreach (var option in task.Options) command.Add(option);
         command.SetAction(parse =>
@@ -69,8 +71,9 @@ public static class SearchCommand
             using var proposerModel = proposerDir == modelDir ? null : HfCheckpoint.Load(proposerDir, computeDevice);
             var labels = local.Labels.Union(publicSet.Labels).Order(StringComparer.Ordinal).ToList();
             var classifier = new PromptedClassifier(blackBoxModel, tokenizer, labels, labels.Select(verbalizer.WordsFor).ToList(), template.Render);
-            LabelWordWarnings.Print(classifier);
-            var blackBox = new LocalBlackBoxClassifier(classifier, tokenizer);
+            if (parse.GetValue(blackBoxName) == BlackBoxes.Lm) LabelWordWarnings.Print(classifier);   // the encoder reads no label words
+            var blackBox = new LocalBlackBoxClassifier(
+                BlackBoxes.Create(parse.GetValue(blackBoxName)!, classifier, tokenizer, task.Descriptions(parse, template, verbalizer)), tokenizer);
             var options = new DiscreteSearchOptions
             {
                 Iterations = parse.GetValue(iterations), PositionsPerIteration = parse.GetValue(positions), CandidatesPerPosition = parse.GetValue(candidates),

@@ -8,6 +8,7 @@ using FederatedPrompts.Core.Corpora;
 using FederatedPrompts.Core.Partitioning;
 using FederatedPrompts.Core.Prompts;
 using FederatedPrompts.Core.Tasks;
+using FederatedPrompts.Discrete.BlackBox;
 using FederatedPrompts.Modeling.Training;
 using FederatedPrompts.Post.Distillation;
 using FederatedPrompts.Protocol.Security;
@@ -34,6 +35,7 @@ public static class SimulateCommand
             Description = "soft (POST), discrete (FedDTPT), or hybrid (the first half of the clients soft, the rest discrete, one run)", DefaultValueFactory = _ => "soft",
         }.AcceptOnlyFromAmong([.. RunConfig.ModeNames]);
         var strategy = new Option<string?>("--strategy") { Description = "Aggregation strategy of a soft or discrete run (default: fedavg for soft prompts, feddtpt for discrete; a hybrid run uses both defaults)" };
+        var blackBox = CommonOptions.BlackBox("the large model");
         var partition = new Option<string>("--partition") { Description = "iid or dirichlet", DefaultValueFactory = _ => "dirichlet" }.AcceptOnlyFromAmong("iid", "dirichlet");
         var alpha = new Option<double>("--alpha") { Description = "Dirichlet concentration (smaller: more label skew)", DefaultValueFactory = _ => 1.0 };
         var epsilon = new Option<double?>("--epsilon") { Description = "Soft mode: DP-SGD with this total ε per client (clip 1)" };
@@ -66,7 +68,7 @@ public static class SimulateCommand
         var task = new TaskSetup(taskRequired: false, taskDescription: "Labeled task to partition across clients (default: the generated sentiment task)");
         var command = new Command("simulate", "Run a whole federation on this machine: coordinator and clients as processes over mutual TLS")
         {
-            clients, rounds, mode, strategy, partition, alpha, epsilon, large, small, test, publicTexts, output, pretrainSteps, distillSteps, inProcess, concurrentWork, localEpochs, learningRate, validateEvery, seed,
+            clients, rounds, mode, strategy, blackBox, partition, alpha, epsilon, large, small, test, publicTexts, output, pretrainSteps, distillSteps, inProcess, concurrentWork, localEpochs, learningRate, validateEvery, seed,
         };
         foreach (var option in task.Options.Concat(start.Options)) command.Add(option);
         command.SetAction(async (parse, cancel) =>
@@ -79,6 +81,8 @@ public static class SimulateCommand
             var strategies = FederationStrategies.Names(parse.GetValue(mode) == "soft" ? PromptMode.Soft : PromptMode.Discrete);
             if (parse.GetValue(strategy) is { } name && !strategies.Contains(name))
                 throw new UserInputException($"--strategy {name} is not one of {string.Join(", ", strategies)} for {parse.GetValue(mode)} mode");
+            if (parse.GetValue(blackBox) != BlackBoxes.Lm && parse.GetValue(mode) == "soft")
+                throw new UserInputException($"--black-box {parse.GetValue(blackBox)} answers discrete prompts' queries: use it with --mode discrete or hybrid");
             if (parse.GetValue(concurrentWork) < 1) throw new UserInputException("--concurrent-work must be at least 1");
             if (parse.GetValue(localEpochs) < 1) throw new UserInputException("--local-epochs must be at least 1");
             if (parse.GetValue(learningRate) is double lr && !(lr > 0 && double.IsFinite(lr))) throw new UserInputException("--lr must be positive and finite");
@@ -93,8 +97,9 @@ public static class SimulateCommand
             var (given, template, verbalizer) = builtIn
                 ? (null, TaskPreset.SyntheticSentiment.Template, TaskPreset.SyntheticSentiment.Verbalizer)
                 : task.Resolve(parse);
-            // The run file spells out template and words, so the preset's init text is carried explicitly too.
+            // The run file spells out template and words, so the preset's init text and label descriptions are carried explicitly too.
             string? initText = start.Resolve(parse, (builtIn ? TaskPreset.SyntheticSentiment : task.PresetOf(parse))?.InitText);
+            var descriptions = builtIn ? TaskPreset.SyntheticSentiment.Descriptions : task.Descriptions(parse, template, verbalizer);
             var all = (given ?? BuiltInData.SentimentTrain(s)).RequireAtLeastTwoClasses();
             TaskDataset heldOut;
             if (parse.GetValue(test) is { } testPath) heldOut = TaskFile.Load(testPath);
@@ -132,6 +137,7 @@ public static class SimulateCommand
                 Name = "simulation", Mode = parse.GetValue(mode)!, Rounds = parse.GetValue(rounds), MinClients = hybrid ? n / 2 : n, Clients = identities,
                 Seed = s, SmallModel = smallDir, LargeModel = largeDir,
                 Template = template.Pattern, LabelWords = verbalizer.Labels.ToDictionary(l => l, l => verbalizer.WordsFor(l).ToArray()),
+                LabelDescriptions = verbalizer.Labels.Zip(descriptions.For(verbalizer.Labels)).ToDictionary(p => p.First, p => p.Second),
                 EvalTask = Path.Combine(data, "held-out.jsonl"), PublicTexts = transferTexts, PublicLabeled = Path.Combine(data, "public-labeled.jsonl"),
                 Soft = new SoftRunConfig
                 {
@@ -139,7 +145,7 @@ public static class SimulateCommand
                     LearningRate = parse.GetValue(learningRate), Dp = parse.GetValue(epsilon) is double eps ? new DpRunConfig(1.0, eps) : null,
                     Strategy = parse.GetValue(strategy) ?? new SoftRunConfig().Strategy,
                 },
-                Discrete = new DiscreteRunConfig { Strategy = parse.GetValue(strategy) ?? new DiscreteRunConfig().Strategy },
+                Discrete = new DiscreteRunConfig { Strategy = parse.GetValue(strategy) ?? new DiscreteRunConfig().Strategy, BlackBox = parse.GetValue(blackBox)! },
                 Transfer = new TransferRunConfig { ValidateEvery = parse.GetValue(validateEvery) },
             };
             string configPath = Path.Combine(outDir, "run.json");
@@ -172,7 +178,7 @@ public static class SimulateCommand
             if (failed.Count > 0) throw new UserInputException($"clients failed: {string.Join(", ", failed)}");
             AnsiConsole.WriteLine(config.Has(PromptMode.Soft)
                 ? "references: zero-shot of both models and full prompt tuning of the large model on the pooled private data (simulation only)"
-                : "references: zero-shot and the manual prompt on the large model");
+                : $"references: zero-shot and the manual prompt on the black box ({BlackBoxes.Describe(config.Discrete.BlackBox)})");
             var references = SimulationReferences.Compute(RunConfig.Load(configPath), privatePool);
             var paths = SimulationReport.Write(outDir, reportJson, references);
             AnsiConsole.MarkupLine($"report: [blue]{Markup.Escape(paths[1])}[/] (and report.json, report.png)");

@@ -2,6 +2,7 @@ using FederatedPrompts.Coordinator.Models;
 using FederatedPrompts.Coordinator.Runs;
 using FederatedPrompts.Core.Prompts;
 using FederatedPrompts.Core.Tasks;
+using FederatedPrompts.Discrete.BlackBox;
 using FederatedPrompts.Modeling.Classification;
 using FederatedPrompts.Modeling.Models;
 using FederatedPrompts.Modeling.Tokenization;
@@ -15,10 +16,10 @@ namespace FederatedPrompts.Cli.Simulation;
 /// compute <see cref="FullPtLarge"/>: it tunes a prompt on the large model with every client's private data pooled, which
 /// no real coordinator ever sees. Soft mode: the small model without a prompt (what the rounds start from, the curve's
 /// floor), the large model without one, and full prompt tuning on the large model (the ceiling POST's transfer is
-/// measured against). Discrete mode: the large model (the black box) without a prompt and with the manual prompt the
-/// search starts from.
+/// measured against). Discrete mode: the black box (discrete.black_box: the large model or the sentence encoder) without
+/// a prompt and with the manual prompt the search starts from.
 /// </summary>
-public sealed record SimulationReferences(double ZeroShotSmall, double ZeroShotLarge, double? FullPtLarge, double? ManualPromptLarge)
+public sealed record SimulationReferences(double ZeroShotSmall, double ZeroShotLarge, double? FullPtLarge, BlackBoxReferences? BlackBox)
 {
     public static SimulationReferences Compute(RunConfig config, TaskDataset pooledPrivate)
     {
@@ -34,10 +35,14 @@ public sealed record SimulationReferences(double ZeroShotSmall, double ZeroShotL
         var largeClassifier = Classifier(large);
         double zeroShotSmall = smallClassifier.Evaluate(heldOut, PromptInput.None).Accuracy;
         double zeroShotLarge = largeClassifier.Evaluate(heldOut, PromptInput.None).Accuracy;
-        double? manualPrompt = config.Has(PromptMode.Discrete)
-            ? largeClassifier.Evaluate(heldOut, new PromptInput(Discrete: tokenizer.Encode(config.Discrete.InitialPrompt))).Accuracy
-            : null;
-        if (!config.Has(PromptMode.Soft)) return new(zeroShotSmall, zeroShotLarge, null, manualPrompt);
+        BlackBoxReferences? blackBox = null;
+        if (config.Has(PromptMode.Discrete))
+        {
+            var box = BlackBoxes.Create(config.Discrete.BlackBox, largeClassifier, tokenizer, RunTask.DescriptionsOf(config, template, verbalizer));
+            blackBox = new BlackBoxReferences(config.Discrete.BlackBox, box.Evaluate(labels, heldOut, []).Accuracy,
+                box.Evaluate(labels, heldOut, tokenizer.Encode(config.Discrete.InitialPrompt)).Accuracy);
+        }
+        if (!config.Has(PromptMode.Soft)) return new(zeroShotSmall, zeroShotLarge, null, blackBox);
 
         // The clients' prompt length, start and Adam learning rate (the run's Adam default where they tune with SGD under DP), without DP (the
         // paper's full-PT column), for as many passes over the pooled data as one client makes over its own in the whole run.
@@ -53,6 +58,9 @@ public sealed record SimulationReferences(double ZeroShotSmall, double ZeroShotL
         using var scope = NewDisposeScope();
         var tuned = new SoftPromptTuner(large, tokenizer, largeClassifier, options).Tune(examples);
         double fullPt = largeClassifier.Evaluate(heldOut, new PromptInput(tuned.Prompt)).Accuracy;
-        return new(zeroShotSmall, zeroShotLarge, fullPt, manualPrompt);
+        return new(zeroShotSmall, zeroShotLarge, fullPt, blackBox);
     }
 }
+
+/// <summary>The discrete mode's black box (<see cref="BlackBoxes"/>) on the held-out set: without a prompt, and with the manual prompt the search starts from.</summary>
+public sealed record BlackBoxReferences(string Name, double ZeroShot, double ManualPrompt);

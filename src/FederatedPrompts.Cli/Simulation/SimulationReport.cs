@@ -1,11 +1,13 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using FederatedPrompts.Cli.Bench;
+using FederatedPrompts.Discrete.BlackBox;
 
 namespace FederatedPrompts.Cli.Simulation;
 
 /// <summary>
-/// report.{json,md,png}: the coordinator's run report with the simulation's references added (<c>references</c>, and
+/// report.{json,md,png}: the coordinator's run report with the simulation's references added (<c>references</c>, with
+/// <c>black_box</c> in a run with discrete prompts; and
 /// <c>full_pt_large</c> and <c>gap_recovered</c> in the soft mode's <c>transfer</c>), per mode of the run a table per round
 /// and the gain in words, and a plot of held-out accuracy per round (one curve per mode) on a 0–1 axis with the
 /// references drawn beside it.
@@ -18,8 +20,10 @@ public static class SimulationReport
         root["references"] = new JsonObject
         {
             ["zero_shot_small"] = references.ZeroShotSmall, ["zero_shot_large"] = references.ZeroShotLarge,
-            ["full_pt_large"] = references.FullPtLarge, ["manual_prompt_large"] = references.ManualPromptLarge,
+            ["full_pt_large"] = references.FullPtLarge,
         };
+        if (references.BlackBox is { } box)
+            root["references"]!["black_box"] = new JsonObject { ["name"] = box.Name, ["zero_shot"] = box.ZeroShot, ["manual_prompt"] = box.ManualPrompt };
         double? gapRecovered = null;
         if (root["modes"]?["soft"]?["transfer"] is JsonObject transferNode && references.FullPtLarge is double fullPt)
         {
@@ -50,7 +54,7 @@ public static class SimulationReport
             var parts = PartsOf(mode);
             markdown.Paragraph(soft
                     ? "**Soft prompts.** Held-out accuracy is the small model's with the global soft prompt."
-                    : "**Discrete prompts.** Held-out accuracy is the large model's (the black box) with the global discrete prompt.")
+                    : $"**Discrete prompts.** Held-out accuracy is the black box's ({BlackBoxes.Describe(references.BlackBox!.Name)}) with the global discrete prompt.")
                 .Table(["round", "updates", "mean upload bytes", "local accuracy before → after (mean)", "held-out accuracy", "macro accuracy", "prompt length", "seconds"],
                     parts.Select(p => (IReadOnlyList<string>)[
                         p.Round.ToString(), p.Part.GetProperty("uploads").ToString(),
@@ -59,7 +63,7 @@ public static class SimulationReport
                         p.Part.TryGetProperty("notes", out var notes) && notes.ValueKind == JsonValueKind.Object ? Percent(notes, "macro_accuracy") : "",
                         p.Part.GetProperty("prompt_length").ToString(), p.Seconds?.ToString("F1") ?? ""]));
             var evaluated = parts.Where(p => p.Part.GetProperty("accuracy").ValueKind == JsonValueKind.Number).ToList();
-            double start = soft ? references.ZeroShotSmall : references.ManualPromptLarge!.Value;
+            double start = soft ? references.ZeroShotSmall : references.BlackBox!.ManualPrompt;
             string startName = soft ? "small model zero-shot" : "manual prompt";
             if (evaluated.Count > 0)
             {
@@ -68,11 +72,11 @@ public static class SimulationReport
                     $"{(last - start) * 100:+0.0;-0.0} points over the {startName} ({start:P1}); round by round: " +
                     string.Join(" → ", evaluated.Select(p => p.Part.GetProperty("accuracy").GetDouble().ToString("P1"))) + ".");
             }
-            curves.Add((soft ? "soft global prompt (small model)" : "discrete global prompt (large model)",
+            curves.Add((soft ? "soft global prompt (small model)" : $"discrete global prompt ({(references.BlackBox!.Name == BlackBoxes.Lm ? "large model" : references.BlackBox.Name)})",
                 evaluated.Select(p => (double)p.Round).ToArray(), evaluated.Select(p => p.Part.GetProperty("accuracy").GetDouble()).ToArray()));
         }
         markdown.Paragraph($"References on the held-out set: zero-shot small model {references.ZeroShotSmall:P1}, large model {references.ZeroShotLarge:P1}" +
-            (references.ManualPromptLarge is double manual ? $", large model with the manual prompt {manual:P1}" : "") +
+            (references.BlackBox is { } b ? $"; the black box ({b.Name}) zero-shot {b.ZeroShot:P1}, with the manual prompt {b.ManualPrompt:P1}" : "") +
             (references.FullPtLarge is double full ? $", full prompt tuning of the large model on the pooled private data {full:P1} (a reference only a simulation can compute)" : "") + ".");
         JsonElement? transfer = report.GetProperty("modes").TryGetProperty("soft", out var softMode) && softMode.GetProperty("transfer") is { ValueKind: JsonValueKind.Object } t ? t : null;
         if (transfer is { } tr)
@@ -102,7 +106,7 @@ public static class SimulationReport
                 Reference(references.ZeroShotSmall, "small model zero-shot", ScottPlot.Colors.Gray);
                 Reference(references.ZeroShotLarge, "large model zero-shot", ScottPlot.Colors.Orange);
             }
-            if (references.ManualPromptLarge is double manualPrompt) Reference(manualPrompt, "manual prompt", ScottPlot.Colors.Purple);
+            if (references.BlackBox is { } manual) Reference(manual.ManualPrompt, "manual prompt", ScottPlot.Colors.Purple);
             if (references.FullPtLarge is double fullPt) Reference(fullPt, "large model full prompt tuning", ScottPlot.Colors.Green);
             int lastRound = Math.Max(1, rounds.Count);
             if (transfer is { } tt && curves.Any(c => c.X.Length > 0))

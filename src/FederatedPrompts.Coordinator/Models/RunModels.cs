@@ -1,6 +1,7 @@
 using FederatedPrompts.Coordinator.Rounds;
 using FederatedPrompts.Coordinator.Runs;
 using FederatedPrompts.Core.Prompts;
+using FederatedPrompts.Discrete.BlackBox;
 using FederatedPrompts.Discrete.Proposal;
 using FederatedPrompts.Modeling.Classification;
 using FederatedPrompts.Modeling.Models;
@@ -20,6 +21,9 @@ public sealed class RunModels : IDisposable
 {
     readonly RunConfig _config;
     readonly Lazy<ITokenEmbeddings> _vocabulary;
+    readonly Lazy<IBlackBoxClassifier> _blackBox;
+    /// <summary>Token ids the black box takes: 0 to this, exclusive.</summary>
+    readonly int _blackBoxVocabulary;
 
     public RunModels(RunConfig config, RunTask task)
     {
@@ -39,6 +43,10 @@ public sealed class RunModels : IDisposable
             SmallClassifier = Classifier(Small);
             LargeClassifier = Classifier(Large);
             _vocabulary = new(() => TokenSpaces.Create(config.AggregationEmbeddings, Large, Tokenizer));
+            // A soft run never loads the sentence encoder.
+            _blackBox = new(() => BlackBoxes.Create(config.Discrete.BlackBox, LargeClassifier, Tokenizer, task.Descriptions));
+            // The sentence encoder reads a prompt as the tokenizer's text, so it takes only ids the tokenizer has (a model may have padding rows beyond them).
+            _blackBoxVocabulary = config.Discrete.BlackBox == BlackBoxes.MiniLm ? Math.Min(Large.VocabSize, Tokenizer.VocabSize) : Large.VocabSize;
             Facts = new ModelFacts(ModelIdentity.Of(Small), Small.HiddenSize, Tokenizer.Identity, Tokenizer.VocabSize,
                 MaxPromptLength: Math.Max(1, Small.Config.MaxPositions / 2),
                 MaxVectorNorm: config.Soft.MaxVectorNorm ?? SoftRunConfig.DefaultMaxVectorNorm(InputEmbeddings.LargestRowNorm(Small)));
@@ -89,7 +97,10 @@ public sealed class RunModels : IDisposable
     /// <summary>A token prompt of the run's tokenizer, with its decoded text for people to read.</summary>
     public DiscretePrompt TokenPrompt(IReadOnlyList<int> ids) => new(ids, Tokenizer.Identity, Tokenizer.Decode(ids));
 
-    /// <summary>Held-out accuracy (and macro accuracy) of a global prompt: a soft prompt on the small model, a token prompt on the large model (the black box).</summary>
+    /// <summary>
+    /// Held-out accuracy (and macro accuracy) of a global prompt: a soft prompt on the small model, a token prompt on the
+    /// black box (discrete.black_box: the large model or the sentence encoder), the model its clients searched it on.
+    /// </summary>
     public ClassificationResult Evaluate(Prompt prompt)
     {
         lock (Compute)
@@ -98,11 +109,14 @@ public sealed class RunModels : IDisposable
             return prompt switch
             {
                 SoftPrompt soft => SmallClassifier.Evaluate(Task.HeldOut, new PromptInput(soft.ToTensor(Small))),
-                DiscretePrompt tokens => LargeClassifier.Evaluate(Task.HeldOut, new PromptInput(Discrete: tokens.TokenIds)),
+                DiscretePrompt tokens => BlackBox.Evaluate(LargeClassifier.Labels, Task.HeldOut, tokens.TokenIds),
                 _ => throw new ArgumentException($"no evaluation for {prompt.GetType().Name}"),
             };
         }
     }
+
+    /// <summary>What discrete-mode clients query (discrete.black_box), unmetered: the inference service charges the queries.</summary>
+    IBlackBoxClassifier BlackBox => _blackBox.Value;
 
     /// <summary>The black box: labels only, for the inference service.</summary>
     public IReadOnlyList<string> Classify(IReadOnlyList<int> promptIds, IReadOnlyList<string> texts)
@@ -111,15 +125,15 @@ public sealed class RunModels : IDisposable
         lock (Compute)
         {
             using var scope = NewDisposeScope();
-            return LargeClassifier.Predict(texts, new PromptInput(Discrete: promptIds)).Select(i => LargeClassifier.Labels[i]).ToList();
+            return BlackBox.Classify(promptIds, texts);
         }
     }
 
-    /// <summary>Refuses (<see cref="RejectionKind.Invalid"/>) a token prompt the large model cannot take: ids outside its vocabulary, or too long.</summary>
+    /// <summary>Refuses (<see cref="RejectionKind.Invalid"/>) a token prompt the black box cannot take: ids outside its vocabulary, or too long.</summary>
     public void CheckInferencePrompt(IReadOnlyList<int> promptIds)
     {
-        int outside = promptIds.ToList().FindIndex(id => id < 0 || id >= Large.VocabSize);
-        if (outside >= 0) throw new RejectionException(RejectionKind.Invalid, $"prompt token {outside} has id {promptIds[outside]}, outside the vocabulary of {Large.VocabSize}");
+        int outside = promptIds.ToList().FindIndex(id => id < 0 || id >= _blackBoxVocabulary);
+        if (outside >= 0) throw new RejectionException(RejectionKind.Invalid, $"prompt token {outside} has id {promptIds[outside]}, outside the vocabulary of {_blackBoxVocabulary}");
         if (promptIds.Count > Facts.MaxPromptLength)
             throw new RejectionException(RejectionKind.Invalid, $"prompt length {promptIds.Count} exceeds the limit of {Facts.MaxPromptLength}");
     }

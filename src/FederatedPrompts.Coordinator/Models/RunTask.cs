@@ -4,15 +4,16 @@ using FederatedPrompts.Core.Tasks;
 namespace FederatedPrompts.Coordinator.Models;
 
 /// <summary>
-/// The classification task of a run, as the coordinator holds it: the template and label words (from the preset or given),
-/// the held-out set every global prompt is evaluated on, and the public labeled set (the α heuristic's, and the balanced
-/// examples sent to discrete-mode clients). Files are read when the run is served, not when its record is read.
+/// The classification task of a run, as the coordinator holds it: the template, label words and label descriptions (from
+/// the preset or given), the held-out set every global prompt is evaluated on, and the public labeled set (the α
+/// heuristic's, and the balanced examples sent to discrete-mode clients). Files are read when the run is served, not when its record is read.
 /// </summary>
 public sealed class RunTask
 {
     public RunTask(RunConfig config)
     {
         (Template, Verbalizer) = TemplateOf(config);
+        Descriptions = DescriptionsOf(config, Template, Verbalizer);
         var evalSet = TaskFile.Load(config.EvalTask);
         Verbalizer.RequireCovers(evalSet.Labels);
         if (config.EvalLimit is int limit && limit < evalSet.Count) evalSet = evalSet.Sample(limit, config.Seed);
@@ -27,6 +28,8 @@ public sealed class RunTask
 
     public PromptTemplate Template { get; }
     public Verbalizer Verbalizer { get; }
+    /// <summary>What the "minilm" black box compares inputs with.</summary>
+    public LabelDescriptions Descriptions { get; }
     public IReadOnlyList<(string Text, string Label)> HeldOut { get; }
     public TaskDataset? PublicLabeled { get; }
     /// <summary>The balanced, seeded public examples sent to clients at enrolment.</summary>
@@ -42,4 +45,13 @@ public sealed class RunTask
             : preset!.Verbalizer;
         return (template, verbalizer);
     }
+
+    /// <summary>
+    /// The run's label descriptions: the configured ones, else the preset's while its label words are in use, else derived
+    /// from the template and label words.
+    /// </summary>
+    public static LabelDescriptions DescriptionsOf(RunConfig config, PromptTemplate template, Verbalizer verbalizer) =>
+        config.LabelDescriptions is { } given ? new LabelDescriptions(given)
+        : config.LabelWords is null && config.Preset is { } name ? TaskPreset.Get(name).Descriptions
+        : LabelDescriptions.Derived(template, verbalizer);
 }

@@ -6,6 +6,7 @@ using FederatedPrompts.Aggregation.Soft;
 using FederatedPrompts.Coordinator.Strategies;
 using FederatedPrompts.Core.Prompts;
 using FederatedPrompts.Core.Tasks;
+using FederatedPrompts.Discrete.BlackBox;
 using FederatedPrompts.Discrete.Proposal;
 using FederatedPrompts.Post.Tuning;
 
@@ -49,6 +50,11 @@ public sealed record RunConfig
     public string? Preset { get; init; }
     public string? Template { get; init; }
     public Dictionary<string, string[]>? LabelWords { get; init; }
+    /// <summary>
+    /// What the "minilm" black box compares inputs with (discrete.black_box), one sentence per label; null: the preset's,
+    /// else the template's closing with each label's first word (<see cref="Core.Tasks.LabelDescriptions.Derived"/>).
+    /// </summary>
+    public Dictionary<string, string>? LabelDescriptions { get; init; }
     /// <summary>The coordinator's held-out labeled set: every round's global prompt is evaluated on it.</summary>
     public string EvalTask { get; init; } = "";
     public int? EvalLimit { get; init; }
@@ -167,6 +173,18 @@ public sealed record RunConfig
         Require(!Has(PromptMode.Soft) || File.Exists(PublicTexts), $"public_texts file \"{PublicTexts}\" does not exist");
         Require(PublicLabeled is null || File.Exists(PublicLabeled), $"public_labeled file \"{PublicLabeled}\" does not exist");
         Require(Preset is not null || (Template is not null && LabelWords is not null), "give preset, or template and label_words");
+        if (LabelDescriptions is { } descriptions)
+        {
+            Require(descriptions.All(d => !string.IsNullOrWhiteSpace(d.Value)),
+                $"label_descriptions has a blank description for {string.Join(", ", descriptions.Where(d => string.IsNullOrWhiteSpace(d.Value)).Select(d => $"'{d.Key}'"))}");
+            if ((LabelWords?.Keys.ToList() ?? (Preset is { } name ? TaskPreset.Find(name)?.Verbalizer.Labels : null)) is { } labels)
+            {
+                var missing = labels.Where(label => !descriptions.ContainsKey(label)).ToList();
+                var unknown = descriptions.Keys.Where(label => !labels.Contains(label)).ToList();
+                Require(missing.Count == 0, $"label_descriptions has no description for label(s) {string.Join(", ", missing.Select(l => $"'{l}'"))}");
+                Require(unknown.Count == 0, $"label_descriptions describes label(s) {string.Join(", ", unknown.Select(l => $"'{l}'"))} that the label words do not name");
+            }
+        }
         Require(AggregationMinSamples >= 1, "aggregation_min_samples must be at least 1");
         Require(AggregationMaxLength is null or >= 1, "aggregation_max_length must be at least 1");
         Require(TokenSpaces.Names.Contains(AggregationEmbeddings), $"aggregation_embeddings \"{AggregationEmbeddings}\" is not one of {string.Join(", ", TokenSpaces.Names)}");
@@ -286,6 +304,11 @@ public sealed record DiscreteRunConfig
     public string NeighbourEmbeddings { get; init; } = TokenSpaces.MiniLm;
     /// <summary>Inputs a client may send to the inference service per round.</summary>
     public long QueryBudget { get; init; } = 2000;
+    /// <summary>
+    /// What the inference service answers with (<see cref="BlackBoxes"/>): "lm" (the large model) or "minilm" (the sentence
+    /// encoder, by similarity to label_descriptions). It also evaluates every round's global token prompt.
+    /// </summary>
+    public string BlackBox { get; init; } = BlackBoxes.Lm;
 
     internal IEnumerable<string> Problems()
     {
@@ -296,6 +319,8 @@ public sealed record DiscreteRunConfig
         if (QueryBudget < 1) yield return "discrete.query_budget must be at least 1";
         if (!TokenSpaces.Names.Contains(NeighbourEmbeddings))
             yield return $"discrete.neighbour_embeddings \"{NeighbourEmbeddings}\" is not one of {string.Join(", ", TokenSpaces.Names)}";
+        if (!BlackBoxes.Names.Contains(BlackBox))
+            yield return $"discrete.black_box \"{BlackBox}\" is not one of {string.Join(", ", BlackBoxes.Names)}";
     }
 }
 

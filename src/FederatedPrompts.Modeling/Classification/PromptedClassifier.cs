@@ -16,6 +16,20 @@ public sealed record PromptInput(Tensor? Soft = null, IReadOnlyList<int>? Discre
 
 public sealed record ClassificationResult(double Accuracy, int Count, int[,] Confusion, IReadOnlyList<string> Labels, IReadOnlyList<int> Predictions)
 {
+    /// <summary>Accuracy and confusion matrix of <paramref name="predictions"/> against <paramref name="truth"/>, both indices into <paramref name="labels"/>.</summary>
+    public static ClassificationResult Of(IReadOnlyList<string> labels, IReadOnlyList<int> truth, IReadOnlyList<int> predictions)
+    {
+        if (truth.Count != predictions.Count) throw new ArgumentException($"{truth.Count} true labels but {predictions.Count} predictions");
+        var confusion = new int[labels.Count, labels.Count];
+        int correct = 0;
+        for (int i = 0; i < truth.Count; i++)
+        {
+            confusion[truth[i], predictions[i]]++;
+            if (truth[i] == predictions[i]) correct++;
+        }
+        return new ClassificationResult(truth.Count == 0 ? 0 : (double)correct / truth.Count, truth.Count, confusion, labels, predictions);
+    }
+
     /// <summary>Mean per-class recall: torchmetrics' MulticlassAccuracy with its default average="macro".</summary>
     public double MacroAccuracy { get; } = MacroAccuracyOf(Confusion);
 
@@ -237,14 +251,6 @@ public sealed class PromptedClassifier
             predictions.AddRange(Predict(examples.Skip(start).Take(batchSize).Select(e => e.Text).ToList(), prompt, batchSize));
             progress?.Report(predictions.Count);
         }
-        var confusion = new int[Labels.Count, Labels.Count];
-        int correct = 0;
-        for (int i = 0; i < examples.Count; i++)
-        {
-            int truth = labelIndex[examples[i].Label];
-            confusion[truth, predictions[i]]++;
-            if (truth == predictions[i]) correct++;
-        }
-        return new ClassificationResult(examples.Count == 0 ? 0 : (double)correct / examples.Count, examples.Count, confusion, Labels, predictions);
+        return ClassificationResult.Of(Labels, examples.Select(e => labelIndex[e.Label]).ToArray(), predictions);
     }
 }

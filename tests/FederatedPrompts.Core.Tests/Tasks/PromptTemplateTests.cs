@@ -23,6 +23,7 @@ public sealed class PromptTemplateTests
 
     [Theory]
     [InlineData("sst2", "{text} It was", "positive", " great", "Predict if sentiment of this review is positive or negative")]
+    [InlineData("imdb", "{text} It was", "negative", " terrible", "Predict if sentiment of this review is positive or negative")]
     [InlineData("trec", "{text} Answer type:", "location", " place", "Predict the topic of the question")]
     [InlineData("spam", "{text} This message is", "spam", " advertising", "Predict if this text message is spam or a normal personal message")]
     [InlineData("SYNTHETIC-sentiment", "{text} It was", "negative", " terrible", "Predict if sentiment of this review is great or terrible")]
@@ -53,8 +54,8 @@ public sealed class PromptTemplateTests
     [Fact]
     public void Unknown_task_preset_lists_the_known_ones()
     {
-        Assert.Null(TaskPreset.Find("imdb"));
-        var error = Assert.Throws<ArgumentException>(() => TaskPreset.Get("imdb"));
-        Assert.Contains("'imdb' (known: sst2, trec, spam, synthetic-sentiment)", error.Message);
+        Assert.Null(TaskPreset.Find("agnews"));
+        var error = Assert.Throws<ArgumentException>(() => TaskPreset.Get("agnews"));
+        Assert.Contains("'agnews' (known: sst2, imdb, trec, spam, synthetic-sentiment)", error.Message);
     }
 }

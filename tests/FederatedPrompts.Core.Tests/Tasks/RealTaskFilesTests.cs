@@ -14,6 +14,8 @@ public sealed class RealTaskFilesTests
     [InlineData("trec", "test", 500)]
     [InlineData("spam", "train", 4836)]
     [InlineData("spam", "test", 1210)]
+    [InlineData("imdb", "train", 25000)]
+    [InlineData("imdb", "test", 25000)]
     public void Real_task_split_loads_with_documented_size_and_preset_labels(string task, string split, int count)
     {
         var dataset = TaskFile.Load(SharedData.Under("tasks", task, $"{split}.jsonl")).RequireAtLeastTwoClasses();
