@@ -47,6 +47,33 @@ public class FedDtptBenchTests : IDisposable
         var tasks = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "feddtpt.json"))).RootElement.GetProperty("tasks").EnumerateArray().ToList();
         Assert.Equal(Tasks, tasks.Select(t => t.GetProperty("task").GetString()));
         foreach (var task in tasks) AssertConsistent(task);
+        // The language models as black box: issue #11's goals, and no target on the feedback ablation.
+        string report = File.ReadAllText(Path.Combine(output, "feddtpt.md"));
+        Assert.Contains("| target (issue #11, non-IID", report);
+        Assert.Contains("| FedDTPT − manual prompt | ≥ +10.0 points |", report);
+        Assert.DoesNotContain("| FedDTPT − client without feedback |", report);
+    }
+
+    [Fact]
+    public void The_sentence_encoder_as_black_box_is_held_to_its_own_goals()
+    {
+        var (teacher, student, data) = Setup();
+        string output = _dir.Combine("results-minilm");
+        Ok(Fedprompt.Run("bench", "feddtpt", "--black-box", "minilm", "--tasks", "sst2", "--data", data, "--teacher", teacher, "--student", student,
+            "--clients", "2", "--rounds", "1", "--train-limit", "8", "--test-limit", "4", "--public-per-label", "1", "--strategies", "feddtpt,fedavg",
+            "--iterations", "1", "--positions", "1", "--candidates", "2", "--local-batch", "2", "--out", output));
+
+        var task = Assert.Single(JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "feddtpt.json"))).RootElement.GetProperty("tasks").EnumerateArray());
+        var targets = task.GetProperty("non_iid_targets");
+        var fedDtpt = task.GetProperty("partitions")[0].GetProperty("federations").EnumerateArray().ToList();
+        double Accuracy(string method) => fedDtpt.Single(f => f.GetProperty("method").GetString() == method).GetProperty("accuracy").GetDouble();
+        Assert.Equal(Accuracy("FedDTPT") - Accuracy("client without feedback"), targets.GetProperty("fed_dtpt_minus_no_feedback").GetDouble(), 12);
+
+        string report = File.ReadAllText(Path.Combine(output, "feddtpt.md"));
+        Assert.Contains("| target (issue #17, non-IID", report);
+        Assert.Contains("| FedDTPT − manual prompt | ≥ +5.0 points |", report);
+        Assert.Contains("| FedDTPT − server FedAvg | ≥ +3.0 points |", report);
+        Assert.Contains("| FedDTPT − client without feedback | > 0 points |", report);
     }
 
     static void AssertConsistent(JsonElement task)
