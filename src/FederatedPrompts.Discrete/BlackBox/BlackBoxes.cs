@@ -29,7 +29,7 @@ public static class BlackBoxes
         {
             Lm => new LanguageModelBlackBox(languageModel),
             MiniLm => new SentenceEncoderBlackBox(tokenizer, languageModel.Labels, descriptions.For(languageModel.Labels)),
-            _ => throw new ArgumentException($"unknown black box '{name}' (known: {string.Join(", ", Names)})"),
+            _ => throw Unknown(name),
         };
 
     /// <summary>The black box in words, for reports.</summary>
@@ -37,8 +37,10 @@ public static class BlackBoxes
     {
         Lm => "the large language model",
         MiniLm => "all-MiniLM-L6-v2, a pretrained sentence encoder, by similarity to label descriptions",
-        _ => throw new ArgumentException($"unknown black box '{name}' (known: {string.Join(", ", Names)})"),
+        _ => throw Unknown(name),
     };
+
+    static ArgumentException Unknown(string name) => new($"unknown black box '{name}' (known: {string.Join(", ", Names)})");
 
     /// <summary>
     /// Accuracy and confusion matrix of a black box with a prompt on labeled texts, from its answers alone (what a client
