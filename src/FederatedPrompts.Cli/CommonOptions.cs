@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using FederatedPrompts.Discrete.BlackBox;
+using FederatedPrompts.Post.Privacy;
 using TorchSharp;
 
 namespace FederatedPrompts.Cli;
@@ -33,6 +34,14 @@ public static class CommonOptions
                       "by similarity of prompt + text to the task's label descriptions; the prompt's tokens are decoded to text)",
         DefaultValueFactory = _ => BlackBoxes.Lm,
     }.AcceptOnlyFromAmong([.. BlackBoxes.Names]);
+
+    /// <summary>--accountant for the verbs that turn DP-SGD steps into (ε, δ): <see cref="PrivacyAccountants"/>.</summary>
+    public static Option<string> Accountant() => new Option<string>("--accountant")
+    {
+        Description = "Privacy accountant: prv (numerical composition of privacy loss distributions, Gopi et al. 2021; tight, Opacus' default) " +
+                      "or rdp (Rényi DP; a looser upper bound)",
+        DefaultValueFactory = _ => PrivacyAccountants.Name(PrivacyAccountants.Default),
+    }.AcceptOnlyFromAmong([.. Enum.GetValues<AccountantKind>().Select(PrivacyAccountants.Name)]);
 
     public static Option<int> Seed(int fallback = 1) => new("--seed") { Description = "Random seed (every run is reproducible from it)", DefaultValueFactory = _ => fallback };
 

@@ -1,4 +1,5 @@
 using FederatedPrompts.Core.Prompts;
+using FederatedPrompts.Post.Privacy;
 using FederatedPrompts.Post.Tuning;
 
 namespace FederatedPrompts.Client;
@@ -40,7 +41,7 @@ public sealed record SoftWorkSettings(SoftPrompt GlobalPrompt, int Epochs, int B
 /// DP-SGD as the run asks for it: clip norm, the total ε a client may spend over all rounds, and δ (null: 1/N of the
 /// client's own example count).
 /// </summary>
-public sealed record DpPolicy(double ClipNorm, double Epsilon, double? Delta);
+public sealed record DpPolicy(double ClipNorm, double Epsilon, double? Delta, AccountantKind Accountant);
 
 /// <summary>
 /// Search from <see cref="GlobalPrompt"/> through the coordinator's black box (FedDTPT's client step), sending at most

@@ -204,4 +204,28 @@ public class RoundEngineTests : IDisposable
         Assert.Equal(2.10136527, reopened.Epsilon(1e-5), 5);
         Assert.Empty(new PrivacyLedger(state, "run-b").Entries);
     }
+
+    /// <summary>
+    /// Issue #16: a ledger of a PRV run composes with PRV (σ 1, q 0.01, 1,000 steps: below RDP's 2.10 at δ = 1e-5), a
+    /// ledger file written before entries named their accountant reads back as RDP, and one that mixes both composes
+    /// with RDP, an upper bound for any mix.
+    /// </summary>
+    [Fact]
+    public void The_client_ledger_composes_with_the_accountant_its_entries_name()
+    {
+        var prv = new PrivacyLedger(_dir.Combine("prv"), "run");
+        prv.Record(new LedgerEntry(1, 0.01, 1.0, 500, 1e-5, Post.Privacy.AccountantKind.Prv));
+        prv.Record(new LedgerEntry(2, 0.01, 1.0, 500, 1e-5, Post.Privacy.AccountantKind.Prv));
+        double tight = new PrivacyLedger(_dir.Combine("prv"), "run").Epsilon(1e-5);
+        Assert.Equal(Post.Privacy.PrvAccountant.Epsilon(0.01, 1.0, 1000, 1e-5).Upper, tight, 12);
+        Assert.True(tight < 2.10136527 - 0.1, $"PRV ε {tight} against RDP's 2.101");
+
+        Directory.CreateDirectory(_dir.Combine("old"));
+        _dir.Write("old/privacy-ledger.json", """{"RunId":"run","Entries":[{"Round":1,"SampleRate":0.01,"NoiseMultiplier":1.0,"Steps":1000,"Delta":1e-5}]}""");
+        var old = new PrivacyLedger(_dir.Combine("old"), "run");
+        Assert.Equal(Post.Privacy.AccountantKind.Rdp, old.Entries[0].Accountant);
+        Assert.Equal(2.10136527, old.Epsilon(1e-5), 5);
+        var mixed = prv.Epsilon(1e-5, extra: new LedgerEntry(3, 0.01, 1.0, 1, 1e-5, Post.Privacy.AccountantKind.Rdp));
+        Assert.Equal(Post.Privacy.RdpAccountant.Epsilon(0.01, 1.0, 1001, 1e-5).Epsilon, mixed, 12);
+    }
 }

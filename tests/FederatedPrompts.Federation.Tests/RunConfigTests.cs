@@ -35,6 +35,16 @@ public class RunConfigTests : IDisposable
         Assert.Equal((PromptOptimizer.Adam, 0.02), (chosen.OptimizerInUse(), chosen.LearningRateInUse()));
     }
 
+    /// <summary>Issue #16: clients calibrate σ and compose rounds with the PRV accountant unless the run names RDP; the stored run says which.</summary>
+    [Fact]
+    public void The_dp_accountant_defaults_to_prv_and_can_be_rdp()
+    {
+        var plain = Parse("""{ "dp": { "clip_norm": 1, "epsilon": 8 } }""");
+        Assert.Equal(Post.Privacy.AccountantKind.Prv, plain.Soft.Dp!.AccountantInUse);
+        Assert.Equal(Post.Privacy.AccountantKind.Rdp, Parse("""{ "dp": { "clip_norm": 1, "epsilon": 8, "accountant": "rdp" } }""").Soft.Dp!.AccountantInUse);
+        Assert.Contains("\"accountant\": \"rdp\"", Parse("""{ "dp": { "clip_norm": 1, "epsilon": 8, "accountant": "rdp" } }""").ToJson());
+    }
+
     [Fact]
     public void The_initial_prompt_text_is_the_presets_unless_given_or_random()
     {
@@ -52,6 +62,7 @@ public class RunConfigTests : IDisposable
     [InlineData("""{ "max_vector_norm": 0 }""", "{}", true, "soft.max_vector_norm must be positive and finite")]
     [InlineData("""{ "max_vector_norm": -3 }""", "{}", true, "soft.max_vector_norm must be positive and finite")]
     [InlineData("""{ "strategy": "kmeans" }""", "{}", true, "soft.strategy \"kmeans\" is not one of feddtpt, fedavg, median, trimmed-mean")]
+    [InlineData("""{ "dp": { "clip_norm": 1, "epsilon": 8, "accountant": "moments" } }""", "{}", true, "soft.dp.accountant must be one of prv, rdp, not \"moments\"")]
     public void Bad_soft_and_transfer_settings_are_named(string soft, string transfer, bool publicLabeled, string problem)
     {
         var error = Assert.Throws<InvalidDataException>(() => Parse(soft, transfer, publicLabeled));

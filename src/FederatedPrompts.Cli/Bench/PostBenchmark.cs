@@ -48,14 +48,15 @@ public static class PostBenchmark
             Description = "Transfer: accuracy on the public labeled split every N steps; the best prompt is evaluated, the last reported too (0: the last prompt only)",
             DefaultValueFactory = _ => 25,
         };
-        var epsilon = new Option<double>("--epsilon") { Description = "DP-SGD target ε (δ = 1/N); σ calibrated by the RDP accountant", DefaultValueFactory = _ => 8 };
+        var epsilon = new Option<double>("--epsilon") { Description = "DP-SGD target ε (δ = 1/N); σ calibrated by --accountant", DefaultValueFactory = _ => 8 };
+        var accountant = CommonOptions.Accountant();
         var clip = new Option<double>("--clip") { Description = "DP-SGD per-example clip norm", DefaultValueFactory = _ => 1.0 };
         var work = new Option<string>("--work") { Description = "Scratch folder for the public split files the transfer reads", DefaultValueFactory = _ => Path.Combine("runs", "post-bench") };
         var output = new Option<string>("--out") { Description = "Results folder", DefaultValueFactory = _ => Path.Combine("bench", "results") };
         var seed = CommonOptions.Seed();
         var command = new Command("post", "POST table: zero-shot, compressed PT, direct, POST transfer and full PT, without and with DP")
         {
-            tasks, data, trainLimit, testLimit, publicLimit, publicCorpus, publicTexts, promptLength, epochs, batch, optimizer, lr, sgdLr, transferLr, transferSteps, validateEvery, epsilon, clip, work, output, seed,
+            tasks, data, trainLimit, testLimit, publicLimit, publicCorpus, publicTexts, promptLength, epochs, batch, optimizer, lr, sgdLr, transferLr, transferSteps, validateEvery, epsilon, accountant, clip, work, output, seed,
         };
         foreach (var option in models.Options.Concat(start.Options)) command.Add(option);
         command.SetAction(parse =>
@@ -72,7 +73,7 @@ public static class PostBenchmark
                 parse.GetValue(lr), parse.GetValue(sgdLr), parse.GetValue(transferLr), preset => start.Resolve(parse, preset.InitText),
                 parse.GetValue(transferSteps),
                 parse.GetValue(validateEvery) is >= 0 and var every ? every : throw new UserInputException("--validate-every must not be negative"),
-                parse.GetValue(epsilon), parse.GetValue(clip), parse.GetValue(work)!, parse.GetValue(seed));
+                parse.GetValue(epsilon), PrivacyAccountants.Parse(parse.GetValue(accountant)), parse.GetValue(clip), parse.GetValue(work)!, parse.GetValue(seed));
             if (settings.Tasks.Length == 0) throw new UserInputException("--tasks names no task");
             foreach (var (option, value) in new[] { ("--lr", settings.AdamLearningRate), ("--sgd-lr", settings.SgdLearningRate), ("--transfer-lr", settings.TransferLearningRate) })
                 if (!(value > 0) || double.IsInfinity(value)) throw new UserInputException($"{option} must be positive and finite, got {value}");
@@ -89,7 +90,7 @@ public static class PostBenchmark
                 {
                     settings.TrainLimit, settings.TestLimit, settings.PublicLimit, settings.PublicCorpus, settings.PublicTexts, settings.Tuning.PromptLength, settings.Tuning.Epochs, settings.Tuning.BatchSize,
                     optimizer = settings.Tuning.Optimizer?.ToString().ToLowerInvariant() ?? "adam without DP, sgd with DP",
-                    settings.AdamLearningRate, settings.SgdLearningRate, settings.TransferLearningRate, settings.TransferSteps, settings.ValidateEvery, settings.Epsilon, settings.ClipNorm, settings.Seed,
+                    settings.AdamLearningRate, settings.SgdLearningRate, settings.TransferLearningRate, settings.TransferSteps, settings.ValidateEvery, settings.Epsilon, accountant = PrivacyAccountants.Name(settings.Accountant), settings.ClipNorm, settings.Seed,
                     threads = get_num_threads(), Environment.ProcessorCount,
                 },
                 flop_estimate = "forward = 2 · body parameters · tokens + 2 · vocabulary · hidden per input (LM head at the prediction position only); backward = 2 · forward; tokens include BOS and the soft prompt",
@@ -106,7 +107,7 @@ public static class PostBenchmark
     /// <param name="PublicCorpus">Unlabeled corpus of the transfer texts; null: the public labeled split's texts.</param>
     sealed record Settings(string[] Tasks, string DataDir, int TrainLimit, int TestLimit, int PublicLimit, string? PublicCorpus, int PublicTexts, TuneOptions Tuning,
         double AdamLearningRate, double SgdLearningRate, double TransferLearningRate, Func<TaskPreset, string?> InitTextFor,
-        int TransferSteps, int ValidateEvery, double Epsilon, double ClipNorm, string WorkDir, int Seed)
+        int TransferSteps, int ValidateEvery, double Epsilon, AccountantKind Accountant, double ClipNorm, string WorkDir, int Seed)
     {
         /// <summary>Tuning options of one privacy setting: its optimizer and that optimizer's learning rate.</summary>
         public TuneOptions TuningFor(bool dp, string? initText)
@@ -225,9 +226,9 @@ public static class PostBenchmark
             }
             TuneOptions options = settings.TuningFor(dp, initText);
             double delta = 1.0 / trainExamples.Count;
-            if (dp) options = SoftPromptTuner.WithNoiseForEpsilon(options, trainExamples.Count, settings.Epsilon, delta);
+            if (dp) options = SoftPromptTuner.WithNoiseForEpsilon(options, trainExamples.Count, settings.Epsilon, delta, settings.Accountant);
             DpSpent? Spent(TuneResult result) => result.Dp is { } s
-                ? new DpSpent(s.ClipNorm, s.NoiseMultiplier, s.SampleRate, result.Steps, delta, RdpAccountant.Epsilon(s.SampleRate, s.NoiseMultiplier, result.Steps, delta).Epsilon)
+                ? new DpSpent(s.ClipNorm, s.NoiseMultiplier, s.SampleRate, result.Steps, delta, PrivacyAccountants.Epsilon(settings.Accountant, s.SampleRate, s.NoiseMultiplier, result.Steps, delta))
                 : null;
             // DP runs Epochs passes in expectation, so both settings cost Epochs passes over the training data.
             double epochs = settings.Tuning.Epochs;
@@ -315,7 +316,7 @@ public static class PostBenchmark
                        $"Soft prompt of {s.Tuning.PromptLength} vectors, {s.Tuning.Epochs} epochs of batch {s.Tuning.BatchSize}; " +
                        $"tuning without DP: {Optimizer(s.TuningFor(false, null))}, with DP: {Optimizer(s.TuningFor(true, null))}; " +
                        $"transfer {s.TransferSteps} steps of Adam lr {s.TransferLearningRate}" +
-                       (s.ValidateEvery > 0 ? $", keeping the prompt of best accuracy on the public labeled split, checked every {s.ValidateEvery} steps" : "") + $". DP: ε = {s.Epsilon}, δ = 1/N, clip {s.ClipNorm}, σ from the RDP accountant. " +
+                       (s.ValidateEvery > 0 ? $", keeping the prompt of best accuracy on the public labeled split, checked every {s.ValidateEvery} steps" : "") + $". DP: ε = {s.Epsilon}, δ = 1/N, clip {s.ClipNorm}, σ from the {PrivacyAccountants.Name(s.Accountant)} accountant. " +
                        BenchReport.RunConditions(s.Seed, setup))
             .Paragraph("FLOPs are estimates: forward = 2 · parameters · tokens for the transformer body (all positions: BOS, soft prompt, " +
                        "templated text) plus 2 · vocabulary · hidden per input for the LM head, which runs only at the prediction position; " +

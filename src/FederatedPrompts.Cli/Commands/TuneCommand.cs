@@ -32,14 +32,15 @@ public static class TuneCommand
         var start = new SoftPromptStart();
         var clip = new Option<double?>("--clip") { Description = "DP-SGD: per-example gradient clip norm C (enables DP)" };
         var noise = new Option<double?>("--noise") { Description = "DP-SGD: noise multiplier σ (noise N(0, σ²C²) on the clipped sum); or give --epsilon" };
-        var epsilon = new Option<double?>("--epsilon") { Description = "DP-SGD: target ε; σ is calibrated by the RDP accountant for this run's sample rate and steps" };
+        var epsilon = new Option<double?>("--epsilon") { Description = "DP-SGD: target ε; σ is calibrated by --accountant for this run's sample rate and steps" };
+        var accountant = CommonOptions.Accountant();
         var delta = new Option<double?>("--delta") { Description = "DP-SGD: δ (default 1/N, N = training examples)" };
         var evalTask = new Option<string?>("--eval-task") { Description = "Labeled file to report accuracy on after tuning (same template and label words)" };
         var seed = CommonOptions.Seed();
         var device = CommonOptions.Device();
         var json = CommonOptions.Json();
         var command = new Command("tune", "Tune a soft prompt on a model (optionally with DP-SGD)")
-            { model, output, length, epochs, batch, optimizer, lr, clip, noise, epsilon, delta, evalTask, seed, device, json };
+            { model, output, length, epochs, batch, optimizer, lr, clip, noise, epsilon, accountant, delta, evalTask, seed, device, json };
         foreach (var option in task.Options.Concat(start.Options)) command.Add(option);
         command.SetAction(parse =>
         {
@@ -50,6 +51,7 @@ public static class TuneCommand
             if (dp == (parse.GetValue(noise) is null && parse.GetValue(epsilon) is null) || (parse.GetValue(noise) is not null && parse.GetValue(epsilon) is not null))
                 throw new UserInputException("DP-SGD needs --clip and exactly one of --noise or --epsilon; without --clip neither is used");
             double dpDelta = parse.GetValue(delta) ?? 1.0 / data.Examples.Count;
+            var accounting = PrivacyAccountants.Parse(parse.GetValue(accountant));
             string dir = parse.GetValue(model)!;
             using var lm = HfCheckpoint.Load(dir, CommonOptions.ResolveDevice(parse.GetValue(device)!));
             var tokenizer = TokenizerLoader.FromFolder(dir);
@@ -66,7 +68,7 @@ public static class TuneCommand
             {
                 PrivacyParameters.RequireDelta(dpDelta, "--delta");
                 if (parse.GetValue(epsilon) is double target)
-                    options = SoftPromptTuner.WithNoiseForEpsilon(options, data.Examples.Count, PrivacyParameters.RequireEpsilon(target, "--epsilon"), dpDelta);
+                    options = SoftPromptTuner.WithNoiseForEpsilon(options, data.Examples.Count, PrivacyParameters.RequireEpsilon(target, "--epsilon"), dpDelta, accounting);
             }
             var labelIndex = data.Labels.Select((l, i) => (l, i)).ToDictionary(p => p.l, p => p.i);
             var examples = data.Examples.Select(e => (e.Text, labelIndex[e.Label])).ToList();
@@ -89,7 +91,8 @@ public static class TuneCommand
                 dp = result.Dp is { } settings ? new
                 {
                     clip = settings.ClipNorm, noise_multiplier = settings.NoiseMultiplier, sample_rate = settings.SampleRate, steps = result.Steps,
-                    delta = dpDelta, epsilon = RdpAccountant.Epsilon(settings.SampleRate, settings.NoiseMultiplier, result.Steps, dpDelta).Epsilon,
+                    delta = dpDelta, epsilon = PrivacyAccountants.Epsilon(accounting, settings.SampleRate, settings.NoiseMultiplier, result.Steps, dpDelta),
+                    accountant = PrivacyAccountants.Name(accounting),
                 } : null,
                 eval_accuracy = accuracy,
             };
@@ -99,7 +102,7 @@ public static class TuneCommand
                 AnsiConsole.MarkupLine($"wrote [blue]{Markup.Escape(summary.prompt!)}[/] after {result.Steps} steps of {summary.optimizer} at lr {result.LearningRate:G3} " +
                                        $"from {Markup.Escape(SoftPromptStart.Describe(options.InitText))} (loss {summary.final_loss:F3})");
                 if (summary.dp is { } spent)
-                    AnsiConsole.MarkupLine($"DP-SGD: C = {spent.clip}, σ = {spent.noise_multiplier:F3}, q = {spent.sample_rate:F4}, {spent.steps} steps → (ε = {spent.epsilon:F2}, δ = {spent.delta:G3})");
+                    AnsiConsole.MarkupLine($"DP-SGD: C = {spent.clip}, σ = {spent.noise_multiplier:F3}, q = {spent.sample_rate:F4}, {spent.steps} steps → (ε = {spent.epsilon:F2}, δ = {spent.delta:G3}; {spent.accountant} accountant)");
                 if (accuracy is double a) AnsiConsole.MarkupLine($"accuracy on {Markup.Escape(parse.GetValue(evalTask)!)}: [bold]{a:P2}[/]");
             }
             return 0;

@@ -39,6 +39,7 @@ public static class SimulateCommand
         var partition = new Option<string>("--partition") { Description = "iid or dirichlet", DefaultValueFactory = _ => "dirichlet" }.AcceptOnlyFromAmong("iid", "dirichlet");
         var alpha = new Option<double>("--alpha") { Description = "Dirichlet concentration (smaller: more label skew)", DefaultValueFactory = _ => 1.0 };
         var epsilon = new Option<double?>("--epsilon") { Description = "Soft mode: DP-SGD with this total ε per client (clip 1)" };
+        var accountant = CommonOptions.Accountant();
         var large = new Option<string?>("--large") { Description = "Large model folder (default: a teacher pretrained on the generated corpus, cached)" };
         var small = new Option<string?>("--small") { Description = "Distilled small model folder (default: distilled from --large, cached)" };
         var test = new Option<string?>("--eval-task") { Description = "The coordinator's held-out labeled file, as the run file's eval_task (default with --task: 20% of it)" };
@@ -68,7 +69,7 @@ public static class SimulateCommand
         var task = new TaskSetup(taskRequired: false, taskDescription: "Labeled task to partition across clients (default: the generated sentiment task)");
         var command = new Command("simulate", "Run a whole federation on this machine: coordinator and clients as processes over mutual TLS")
         {
-            clients, rounds, mode, strategy, blackBox, partition, alpha, epsilon, large, small, test, publicTexts, output, pretrainSteps, distillSteps, inProcess, concurrentWork, localEpochs, learningRate, validateEvery, seed,
+            clients, rounds, mode, strategy, blackBox, partition, alpha, epsilon, accountant, large, small, test, publicTexts, output, pretrainSteps, distillSteps, inProcess, concurrentWork, localEpochs, learningRate, validateEvery, seed,
         };
         foreach (var option in task.Options.Concat(start.Options)) command.Add(option);
         command.SetAction(async (parse, cancel) =>
@@ -142,7 +143,7 @@ public static class SimulateCommand
                 Soft = new SoftRunConfig
                 {
                     InitText = initText, RandomInit = initText is null, Epochs = parse.GetValue(localEpochs) ?? new SoftRunConfig().Epochs,
-                    LearningRate = parse.GetValue(learningRate), Dp = parse.GetValue(epsilon) is double eps ? new DpRunConfig(1.0, eps) : null,
+                    LearningRate = parse.GetValue(learningRate), Dp = parse.GetValue(epsilon) is double eps ? new DpRunConfig(1.0, eps, Accountant: parse.GetValue(accountant)) : null,
                     Strategy = parse.GetValue(strategy) ?? new SoftRunConfig().Strategy,
                 },
                 Discrete = new DiscreteRunConfig { Strategy = parse.GetValue(strategy) ?? new DiscreteRunConfig().Strategy, BlackBox = parse.GetValue(blackBox)! },

@@ -2,6 +2,7 @@ using FederatedPrompts.Core.Federation;
 using FederatedPrompts.Core.Prompts;
 using FederatedPrompts.Core.Tasks;
 using FederatedPrompts.Discrete.Proposal;
+using FederatedPrompts.Post.Privacy;
 using FederatedPrompts.Post.Tuning;
 using FederatedPrompts.Protocol;
 using FederatedPrompts.Protocol.V1;
@@ -83,7 +84,16 @@ static class ClientMessages
             Require(policy.ClipNorm > 0 && double.IsFinite(policy.ClipNorm), $"round {round}: DP clip norm {policy.ClipNorm} must be positive and finite");
             Require(policy.Epsilon > 0 && double.IsFinite(policy.Epsilon), $"round {round}: DP ε {policy.Epsilon} must be positive and finite");
             Require(policy.Delta is >= 0 and < 1, $"round {round}: DP δ {policy.Delta} must be in [0, 1) (0: the client's 1/N)");
-            dp = new DpPolicy(policy.ClipNorm, policy.Epsilon, policy.Delta > 0 ? policy.Delta : null);
+            AccountantKind accountant;
+            try
+            {
+                accountant = policy.Accountant.Length == 0 ? AccountantKind.Rdp : PrivacyAccountants.Parse(policy.Accountant, "DP accountant");
+            }
+            catch (ArgumentException e)
+            {
+                throw new InvalidDataException($"round {round}: {e.Message}", e);
+            }
+            dp = new DpPolicy(policy.ClipNorm, policy.Epsilon, policy.Delta > 0 ? policy.Delta : null, accountant);
         }
         PromptOptimizer optimizer;
         try

@@ -48,14 +48,14 @@ public sealed class SoftLocalWork(TaskDataset privateData, IModelLoader? models 
                 double delta = dp.Delta ?? 1.0 / data.Count;
                 double q = SoftPromptTuner.DpSampleRate(options, data.Count);
                 int steps = SoftPromptTuner.DpSteps(options, data.Count);
-                double sigma = RdpAccountant.NoiseForEpsilon(dp.Epsilon, delta, q, steps * round.TotalRounds);
-                var entry = new LedgerEntry(round.Round, q, sigma, steps, delta);
+                double sigma = PrivacyAccountants.NoiseForEpsilon(dp.Accountant, dp.Epsilon, delta, q, steps * round.TotalRounds);
+                var entry = new LedgerEntry(round.Round, q, sigma, steps, delta, dp.Accountant);
                 double total = ledger.Epsilon(delta, entry);
                 if (total > dp.Epsilon * (1 + 1e-6))
                     throw new InvalidOperationException($"training round {round.Round} would bring ε to {total:G4}, over the run's budget of {dp.Epsilon}");
                 ledger.Record(entry);
                 options = options with { ClipNorm = dp.ClipNorm, NoiseMultiplier = sigma };
-                privacy = new DpSpend(dp.ClipNorm, sigma, q, steps, delta, EpsilonRound: RdpAccountant.Epsilon(q, sigma, steps, delta).Epsilon, EpsilonTotal: total);
+                privacy = new DpSpend(dp.ClipNorm, sigma, q, steps, delta, EpsilonRound: PrivacyAccountants.Epsilon(dp.Accountant, q, sigma, steps, delta), EpsilonTotal: total);
             }
 
             using var scope = NewDisposeScope();

@@ -1,3 +1,4 @@
+using FederatedPrompts.Post.Privacy;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
@@ -268,6 +269,8 @@ public sealed record SoftRunConfig
             if (!(dp.ClipNorm > 0)) yield return "soft.dp.clip_norm must be positive";
             if (!(dp.Epsilon > 0) || double.IsInfinity(dp.Epsilon)) yield return "soft.dp.epsilon must be positive and finite";
             if (dp.Delta is not null and (<= 0 or >= 1)) yield return "soft.dp.delta must be in (0, 1)";
+            if (dp.Accountant is not null && !Enum.GetValues<AccountantKind>().Any(k => PrivacyAccountants.Name(k) == dp.Accountant))
+                yield return $"soft.dp.accountant must be one of {string.Join(", ", Enum.GetValues<AccountantKind>().Select(PrivacyAccountants.Name))}, not \"{dp.Accountant}\"";
         }
     }
 }
@@ -286,8 +289,14 @@ public static class SoftRunConfigDefaults
         config.Soft.RandomInit ? null : config.Soft.InitText ?? (config.Preset is { } name ? TaskPreset.Get(name).InitText : null);
 }
 
-/// <summary>δ null: each client uses 1/N of its own example count.</summary>
-public sealed record DpRunConfig(double ClipNorm, double Epsilon, double? Delta = null);
+/// <summary>
+/// δ null: each client uses 1/N of its own example count. Accountant ("prv" or "rdp") calibrates σ and composes the
+/// rounds; null: <see cref="PrivacyAccountants.Default"/>.
+/// </summary>
+public sealed record DpRunConfig(double ClipNorm, double Epsilon, double? Delta = null, string? Accountant = null)
+{
+    public AccountantKind AccountantInUse => Accountant is null ? PrivacyAccountants.Default : PrivacyAccountants.Parse(Accountant, "soft.dp.accountant");
+}
 
 public sealed record DiscreteRunConfig
 {

@@ -3,6 +3,7 @@ using FederatedPrompts.Coordinator.Rounds;
 using FederatedPrompts.Coordinator.Runs;
 using FederatedPrompts.Core.Federation;
 using FederatedPrompts.Core.Prompts;
+using FederatedPrompts.Post.Privacy;
 using FederatedPrompts.Post.Tuning;
 using FederatedPrompts.Protocol;
 using FederatedPrompts.Protocol.V1;
@@ -68,7 +69,10 @@ static class WireMapping
                     Epochs = soft.Epochs, BatchSize = soft.BatchSize, LearningRate = soft.LearningRateInUse(),
                     Optimizer = soft.OptimizerInUse() == PromptOptimizer.Sgd ? "sgd" : "adam",
                 };
-                if (soft.Dp is { } dp) message.Soft.Dp = new DpPolicy { ClipNorm = dp.ClipNorm, Epsilon = dp.Epsilon, Delta = dp.Delta ?? 0 };
+                if (soft.Dp is { } dp) message.Soft.Dp = new DpPolicy
+                {
+                    ClipNorm = dp.ClipNorm, Epsilon = dp.Epsilon, Delta = dp.Delta ?? 0, Accountant = PrivacyAccountants.Name(dp.AccountantInUse),
+                };
                 break;
             case Rounds.LocalWork.Discrete { Settings: var d }:
                 message.Discrete = new DiscreteWork

@@ -8,14 +8,11 @@ public sealed record SampledGaussianSteps(double SampleRate, double NoiseMultipl
 /// over steps at each order (Mironov 2017, Prop. 1), and the total is converted to (ε, δ) at the best order.
 /// An instance records the segments a training run has spent, so each round's cumulative ε can be reported.
 /// </summary>
-public sealed class RdpAccountant
+public sealed class RdpAccountant : IPrivacyAccountant
 {
     /// <summary>Opacus' default orders: 1.1, 1.2, …, 10.9 and 12, 13, …, 63.</summary>
     public static IReadOnlyList<double> DefaultOrders { get; } =
         [.. Enumerable.Range(1, 99).Select(x => 1 + x / 10.0), .. Enumerable.Range(12, 52).Select(x => (double)x)];
-
-    /// <summary>Largest noise multiplier <see cref="NoiseForEpsilon"/> tries (Opacus' MAX_SIGMA).</summary>
-    public const double MaxNoiseMultiplier = 1e6;
 
     readonly List<SampledGaussianSteps> _history = [];
     readonly double[] _rdp;
@@ -48,6 +45,8 @@ public sealed class RdpAccountant
         _history.Add(new SampledGaussianSteps(sampleRate, noiseMultiplier, steps));
     }
 
+    double IPrivacyAccountant.Epsilon(double delta) => GetEpsilon(delta).Epsilon;
+
     /// <summary>The (ε, δ) guarantee of everything recorded so far.</summary>
     public PrivacySpent GetEpsilon(double delta) => RdpConversion.ToEpsilon(Orders, _rdp, delta, Conversion);
 
@@ -61,38 +60,13 @@ public sealed class RdpAccountant
         return accountant.GetEpsilon(delta);
     }
 
-    /// <summary>
-    /// The noise multiplier for a target (ε, δ), as Opacus' get_noise_multiplier: double σ from 20 until ε(σ) ≤
-    /// target, then bisect until target − 0.01 &lt; ε(σ) ≤ target, and return that σ (so its ε never exceeds
-    /// the target). Throws when even σ = <see cref="MaxNoiseMultiplier"/> overspends, since ε over a finite set of
-    /// orders has a floor above 0 (about 0.1 for δ = 1e-5).
-    /// </summary>
+    /// <summary>The noise multiplier for a target (ε, δ) with this accountant (see <see cref="PrivacyAccountants.NoiseForEpsilon(AccountantKind, double, double, double, int, double)"/>).</summary>
     public static double NoiseForEpsilon(double targetEpsilon, double delta, double sampleRate, int steps,
         EpsilonConversion conversion = EpsilonConversion.HypothesisTesting, double epsilonTolerance = 0.01)
     {
-        PrivacyParameters.RequireEpsilon(targetEpsilon, nameof(targetEpsilon));
-        PrivacyParameters.RequireDelta(delta);
         PrivacyParameters.RequireSampleRate(sampleRate);
         PrivacyParameters.RequireSteps(steps);
-        PrivacyParameters.RequireEpsilon(epsilonTolerance, nameof(epsilonTolerance));
-        double EpsilonAt(double sigma) => Epsilon(sampleRate, sigma, steps, delta, conversion).Epsilon;
-
-        double sigmaLow = 0, sigmaHigh = 10, epsilonHigh;
-        do
-        {
-            sigmaHigh *= 2;
-            if (sigmaHigh > MaxNoiseMultiplier)
-                throw new ArgumentException($"epsilon {targetEpsilon} with delta {delta} cannot be reached at sample rate {sampleRate} over {steps} steps, even with noise multiplier {MaxNoiseMultiplier}");
-            epsilonHigh = EpsilonAt(sigmaHigh);
-        } while (epsilonHigh > targetEpsilon);
-
-        while (targetEpsilon - epsilonHigh > epsilonTolerance)
-        {
-            double sigma = (sigmaLow + sigmaHigh) / 2;
-            double epsilon = EpsilonAt(sigma);
-            if (epsilon < targetEpsilon) (sigmaHigh, epsilonHigh) = (sigma, epsilon);
-            else sigmaLow = sigma;
-        }
-        return sigmaHigh;
+        return PrivacyAccountants.NoiseForEpsilon(sigma => Epsilon(sampleRate, sigma, steps, delta, conversion).Epsilon, targetEpsilon, delta,
+            epsilonTolerance, $"at sample rate {sampleRate} over {steps} steps");
     }
 }

@@ -140,15 +140,15 @@ public sealed class SoftPromptTuner(CausalLM model, ITextTokenizer tokenizer, Pr
     public static double DpSampleRate(TuneOptions options, int exampleCount) => Math.Min(1.0, (double)options.BatchSize / exampleCount);
 
     /// <summary>
-    /// <paramref name="options"/> (with a clip norm) given the noise multiplier σ that the RDP accountant calibrates so that this
-    /// run (q = BatchSize/N, <see cref="DpSteps"/> steps) spends at most ε at δ.
+    /// <paramref name="options"/> (with a clip norm) given the noise multiplier σ that <paramref name="accountant"/> calibrates
+    /// so that this run (q = BatchSize/N, <see cref="DpSteps"/> steps) spends at most ε at δ.
     /// </summary>
-    public static TuneOptions WithNoiseForEpsilon(TuneOptions options, int exampleCount, double epsilon, double delta)
+    public static TuneOptions WithNoiseForEpsilon(TuneOptions options, int exampleCount, double epsilon, double delta, AccountantKind accountant)
     {
         if (options.ClipNorm is null) throw new ArgumentException("calibrating DP noise needs a clip norm");
         return options with
         {
-            NoiseMultiplier = RdpAccountant.NoiseForEpsilon(epsilon, delta, DpSampleRate(options, exampleCount), DpSteps(options, exampleCount)),
+            NoiseMultiplier = PrivacyAccountants.NoiseForEpsilon(accountant, epsilon, delta, DpSampleRate(options, exampleCount), DpSteps(options, exampleCount)),
         };
     }
 
