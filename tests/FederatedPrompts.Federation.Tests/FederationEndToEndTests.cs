@@ -64,4 +64,56 @@ public class FederationEndToEndTests(TinyFederation setting, ITestOutputHelper o
             Assert.Equal(["soft", "soft", "discrete"], report.GetProperty("clients").EnumerateArray().Select(c => c.GetProperty("mode").GetString()));
         }
     }
+
+    /// <summary>
+    /// Issue #16: DP-SGD across rounds over mutual TLS with each accountant. Every client calibrates σ for the whole run
+    /// with the run's accountant, its ledger composes its rounds with it, and the ε each update reports is that
+    /// composition, within the run's budget; the coordinator stores it. PRV needs less noise than RDP for the same ε.
+    /// </summary>
+    [Fact]
+    public async Task Dp_clients_account_for_all_rounds_with_the_runs_accountant()
+    {
+        var sigmas = new Dictionary<string, double>();
+        foreach (string accountant in new[] { "prv", "rdp" })
+        {
+            await using var coordinator = CoordinatorHost.Create(new CoordinatorOptions
+            {
+                Transport = new CoordinatorTransport(new Uri("https://127.0.0.1:0"), setting.CoordinatorTls, Insecure: false),
+                Database = setting.Combine($"dp-{accountant}-{Guid.NewGuid():N}.db"),
+                Config = setting.Config("soft", change: c => c with { Soft = c.Soft with { Dp = new DpRunConfig(ClipNorm: 1, Epsilon: 8, Accountant: accountant) } }),
+            }, logs => logs.AddProvider(new TestOutputLoggerProvider(output)));
+            await coordinator.StartAsync();
+            string State(string id) => setting.Combine($"state-dp-{accountant}-{id}");
+            var clients = TinyFederation.Clients.Select((id, k) => new ClientLoop(
+                CoordinatorChannel.Create(coordinator.Address, setting.Tls(id), insecure: false, insecureIdentity: null).CreateCallInvoker(),
+                new SoftLocalWork(setting.Data(k)),
+                new ClientLoopOptions { Identity = id, CacheDirectory = setting.Combine("cache"), StateDirectory = State(id) }).RunAsync()).ToList();
+            var summaries = await Task.WhenAll(clients).WaitAsync(TimeSpan.FromMinutes(3));
+            await TinyFederation.UntilOver(coordinator.Runs.Current!.Engine, TimeSpan.FromMinutes(2));
+            var run = coordinator.Runs.Current!.Engine.Snapshot();
+            Assert.Equal(RunState.Finished, run.Run.State);
+
+            var kind = Post.Privacy.PrivacyAccountants.Parse(accountant);
+            foreach (var summary in summaries)
+            {
+                var ledger = new PrivacyLedger(State(summary.ClientId), run.Run.RunId);
+                Assert.Equal(summary.RoundsTrained, ledger.Entries.Select(e => e.Round));
+                Assert.All(ledger.Entries, e => Assert.Equal(kind, e.Accountant));
+                var updates = run.Updates.Where(u => u.ClientId == summary.ClientId).OrderBy(u => u.Round).ToList();
+                for (int r = 0; r < updates.Count; r++)
+                {
+                    // The ε an update reports composes this client's rounds so far with the run's accountant.
+                    var accounting = Post.Privacy.PrivacyAccountants.Create(kind);
+                    foreach (var e in ledger.Entries.Take(r + 1)) accounting.Record(e.SampleRate, e.NoiseMultiplier, e.Steps);
+                    var spent = updates[r].Privacy!;
+                    Assert.Equal(accounting.Epsilon(spent.Delta), spent.EpsilonTotal, 9);
+                    Assert.Equal(ledger.Entries[r].NoiseMultiplier, spent.NoiseMultiplier);
+                    Assert.InRange(spent.EpsilonTotal, 0, 8);
+                }
+                Assert.Equal(summary.EpsilonSpent, ledger.Epsilon(ledger.Entries[^1].Delta));
+            }
+            sigmas[accountant] = run.Updates.Average(u => u.Privacy!.NoiseMultiplier);
+        }
+        Assert.True(sigmas["prv"] < sigmas["rdp"], $"σ {sigmas["prv"]} (prv) against {sigmas["rdp"]} (rdp)");
+    }
 }

@@ -14,5 +14,6 @@ public static class BenchCommand
         FederationBenchmark.Create(),
         FedDtptBenchmark.Create(),
         RobustBenchmark.Create(),
+        PrivacyBenchmark.Create(),
     };
 }
