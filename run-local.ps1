@@ -1,5 +1,5 @@
-# The main job on built-in defaults: pretrain a small teacher on a generated corpus and evaluate it.
-# Thin wrapper over the CLI; extra arguments go to `fedprompt pretrain` (see `--help`).
+# The main job on built-in defaults: a federated simulation (`fedprompt simulate`): coordinator and clients over
+# mutual TLS on 127.0.0.1, soft-prompt rounds and POST's transfer. Extra arguments go to `fedprompt simulate` (see `--help`).
 $ErrorActionPreference = 'Stop'
 Set-Location $PSScriptRoot
 dotnet run --project src/FederatedPrompts.Cli -c Release -- simulate @args

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The main job on built-in defaults: pretrain a small teacher on a generated corpus and evaluate it.
-# Thin wrapper over the CLI; extra arguments go to `fedprompt pretrain` (see `--help`).
+# The main job on built-in defaults: a federated simulation (`fedprompt simulate`): coordinator and clients over
+# mutual TLS on 127.0.0.1, soft-prompt rounds and POST's transfer. Extra arguments go to `fedprompt simulate` (see `--help`).
 set -euo pipefail
 cd "$(dirname "$0")"
 exec dotnet run --project src/FederatedPrompts.Cli -c Release -- simulate "$@"
