@@ -14,7 +14,8 @@ public readonly record struct AttackResult(double Auc, double TprAtOnePercentFpr
 /// <item>Loss threshold (Yeom et al. 2018): φ itself; members have higher confidence.</item>
 /// <item>LiRA, online with fixed variance: a Gaussian over φ of the shadows that held the example (IN) and one over
 /// those that did not (OUT), means per example, one variance per side pooled over examples (what Carlini et al.
-/// recommend with few shadows); the score is the log-likelihood ratio of the target's φ.</item>
+/// recommend with few shadows); the score is the log-likelihood ratio of the target's φ. Each guess uses as many IN
+/// as OUT shadows (with few shadows, unequal sides bias the score; see <see cref="Lira"/>).</item>
 /// </list>
 /// </summary>
 public static class MembershipAudit
@@ -72,8 +73,15 @@ public static class MembershipAudit
             int inCount = 0, outCount = 0;
             for (int m = 0; m < examples; m++)
             {
-                var ins = Enumerable.Range(0, prompts).Where(i => i != t && mask[i][m]).Select(i => confidence[i][m]).ToList();
-                var outs = Enumerable.Range(0, prompts).Where(i => i != t && !mask[i][m]).Select(i => confidence[i][m]).ToList();
+                // As many IN as OUT shadows: leaving the target out makes one side a prompt shorter, and means of unequal
+                // samples are unequally noisy, which alone moves the score with membership (below chance under no signal
+                // when prompts differ as a whole). The side that is longer drops one, chosen by a seeded shuffle.
+                var random = new Random(t * examples + m);
+                var inShadows = Shuffled(Enumerable.Range(0, prompts).Where(i => i != t && mask[i][m]), random);
+                var outShadows = Shuffled(Enumerable.Range(0, prompts).Where(i => i != t && !mask[i][m]), random);
+                int shadows = Math.Min(inShadows.Count, outShadows.Count);
+                var ins = inShadows.Take(shadows).Select(i => confidence[i][m]).ToList();
+                var outs = outShadows.Take(shadows).Select(i => confidence[i][m]).ToList();
                 inMean[m] = ins.Average();
                 outMean[m] = outs.Average();
                 inSquares += ins.Sum(x => (x - inMean[m]) * (x - inMean[m]));
@@ -93,6 +101,13 @@ public static class MembershipAudit
             }
         }
         return Evaluate(scores);
+    }
+
+    static List<int> Shuffled(IEnumerable<int> items, Random random)
+    {
+        var list = items.ToArray();
+        random.Shuffle(list);
+        return [.. list];
     }
 
     /// <summary>

@@ -75,4 +75,27 @@ public class MembershipAuditTests
         bool[][] lopsided = [[true, true, false], [true, false, true], [true, true, false], [false, false, true]];
         Assert.Contains("example 0 is in 3 of 4 prompts", Assert.Throws<ArgumentException>(() => MembershipAudit.Lira(ok, lopsided)).Message);
     }
+
+    /// <summary>
+    /// No membership signal, but strong prompt-level effects (each prompt shifts every example's confidence, as a DP
+    /// prompt leaning to one class does). Leave-one-out leaves a target that held the example one IN shadow fewer than
+    /// OUT shadows, and the other way round for a target that did not; unequal sides estimate their means with unequal
+    /// noise, which alone pushed LiRA's AUC below chance (0.465 measured at ε = 1 on sst2). With as many IN as OUT
+    /// shadows per guess, both attacks stay at chance.
+    /// </summary>
+    [Fact]
+    public void Prompt_level_effects_alone_do_not_move_either_attack_off_chance()
+    {
+        const int prompts = 16, examples = 400;
+        var mask = MembershipAudit.Halves(prompts, examples, seed: 5);
+        var random = new Random(6);
+        double Normal() => Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
+        var level = Enumerable.Range(0, examples).Select(_ => Normal()).ToArray();
+        var sign = Enumerable.Range(0, examples).Select(m => m % 2 == 0 ? 1.0 : -1.0).ToArray();   // two classes
+        var lean = Enumerable.Range(0, prompts).Select(_ => 3 * Normal()).ToArray();
+        var confidence = Enumerable.Range(0, prompts)
+            .Select(i => Enumerable.Range(0, examples).Select(m => level[m] + sign[m] * lean[i] + 0.1 * Normal()).ToArray()).ToArray();
+        Assert.InRange(MembershipAudit.Lira(confidence, mask).Auc, 0.48, 0.52);
+        Assert.InRange(MembershipAudit.LossThreshold(confidence, mask).Auc, 0.48, 0.52);
+    }
 }
