@@ -235,10 +235,10 @@ public static class PrivacyBenchmark
         foreach (var audit in audits)
         {
             report.Paragraph($"## {audit.Task}\n\n{audit.Pool} pool examples, {audit.TestExamples} test examples; prompts start from {SoftPromptStart.Describe(audit.InitText)}.");
-            report.Table(["setting", "σ", "test accuracy", "loss attack AUC", "loss TPR at 1 % FPR", "LiRA AUC", "LiRA TPR at 1 % FPR", "seconds"],
+            report.Table(["setting", "σ (range over the prompts)", "test accuracy", "loss attack AUC", "loss TPR at 1 % FPR", "LiRA AUC", "LiRA TPR at 1 % FPR", "seconds"],
                 audit.Settings.Select(r => (IReadOnlyList<string>)
                 [
-                    r.Setting.Name, r.NoiseMultipliers.Count == 0 ? "—" : string.Join(", ", r.NoiseMultipliers.Distinct().Select(x => $"{x:F3}")),
+                    r.Setting.Name, r.NoiseMultipliers.Count == 0 ? "—" : $"{r.NoiseMultipliers.Min():F3}–{r.NoiseMultipliers.Max():F3}",
                     $"{100 * r.MeanAccuracy:F1} ± {100 * r.AccuracySpread:F1} %", $"{r.Loss.Auc:F3}", $"{100 * r.Loss.TprAtOnePercentFpr:F1} %",
                     $"{r.Lira.Auc:F3}", $"{100 * r.Lira.TprAtOnePercentFpr:F1} %", $"{r.Seconds:F0}",
                 ]));
