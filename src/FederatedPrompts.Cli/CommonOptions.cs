@@ -41,7 +41,7 @@ public static class CommonOptions
         Description = "Privacy accountant: prv (numerical composition of privacy loss distributions, Gopi et al. 2021; tight, Opacus' default) " +
                       "or rdp (Rényi DP; a looser upper bound)",
         DefaultValueFactory = _ => PrivacyAccountants.Name(PrivacyAccountants.Default),
-    }.AcceptOnlyFromAmong([.. Enum.GetValues<AccountantKind>().Select(PrivacyAccountants.Name)]);
+    }.AcceptOnlyFromAmong([.. PrivacyAccountants.Names]);
 
     public static Option<int> Seed(int fallback = 1) => new("--seed") { Description = "Random seed (every run is reproducible from it)", DefaultValueFactory = _ => fallback };
 

@@ -1,4 +1,3 @@
-using FederatedPrompts.Post.Privacy;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
@@ -9,6 +8,7 @@ using FederatedPrompts.Core.Prompts;
 using FederatedPrompts.Core.Tasks;
 using FederatedPrompts.Discrete.BlackBox;
 using FederatedPrompts.Discrete.Proposal;
+using FederatedPrompts.Post.Privacy;
 using FederatedPrompts.Post.Tuning;
 
 namespace FederatedPrompts.Coordinator.Runs;
@@ -269,8 +269,8 @@ public sealed record SoftRunConfig
             if (!(dp.ClipNorm > 0)) yield return "soft.dp.clip_norm must be positive";
             if (!(dp.Epsilon > 0) || double.IsInfinity(dp.Epsilon)) yield return "soft.dp.epsilon must be positive and finite";
             if (dp.Delta is not null and (<= 0 or >= 1)) yield return "soft.dp.delta must be in (0, 1)";
-            if (dp.Accountant is not null && !Enum.GetValues<AccountantKind>().Any(k => PrivacyAccountants.Name(k) == dp.Accountant))
-                yield return $"soft.dp.accountant must be one of {string.Join(", ", Enum.GetValues<AccountantKind>().Select(PrivacyAccountants.Name))}, not \"{dp.Accountant}\"";
+            if (dp.Accountant is not null && !PrivacyAccountants.Names.Contains(dp.Accountant))
+                yield return $"soft.dp.accountant must be one of {string.Join(", ", PrivacyAccountants.Names)}, not \"{dp.Accountant}\"";
         }
     }
 }

@@ -44,22 +44,20 @@ internal static class GaussKronrod
         if (a == b) return 0;
 
         var intervals = new PriorityQueue<(double A, double B, double Value, double Error), double>();
-        void Add(double left, double right)
+        double Add(double left, double right)   // returns the new interval's error estimate
         {
             var (kronrod, gauss) = Rule(f, left, right);
             double error = Math.Abs(kronrod - gauss);
             intervals.Enqueue((left, right, kronrod, error), -error);
+            return error;
         }
 
-        Add(a, b);
-        double totalError = intervals.Peek().Error;
+        double totalError = Add(a, b);
         while (totalError > tolerance && intervals.Count < MaxIntervals)
         {
             var worst = intervals.Dequeue();
             double middle = (worst.A + worst.B) / 2;
-            Add(worst.A, middle);
-            Add(middle, worst.B);
-            totalError = intervals.UnorderedItems.Sum(item => item.Element.Error);
+            totalError += Add(worst.A, middle) + Add(middle, worst.B) - worst.Error;
         }
         return intervals.UnorderedItems.Sum(item => item.Element.Value);
     }

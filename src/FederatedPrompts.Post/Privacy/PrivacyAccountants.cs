@@ -42,12 +42,15 @@ public static class PrivacyAccountants
     /// <summary>The name used on the command line and in run configurations: "prv" or "rdp".</summary>
     public static string Name(AccountantKind kind) => kind.ToString().ToLowerInvariant();
 
+    /// <summary>Every accountant's <see cref="Name"/>, the default first.</summary>
+    public static IReadOnlyList<string> Names { get; } = [.. Enum.GetValues<AccountantKind>().Select(Name)];
+
     /// <summary>Parses "prv" or "rdp" (any case); <paramref name="what"/> names the option in the error.</summary>
     public static AccountantKind Parse(string? value, string what = "accountant")
     {
         foreach (var kind in Enum.GetValues<AccountantKind>())
             if (string.Equals(Name(kind), value, StringComparison.OrdinalIgnoreCase)) return kind;
-        throw new ArgumentException($"{what} must be one of {string.Join(", ", Enum.GetValues<AccountantKind>().Select(Name))}, got '{value}'");
+        throw new ArgumentException($"{what} must be one of {string.Join(", ", Names)}, got '{value}'");
     }
 
     /// <summary>ε at δ after <paramref name="steps"/> steps at sampling rate q and noise σ.</summary>
