@@ -115,25 +115,33 @@ public class OperationsTests(TinyFederation setting, ITestOutputHelper output) :
         Assert.Equal(run.Run.RunId, state.GetProperty("run").GetProperty("id").GetString());
     }
 
+    /// <summary>
+    /// Not serving while the run cannot go on: its small model's folder moved away, or the database file gone from its
+    /// path (SQLite would go on writing to the unlinked file, and a restart would start from nothing). Serving again once
+    /// each is back.
+    /// </summary>
     [Fact]
-    public async Task Health_is_not_serving_while_the_runs_model_is_missing()
+    public async Task Health_is_not_serving_while_the_runs_model_or_the_database_file_is_missing()
     {
         await using var coordinator = Coordinator("health", hold: true);
         await coordinator.StartAsync();
         using var probe = GrpcChannel.ForAddress(coordinator.ProbeAddress!);
         Assert.Equal(ServingStatus.Serving, await Health(probe));
-        string moved = setting.Small + ".moved";
-        Directory.Move(setting.Small, moved);
-        try
+        foreach (var (path, isFolder) in new[] { (setting.Small, true), (coordinator.Runs.Store.Path, false) })
         {
-            Assert.Equal(ServingStatus.NotServing, await Health(probe));
-            Assert.Equal(ServingStatus.NotServing, await Health(Tls(coordinator, "operator")));
+            string moved = path + ".moved";
+            if (isFolder) Directory.Move(path, moved); else File.Move(path, moved);
+            try
+            {
+                Assert.Equal(ServingStatus.NotServing, await Health(probe));
+                Assert.Equal(ServingStatus.NotServing, await Health(Tls(coordinator, "operator")));
+            }
+            finally
+            {
+                if (isFolder) Directory.Move(moved, path); else File.Move(moved, path);
+            }
+            Assert.Equal(ServingStatus.Serving, await Health(probe));
         }
-        finally
-        {
-            Directory.Move(moved, setting.Small);
-        }
-        Assert.Equal(ServingStatus.Serving, await Health(probe));
     }
 
     /// <summary>The value of a Prometheus sample whose labels include <paramref name="labels"/>; fails naming the metric if there is none.</summary>
