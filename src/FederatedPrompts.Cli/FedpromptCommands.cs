@@ -22,6 +22,7 @@ public static class FedpromptCommands
         AggregateCommand.Create(),
         SearchCommand.Create(),
         CoordinatorCommand.Create(),
+        HealthCommand.Create(),
         ClientCommand.Create(),
         OperatorCommand.Create(),
         FederatedPrompts.Cli.Simulation.SimulateCommand.Create(),

@@ -31,8 +31,21 @@ public static class CoordinatorCommand
         {
             Description = "Copy --db into this new file as one consistent snapshot (SQLite VACUUM INTO), also while a coordinator serves it, and exit",
         };
+        var opsListen = new Option<string?>("--ops-listen")
+        {
+            Description = "Plaintext HTTP/1.1 address for the operator's tools, e.g. http://127.0.0.1:9464: /metrics (Prometheus) and /dashboard (needs the token)",
+        };
+        var probeListen = new Option<string?>("--probe-listen")
+        {
+            Description = "Plaintext HTTP/2 address serving only the gRPC health service, for probes that cannot do TLS (Kubernetes), e.g. http://0.0.0.0:9465",
+        };
+        var tokenFile = new Option<string?>("--dashboard-token-file") { Description = "File holding the dashboard's token (default: a new random token, printed at start)" };
+        var auditLog = new Option<string?>("--audit-log") { Description = "Audit trail of enrolments, uploads, refusals and operator actions, JSON lines (default: beside --db, .audit.jsonl)" };
+        var logFormat = new Option<string>("--log-format") { Description = "Console log: text, or json (one object a line, for log collectors)", DefaultValueFactory = _ => "text" }
+            .AcceptOnlyFromAmong("text", "json");
+        var reflection = new Option<bool>("--reflection") { Description = "Serve gRPC server reflection on --listen (for grpcurl)" };
         var command = new Command("coordinator", "Run the federation coordinator (gRPC over mutual TLS)")
-            { config, db, listen, certs, insecure, operatorName, hold, exit, maxMessage, acceptLost, backup };
+            { config, db, listen, certs, insecure, operatorName, hold, exit, maxMessage, acceptLost, backup, opsListen, probeListen, tokenFile, auditLog, logFormat, reflection };
         command.SetAction(async (parse, cancel) =>
         {
             if (parse.GetValue(backup) is { } copy)
@@ -55,6 +68,9 @@ public static class CoordinatorCommand
                 Database = parse.GetValue(db)!, Config = parse.GetValue(config) is { } path ? RunConfig.Load(path) : null,
                 Hold = parse.GetValue(hold), ExitWhenFinished = parse.GetValue(exit), AcceptLostState = parse.GetValue(acceptLost),
                 MaxMessageBytes = parse.GetValue(maxMessage) is > 0 and var bytes ? bytes : throw new UserInputException("--max-message-bytes must be positive"),
+                OpsListen = PlaintextAddress(parse.GetValue(opsListen), "--ops-listen"), ProbeListen = PlaintextAddress(parse.GetValue(probeListen), "--probe-listen"),
+                DashboardToken = parse.GetValue(tokenFile) is { } file ? DashboardToken(file) : null, AuditLog = parse.GetValue(auditLog),
+                LogFormat = parse.GetValue(logFormat) == "json" ? LogFormat.Json : LogFormat.Text, Reflection = parse.GetValue(reflection),
             };
             await using var host = CoordinatorHost.Create(options);
             if (host.Runs.Current is null) Console.Error.WriteLine("no run yet: the operator creates one (fedprompt operator create)");
@@ -68,6 +84,10 @@ public static class CoordinatorCommand
             }
             // One machine-readable line: fedprompt simulate (and people) read the real address from it.
             Console.WriteLine($"coordinator listening on {host.Address}");
+            if (host.OpsAddress is { } ops)
+                Console.WriteLine($"metrics on {ops}metrics; dashboard on {ops}dashboard?token={host.DashboardToken}");
+            if (host.ProbeAddress is { } probe) Console.WriteLine($"health probes on {probe}");
+            Console.WriteLine($"audit trail in {host.AuditLog}");
             await host.WaitForShutdownAsync(cancel);
             if (host.WriteFailure is { } failure)
             {
@@ -77,5 +97,20 @@ public static class CoordinatorCommand
             return 0;
         });
         return command;
+    }
+
+    static Uri? PlaintextAddress(string? value, string option)
+    {
+        if (value is null) return null;
+        if (!Uri.TryCreate(value, UriKind.Absolute, out var uri) || uri.Scheme != Uri.UriSchemeHttp || uri.AbsolutePath != "/")
+            throw new UserInputException($"{option} {value}: give http://host:port (plaintext; host an IP address, localhost or *)");
+        return uri;
+    }
+
+    /// <summary>The first line of the file, which must hold at least 16 characters (a guessable token guards nothing).</summary>
+    static string DashboardToken(string file)
+    {
+        string token = (File.Exists(file) ? File.ReadLines(file).FirstOrDefault() ?? "" : throw new UserInputException($"--dashboard-token-file {file} does not exist")).Trim();
+        return token.Length >= 16 ? token : throw new UserInputException($"--dashboard-token-file {file}: the token has {token.Length} characters; give at least 16");
     }
 }

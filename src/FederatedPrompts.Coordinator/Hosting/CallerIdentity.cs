@@ -1,5 +1,6 @@
 using FederatedPrompts.Protocol.Security;
 using Grpc.Core;
+using Microsoft.AspNetCore.Http;
 
 namespace FederatedPrompts.Coordinator.Hosting;
 
@@ -39,6 +40,18 @@ public sealed class CallerIdentity(bool insecure, string operatorIdentity = Call
         string identity = Of(context);
         return identity == operatorIdentity ? identity
             : throw new RpcException(new Status(StatusCode.PermissionDenied, $"\"{identity}\" may not call the operator API (only \"{operatorIdentity}\" may)"));
+    }
+
+    /// <summary>
+    /// Who sent a request, for logs and the audit trail, also where <see cref="Of"/> would refuse: the identity, or what
+    /// stands in its place in parentheses.
+    /// </summary>
+    public string Describe(HttpContext context)
+    {
+        if (insecure) return context.Request.Headers[TransportSecurity.IdentityHeader].FirstOrDefault()?.Trim() is { Length: > 0 } header ? header : "(no identity header)";
+        if (context.Connection.ClientCertificate is not { } certificate) return "(no certificate)";
+        try { return PeerIdentity.Of(certificate); }
+        catch (ArgumentException) { return $"(certificate \"{certificate.Subject}\")"; }
     }
 
     static RpcException Unauthenticated(string why) => new(new Status(StatusCode.Unauthenticated, $"no caller identity: {why}"));

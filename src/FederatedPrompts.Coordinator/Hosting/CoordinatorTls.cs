@@ -1,5 +1,6 @@
 using System.Net;
 using System.Security.Authentication;
+using FederatedPrompts.Coordinator.Operations;
 using FederatedPrompts.Protocol.Security;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -19,11 +20,16 @@ public sealed record CoordinatorTransport(Uri Endpoint, CoordinatorCredentials? 
 
 public static class CoordinatorTls
 {
-    /// <summary>Configures Kestrel for <paramref name="transport"/> and registers the matching <see cref="CallerIdentity"/>.</summary>
-    public static WebApplicationBuilder UseCoordinatorTransport(this WebApplicationBuilder builder, CoordinatorTransport transport)
+    /// <summary>
+    /// Configures Kestrel for <paramref name="transport"/> (the federation's listener, recorded in
+    /// <paramref name="listeners"/>) and registers the matching <see cref="CallerIdentity"/>.
+    /// </summary>
+    public static WebApplicationBuilder UseCoordinatorTransport(this WebApplicationBuilder builder, CoordinatorTransport transport,
+        CoordinatorListeners? listeners = null)
     {
         Validate(transport);
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.ListenFederation(transport));
+        listeners ??= new CoordinatorListeners();
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.ListenFederation(transport, listeners));
         builder.Services.AddSingleton(new CallerIdentity(transport.Insecure, transport.OperatorIdentity));
         return builder;
     }
@@ -33,13 +39,11 @@ public static class CoordinatorTls
     /// only from the federation's CA with clientAuth usage (any other is refused in the handshake). Insecure: h2c
     /// on a loopback address.
     /// </summary>
-    public static void ListenFederation(this KestrelServerOptions kestrel, CoordinatorTransport transport)
+    static void ListenFederation(this KestrelServerOptions kestrel, CoordinatorTransport transport, CoordinatorListeners listeners)
     {
-        Validate(transport);
-        var (address, port) = ListenAddress(transport.Endpoint);
         // The refused client only sees a broken handshake; the reason is for the coordinator's operator.
         var log = kestrel.ApplicationServices.GetService<ILoggerFactory>()?.CreateLogger(typeof(CoordinatorTls).FullName!);
-        kestrel.Listen(address, port, listen =>
+        listeners.Listen(kestrel, Listener.Federation, EndPointOf(transport.Endpoint), transport.Endpoint.Scheme, listen =>
         {
             listen.Protocols = HttpProtocols.Http2;
             if (transport.Tls is not { } tls) return;
@@ -71,7 +75,8 @@ public static class CoordinatorTls
         TransportSecurity.RequireMode(transport.Endpoint, transport.Insecure);
     }
 
-    static (IPAddress Address, int Port) ListenAddress(Uri endpoint)
+    /// <summary>Where to bind for a listen address (<c>scheme://host:port</c>, host an IP address, localhost or * for all interfaces).</summary>
+    public static IPEndPoint EndPointOf(Uri endpoint)
     {
         string host = endpoint.IdnHost.Trim('[', ']');
         var address = host switch
@@ -82,6 +87,6 @@ public static class CoordinatorTls
             _ when IPAddress.TryParse(host, out var ip) => ip,
             _ => throw new ArgumentException($"{endpoint}: the coordinator listens on an IP address, localhost, or * (all interfaces); \"{host}\" is a name (put names in the certificate with fedprompt certs --host)"),
         };
-        return (address, endpoint.Port);
+        return new IPEndPoint(address, endpoint.Port);
     }
 }

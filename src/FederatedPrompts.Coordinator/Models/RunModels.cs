@@ -118,12 +118,17 @@ public sealed class RunModels : IDisposable
     /// <summary>What discrete-mode clients query (discrete.black_box), unmetered: the inference service charges the queries.</summary>
     IBlackBoxClassifier BlackBox => _blackBox.Value;
 
-    /// <summary>The black box: labels only, for the inference service.</summary>
-    public IReadOnlyList<string> Classify(IReadOnlyList<int> promptIds, IReadOnlyList<string> texts)
+    /// <summary>
+    /// The black box: labels only, for the inference service. <paramref name="queued"/> is told how long the request
+    /// waited for the models (requests are served one at a time, behind aggregation and evaluation).
+    /// </summary>
+    public IReadOnlyList<string> Classify(IReadOnlyList<int> promptIds, IReadOnlyList<string> texts, Action<TimeSpan>? queued = null)
     {
         CheckInferencePrompt(promptIds);
+        long arrived = System.Diagnostics.Stopwatch.GetTimestamp();
         lock (Compute)
         {
+            queued?.Invoke(System.Diagnostics.Stopwatch.GetElapsedTime(arrived));
             using var scope = NewDisposeScope();
             return BlackBox.Classify(promptIds, texts);
         }

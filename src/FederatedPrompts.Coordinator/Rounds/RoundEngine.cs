@@ -28,6 +28,18 @@ public sealed record RunSnapshot(RunRecord Run, IReadOnlyList<RoundRecord> Round
 }
 
 /// <summary>
+/// A run as the operator watches it (status, dashboard, metrics): rounds, clients with their liveness, and per round and
+/// per client what was uploaded, read without decoding any update's prompt, so its cost grows with rounds and clients,
+/// not with the updates stored.
+/// </summary>
+public sealed record RunOverview(RunRecord Run, IReadOnlyList<RoundRecord> Rounds, IReadOnlyList<ClientRecord> Clients,
+    IReadOnlyList<RoundUploads> RoundUploads, IReadOnlyList<ClientUploads> ClientUploads)
+{
+    public int UploadsIn(int round, PromptMode? mode = null) =>
+        RoundUploads.Where(u => u.Round == round && (mode is null || u.Mode == mode)).Sum(u => u.Count);
+}
+
+/// <summary>
 /// The round state machine of one run, over the durable store: open (waiting for enough enrolled clients) →
 /// collecting (the run's strategies sample clients, who train; uploads are validated and stored) → aggregating → closed,
 /// then the next round opens from the new global prompts; after the last round a prompt whose strategy transfers it
@@ -233,12 +245,18 @@ public sealed class RoundEngine
 
     public RunSnapshot Snapshot()
     {
-        lock (_gate)
-        {
-            var clients = _enrolled.Values.Order(ClientOrder).Select(c => _seen.TryGetValue(c.ClientId, out var seen) ? c with { LastSeen = seen.At, Activity = seen.Activity } : c);
-            return new RunSnapshot(_run, _store.Rounds(RunId), clients.ToList(), _store.AllUpdates(RunId));
-        }
+        lock (_gate) return new RunSnapshot(_run, _store.Rounds(RunId), ClientsSeen(), _store.AllUpdates(RunId));
     }
+
+    public RunOverview Overview()
+    {
+        lock (_gate)
+            return new RunOverview(_run, _store.Rounds(RunId), ClientsSeen(), _store.UploadsPerRound(RunId), _store.UploadsPerClient(RunId));
+    }
+
+    /// <summary>The enrolled clients with when they were last seen and doing what (kept in memory between flushes); the caller holds the gate.</summary>
+    List<ClientRecord> ClientsSeen() =>
+        _enrolled.Values.Order(ClientOrder).Select(c => _seen.TryGetValue(c.ClientId, out var seen) ? c with { LastSeen = seen.At, Activity = seen.Activity } : c).ToList();
 
     // ------------------------------------------------------------------ clients
 

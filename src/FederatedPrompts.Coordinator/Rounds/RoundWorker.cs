@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using FederatedPrompts.Coordinator.Hosting;
+using FederatedPrompts.Coordinator.Operations;
 using FederatedPrompts.Coordinator.Runs;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -12,7 +13,7 @@ namespace FederatedPrompts.Coordinator.Rounds;
 /// held-out evaluation, transfer to the large model) off the request threads, then reports the result back to the
 /// engine, which stores it. A failure in that work fails the run with its message instead of retrying forever.
 /// </summary>
-public sealed class RoundWorker(RunHost host, ILogger<RoundWorker> log) : BackgroundService
+public sealed class RoundWorker(RunHost host, CoordinatorMetrics metrics, ILogger<RoundWorker> log) : BackgroundService
 {
     static readonly TimeSpan Poll = TimeSpan.FromMilliseconds(100);
 
@@ -48,7 +49,7 @@ public sealed class RoundWorker(RunHost host, ILogger<RoundWorker> log) : Backgr
     }
 
     /// <summary>True when it did something (so the next step is checked at once).</summary>
-    static Task<bool> DoDueWork(ActiveRun run, CancellationToken stop) => run.Engine.Step() switch
+    Task<bool> DoDueWork(ActiveRun run, CancellationToken stop) => run.Engine.Step() switch
     {
         EngineStep.Aggregate a => Task.Run(() =>
         {
@@ -60,6 +61,7 @@ public sealed class RoundWorker(RunHost host, ILogger<RoundWorker> log) : Backgr
                 double aggregateSeconds = clock.Elapsed.TotalSeconds;
                 var evaluation = strategy.Evaluate(aggregated.GlobalPrompt);
                 double evaluateSeconds = clock.Elapsed.TotalSeconds - aggregateSeconds;
+                metrics.Aggregated(part.Mode, aggregateSeconds, evaluateSeconds);
                 object? transfer = strategy.TransfersAfter(a.Round) ? strategy.Transfer(aggregated.GlobalPrompt).Outcome : null;
                 return new ModeOutcome(part.Mode, aggregated.GlobalPrompt, evaluation.Accuracy, Json(new
                 {
@@ -68,6 +70,7 @@ public sealed class RoundWorker(RunHost host, ILogger<RoundWorker> log) : Backgr
                 }));
             }).ToList();
             run.Engine.CompleteRound(a.Round, outcomes);
+            if (host.Store.GetRound(run.Engine.RunId, a.Round) is { ClosedAt: { } closed } round) metrics.RoundCompleted(closed - round.OpenedAt);
             return true;
         }, stop),
         EngineStep.Transfer t => Task.Run(() =>

@@ -155,6 +155,21 @@ public sealed record RunConfig
 
     public string ToJson() => JsonSerializer.Serialize(this, Json);
 
+    /// <summary>
+    /// The models and data files the run needs that are not on disk, each named; empty when all are there. Checked when a
+    /// run is created, and by the coordinator's health check while a run goes on (a folder moved under a running run).
+    /// </summary>
+    public IReadOnlyList<string> MissingFiles()
+    {
+        var missing = new List<string>();
+        if (!Directory.Exists(SmallModel)) missing.Add($"small_model folder \"{SmallModel}\" does not exist");
+        if (!Directory.Exists(LargeModel)) missing.Add($"large_model folder \"{LargeModel}\" does not exist");
+        if (!File.Exists(EvalTask)) missing.Add($"eval_task file \"{EvalTask}\" does not exist");
+        if (Has(PromptMode.Soft) && !File.Exists(PublicTexts)) missing.Add($"public_texts file \"{PublicTexts}\" does not exist");
+        if (PublicLabeled is not null && !File.Exists(PublicLabeled)) missing.Add($"public_labeled file \"{PublicLabeled}\" does not exist");
+        return missing;
+    }
+
     void Validate()
     {
         var problems = new List<string>();
@@ -168,11 +183,7 @@ public sealed record RunConfig
         Require(Clients.Distinct().Count() == Clients.Count, "clients has repeated identities");
         Require(Clients.All(c => !string.IsNullOrWhiteSpace(c)), "clients has a blank identity");
         Require(!Clients.Contains(Operator), $"the operator identity \"{Operator}\" is also listed as a client");
-        Require(Directory.Exists(SmallModel), $"small_model folder \"{SmallModel}\" does not exist");
-        Require(Directory.Exists(LargeModel), $"large_model folder \"{LargeModel}\" does not exist");
-        Require(File.Exists(EvalTask), $"eval_task file \"{EvalTask}\" does not exist");
-        Require(!Has(PromptMode.Soft) || File.Exists(PublicTexts), $"public_texts file \"{PublicTexts}\" does not exist");
-        Require(PublicLabeled is null || File.Exists(PublicLabeled), $"public_labeled file \"{PublicLabeled}\" does not exist");
+        problems.AddRange(MissingFiles());
         Require(Preset is not null || (Template is not null && LabelWords is not null), "give preset, or template and label_words");
         if (LabelDescriptions is { } descriptions)
         {

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using FederatedPrompts.Coordinator.Hosting;
+using FederatedPrompts.Coordinator.Operations;
 using FederatedPrompts.Coordinator.Rounds;
 using FederatedPrompts.Core.Prompts;
 using FederatedPrompts.Protocol;
@@ -10,15 +11,19 @@ using Grpc.Core;
 namespace FederatedPrompts.Coordinator.Services;
 
 /// <summary>The client-facing service: each call is the caller's identity plus a request, handed to the round engine.</summary>
-public sealed class FederationService(RunHost runs, CallerIdentity caller, CoordinatorOptions options) : Federation.FederationBase
+public sealed class FederationService(RunHost runs, CallerIdentity caller, CoordinatorOptions options, CoordinatorMetrics metrics, AuditLog audit)
+    : Federation.FederationBase
 {
     const int ChunkBytes = 256 * 1024;
-    const int HeartbeatSeconds = 5, RetryAfterMs = 500;
+    /// <summary>How often a working client says it is alive (told at enrolment).</summary>
+    public const int HeartbeatSeconds = 5;
+    const int RetryAfterMs = 500;
 
     public override Task<EnrolReply> Enrol(EnrolRequest request, ServerCallContext context)
     {
         var run = runs.Require();
         var client = run.Engine.Enrol(caller.Of(context), WireMapping.ModeOf(request.Mode), request.ExampleCount);
+        audit.Enrolled(client.ClientId, Prompt.NameOf(client.Mode), client.ExampleCount);
         var models = run.Models.Value;
         return Task.FromResult(new EnrolReply
         {
@@ -72,9 +77,16 @@ public sealed class FederationService(RunHost runs, CallerIdentity caller, Coord
 
     public override Task<UploadReply> Upload(UploadRequest request, ServerCallContext context)
     {
-        var (round, count) = runs.Require().Engine.AcceptUpload(caller.Of(context), request.RunId, request.Round, request.BasePromptVersion,
-            WireMapping.PromptOf(request.Prompt), request.Prompt?.CalculateSize() ?? 0, request.ExampleCount, WireMapping.MetricsOf(request.Metrics),
-            WireMapping.SpendOf(request.Privacy));
+        string identity = caller.Of(context);
+        var engine = runs.Require().Engine;
+        var prompt = WireMapping.PromptOf(request.Prompt);
+        var privacy = WireMapping.SpendOf(request.Privacy);
+        byte[] received = request.Prompt?.ToByteArray() ?? [];
+        var (round, count) = engine.AcceptUpload(identity, request.RunId, request.Round, request.BasePromptVersion,
+            prompt, received.Length, request.ExampleCount, WireMapping.MetricsOf(request.Metrics), privacy);
+        metrics.UpdateAccepted(prompt!.Mode);
+        audit.Uploaded(identity, engine.RunId, round, Prompt.NameOf(prompt.Mode), received.Length, Convert.ToHexStringLower(SHA256.HashData(received)),
+            request.ExampleCount, privacy?.EpsilonTotal);
         return Task.FromResult(new UploadReply { Round = round, UploadsInRound = count });
     }
 

@@ -1,5 +1,6 @@
 using System.Text;
 using FederatedPrompts.Coordinator.Hosting;
+using FederatedPrompts.Coordinator.Operations;
 using FederatedPrompts.Coordinator.Rounds;
 using FederatedPrompts.Protocol;
 using FederatedPrompts.Protocol.V1;
@@ -12,7 +13,7 @@ namespace FederatedPrompts.Coordinator.Services;
 /// sizes, the prompt) before its queries are charged to the caller's budget for the round; they are given back if
 /// inference fails inside the coordinator.
 /// </summary>
-public sealed class InferenceService(RunHost runs, CallerIdentity caller) : Inference.InferenceBase
+public sealed class InferenceService(RunHost runs, CallerIdentity caller, CoordinatorMetrics metrics) : Inference.InferenceBase
 {
     public override async Task<ClassifyReply> Classify(ClassifyRequest request, ServerCallContext context)
     {
@@ -29,7 +30,9 @@ public sealed class InferenceService(RunHost runs, CallerIdentity caller) : Infe
         var (round, used) = run.Engine.ChargeQueries(identity, request.RunId, request.Texts.Count);
         try
         {
-            var labels = await Task.Run(() => models.Classify(request.PromptTokenIds, request.Texts), context.CancellationToken);
+            var queueWait = TimeSpan.Zero;
+            var labels = await Task.Run(() => models.Classify(request.PromptTokenIds, request.Texts, waited => queueWait = waited), context.CancellationToken);
+            metrics.Classified(request.Texts.Count, queueWait);
             return new ClassifyReply { Labels = { labels }, QueriesUsed = used, QueryBudget = run.Engine.Config.Discrete.QueryBudget };
         }
         catch

@@ -7,6 +7,7 @@ using Google.Protobuf.Reflection;
 using Grpc.Core;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace FederatedPrompts.Coordinator.Services;
@@ -29,13 +30,15 @@ public sealed class MalformedRequestGuard
         .ToDictionary(method => $"/{method.Service.FullName}/{method.Name}", method => method.InputType, StringComparer.Ordinal);
 
     readonly int _maxMessageBytes;
+    readonly Hosting.CallerIdentity _caller;
     readonly ILogger _log;
     readonly TimeProvider _time;
     readonly ConcurrentDictionary<string, (DateTimeOffset LoggedAt, int Unlogged)> _lastLogged = new(StringComparer.Ordinal);
 
-    public MalformedRequestGuard(int maxMessageBytes, ILogger log, TimeProvider time)
+    public MalformedRequestGuard(int maxMessageBytes, Hosting.CallerIdentity caller, ILogger log, TimeProvider time)
     {
         _maxMessageBytes = maxMessageBytes;
+        _caller = caller;
         _log = log;
         _time = time;
     }
@@ -67,7 +70,7 @@ public sealed class MalformedRequestGuard
         context.Response.ContentType = "application/grpc";
         context.Response.Headers["grpc-status"] = ((int)StatusCode.InvalidArgument).ToString();
         context.Response.Headers["grpc-message"] = Uri.EscapeDataString(detail);
-        Log(Caller(context), context.Request.Path.Value!, detail);
+        Log(_caller.Describe(context), context.Request.Path.Value!, detail);
     }
 
     /// <summary>What is wrong with the body as a gRPC frame holding one <paramref name="type"/> message; null if nothing is (or gRPC will say).</summary>
@@ -87,13 +90,6 @@ public sealed class MalformedRequestGuard
         {
             return e.Message;
         }
-    }
-
-    static string Caller(HttpContext context)
-    {
-        if (context.Connection.ClientCertificate is not { } certificate) return "(no certificate)";
-        try { return PeerIdentity.Of(certificate); }
-        catch (ArgumentException) { return $"(certificate \"{certificate.Subject}\")"; }
     }
 
     void Log(string identity, string path, string detail)
@@ -117,7 +113,7 @@ public static class MalformedRequestGuardExtensions
 {
     public static IApplicationBuilder UseMalformedRequestGuard(this IApplicationBuilder app, int maxMessageBytes, ILogger log, TimeProvider time)
     {
-        var guard = new MalformedRequestGuard(maxMessageBytes, log, time);
+        var guard = new MalformedRequestGuard(maxMessageBytes, app.ApplicationServices.GetRequiredService<Hosting.CallerIdentity>(), log, time);
         return app.Use((context, next) => guard.InvokeAsync(context, next));
     }
 }

@@ -1,4 +1,5 @@
 using FederatedPrompts.Coordinator.Hosting;
+using FederatedPrompts.Coordinator.Operations;
 using FederatedPrompts.Coordinator.Rounds;
 using FederatedPrompts.Coordinator.Runs;
 using FederatedPrompts.Coordinator.Storage;
@@ -10,11 +11,12 @@ using Grpc.Core;
 namespace FederatedPrompts.Coordinator.Services;
 
 /// <summary>The operator's service: create and start runs, watch them, fetch the report and the final prompt. Operator identity only.</summary>
-public sealed class OperatorService(RunHost runs, CallerIdentity caller) : Operator.OperatorBase
+/// <remarks>Every action that changes the run or takes something out of the coordinator (create, start, results, prompt) goes to the audit trail.</remarks>
+public sealed class OperatorService(RunHost runs, CallerIdentity caller, AuditLog audit) : Operator.OperatorBase
 {
     public override Task<RunStatus> CreateRun(CreateRunRequest request, ServerCallContext context)
     {
-        RequireOperator(context);
+        caller.RequireOperator(context);
         RunConfig config;
         try
         {
@@ -24,13 +26,16 @@ public sealed class OperatorService(RunHost runs, CallerIdentity caller) : Opera
         {
             throw new RejectionException(RejectionKind.Invalid, e.Message);
         }
-        return Task.FromResult(StatusOf(runs.Create(config, start: false).Engine));
+        var engine = runs.Create(config, start: false).Engine;
+        Audit(context, "create_run", engine);
+        return Task.FromResult(StatusOf(engine));
     }
 
     public override Task<RunStatus> StartRun(RunRef request, ServerCallContext context)
     {
         var engine = Run(request, context);
         runs.Start();
+        Audit(context, "start_run", engine);
         return Task.FromResult(StatusOf(engine));
     }
 
@@ -39,7 +44,9 @@ public sealed class OperatorService(RunHost runs, CallerIdentity caller) : Opera
     public override Task<RunResults> GetResults(RunRef request, ServerCallContext context)
     {
         var engine = Run(request, context);
-        return Task.FromResult(new RunResults { RunId = engine.RunId, ReportJson = RunReport.Json(engine.Snapshot(), runs.Store) });
+        var results = new RunResults { RunId = engine.RunId, ReportJson = RunReport.Json(engine.Snapshot(), runs.Store) };
+        Audit(context, "get_results", engine);
+        return Task.FromResult(results);
     }
 
     public override Task<PromptDownload> DownloadPrompt(RunRef request, ServerCallContext context)
@@ -58,23 +65,26 @@ public sealed class OperatorService(RunHost runs, CallerIdentity caller) : Opera
         else mode = WireMapping.ModeOf(request.Mode);
         var result = results.FirstOrDefault(r => r.Mode == mode)
             ?? throw new RejectionException(RejectionKind.Invalid, $"run {engine.RunId} has no {Prompt.NameOf(mode)} prompt (it is a {engine.Config.Mode}-mode run)");
+        Audit(context, $"download_prompt {Prompt.NameOf(mode)}", engine);
         return Task.FromResult(new PromptDownload { Prompt = PromptMessages.ToMessage(result.Prompt) });
     }
 
+    /// <summary>The run a request names (or the current one), for the operator only.</summary>
     RoundEngine Run(RunRef request, ServerCallContext context)
     {
-        RequireOperator(context);
+        caller.RequireOperator(context);
         var engine = runs.Require().Engine;
         if (request.RunId.Length > 0 && request.RunId != engine.RunId)
             throw new RejectionException(RejectionKind.UnknownRun, $"no run \"{request.RunId}\" is served (the current run is {engine.RunId})");
         return engine;
     }
 
-    void RequireOperator(ServerCallContext context) => caller.RequireOperator(context);
+    /// <summary>Records an operator's action once it has succeeded (a refused one is recorded as a refusal).</summary>
+    void Audit(ServerCallContext context, string action, RoundEngine engine) => audit.OperatorAction(caller.Of(context), action, engine.RunId);
 
     static RunStatus StatusOf(RoundEngine engine)
     {
-        var snapshot = engine.Snapshot();
+        var snapshot = engine.Overview();
         var current = snapshot.Rounds.LastOrDefault();
         var config = snapshot.Run.Config;
         var status = new RunStatus
@@ -89,7 +99,7 @@ public sealed class OperatorService(RunHost runs, CallerIdentity caller) : Opera
                 status.Rounds.Add(new RoundSummary
                 {
                     Round = round.Round, State = round.State.ToString().ToLowerInvariant(), Sampled = round.Sampled.Count,
-                    Uploads = snapshot.Updates.Count(u => u.Round == round.Round && u.Mode == mode), Accuracy = part.Accuracy ?? double.NaN,
+                    Uploads = snapshot.UploadsIn(round.Round, mode), Accuracy = part.Accuracy ?? double.NaN,
                     PromptLength = part.PromptOut?.Length ?? 0, Mode = WireMapping.ToWire(mode),
                 });
         return status;

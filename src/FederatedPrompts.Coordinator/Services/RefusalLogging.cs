@@ -17,16 +17,24 @@ public static class RefusalLogging
     public static IApplicationBuilder UseRefusalLogging(this IApplicationBuilder app, ILogger log) => app.Use(async (context, next) =>
     {
         await next(context);
-        if (!(context.Request.ContentType?.StartsWith("application/grpc", StringComparison.Ordinal) ?? false)) return;
+        if (StatusOf(context) is not { } status) return;
+        log.LogWarning("{Method} {Outcome} ({Code}): {Detail}", context.Request.Path.Value, IsRefusal(status.Code) ? "refused" : "failed", status.Code, status.Detail);
+    });
+
+    /// <summary>
+    /// The non-OK, non-cancelled gRPC status a finished call wrote (response headers for a trailers-only reply, else
+    /// trailers), with its detail unescaped; null for a call that succeeded or a request that is not gRPC.
+    /// </summary>
+    public static (StatusCode Code, string Detail)? StatusOf(HttpContext context)
+    {
+        if (!(context.Request.ContentType?.StartsWith("application/grpc", StringComparison.Ordinal) ?? false)) return null;
         string? code = context.Response.Headers["grpc-status"].FirstOrDefault()
             ?? context.Features.Get<IHttpResponseTrailersFeature>()?.Trailers["grpc-status"].FirstOrDefault();
-        if (code is null || !int.TryParse(code, out int value) || (StatusCode)value is StatusCode.OK or StatusCode.Cancelled) return;
+        if (code is null || !int.TryParse(code, out int value) || (StatusCode)value is StatusCode.OK or StatusCode.Cancelled) return null;
         string message = context.Response.Headers["grpc-message"].FirstOrDefault()
             ?? context.Features.Get<IHttpResponseTrailersFeature>()?.Trailers["grpc-message"].FirstOrDefault() ?? "";
-        var status = (StatusCode)value;
-        log.LogWarning("{Method} {Outcome} ({Code}): {Detail}", context.Request.Path.Value, IsRefusal(status) ? "refused" : "failed", status,
-            Uri.UnescapeDataString(message));
-    });
+        return ((StatusCode)value, Uri.UnescapeDataString(message));
+    }
 
     /// <summary>Statuses that answer a bad or untimely request (the caller's to fix), as opposed to a failure of the coordinator.</summary>
     public static bool IsRefusal(StatusCode code) => code is StatusCode.InvalidArgument or StatusCode.NotFound or StatusCode.AlreadyExists

@@ -75,6 +75,27 @@ public sealed class CoordinatorStore : IDisposable
 
     public string Path { get; }
 
+    /// <summary>Bytes on disk: the database and its write-ahead log.</summary>
+    public long SizeOnDisk() => new[] { Path, LogPath }.Sum(file => File.Exists(file) ? new FileInfo(file).Length : 0);
+
+    /// <summary>
+    /// Why the database file cannot be opened for writing now (a read-only file system, permissions, a missing file),
+    /// or null. A failed write is caught when it happens (<see cref="WriteFailure"/>); this finds the cause before one.
+    /// </summary>
+    public string? WriteProblem()
+    {
+        if (WriteFailure is { } failure) return failure.Message;
+        try
+        {
+            using var probe = new FileStream(Path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
+            return null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return $"{Path} cannot be opened for writing: {e.Message}";
+        }
+    }
+
     // ------------------------------------------------------------------ runs
 
     public RunRecord CreateRun(string runId, RunConfig config, DateTimeOffset now)
@@ -247,6 +268,22 @@ public sealed class CoordinatorStore : IDisposable
 
     public IReadOnlyList<UpdateRecord> AllUpdates(string runId) =>
         Query("SELECT * FROM updates WHERE run_id = $run ORDER BY round, client_id", ReadUpdate, ("$run", runId));
+
+    /// <summary>Per round and mode: the updates accepted and their wire bytes, counted without reading a prompt.</summary>
+    public IReadOnlyList<RoundUploads> UploadsPerRound(string runId) =>
+        Query("""
+            SELECT u.round, c.mode, COUNT(*), SUM(u.bytes) FROM updates u JOIN clients c ON c.run_id = u.run_id AND c.client_id = u.client_id
+            WHERE u.run_id = $run GROUP BY u.round, c.mode ORDER BY u.round, c.mode
+            """, r => new RoundUploads(r.GetInt32(0), ModeOf(r.GetString(1)), r.GetInt32(2), r.GetInt64(3)), ("$run", runId));
+
+    /// <summary>Per client with an accepted update: how many, the last round, and the privacy spend its last update reported.</summary>
+    public IReadOnlyList<ClientUploads> UploadsPerClient(string runId) =>
+        Query("""
+            SELECT u.client_id, COUNT(*), MAX(u.round),
+                   (SELECT l.privacy_json FROM updates l WHERE l.run_id = u.run_id AND l.client_id = u.client_id ORDER BY l.round DESC LIMIT 1)
+            FROM updates u WHERE u.run_id = $run GROUP BY u.client_id ORDER BY u.client_id
+            """, r => new ClientUploads(r.GetString(0), r.GetInt32(1), r.GetInt32(2),
+                r.IsDBNull(3) ? null : JsonSerializer.Deserialize<DpSpend>(r.GetString(3), StoreSchema.Json)), ("$run", runId));
 
     static UpdateRecord ReadUpdate(SqliteDataReader r) => new(
         r.GetString(r.GetOrdinal("client_id")), r.GetInt32(r.GetOrdinal("round")), PromptCodec.Decode((byte[])r["prompt"]),
