@@ -103,7 +103,7 @@ public static class CoordinatorCommand
     {
         if (value is null) return null;
         if (!Uri.TryCreate(value, UriKind.Absolute, out var uri) || uri.Scheme != Uri.UriSchemeHttp || uri.AbsolutePath != "/")
-            throw new UserInputException($"{option} {value}: give http://host:port (plaintext; host an IP address, localhost or *)");
+            throw new UserInputException($"{option} {value}: give http://host:port (plaintext; host an IP address, localhost, or 0.0.0.0 for all interfaces)");
         return uri;
     }
 

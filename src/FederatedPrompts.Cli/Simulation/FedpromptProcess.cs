@@ -11,7 +11,8 @@ public sealed class FedpromptProcess : IDisposable
     readonly Process _process;
     readonly StreamWriter _log;
     readonly TaskCompletionSource<string> _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    const string ListeningPrefix = "coordinator listening on ";
+    readonly TaskCompletionSource<string> _ops = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    const string ListeningPrefix = "coordinator listening on ", OpsPrefix = "metrics on ";
 
     public FedpromptProcess(string name, string logPath, IEnumerable<string> arguments)
     {
@@ -28,7 +29,11 @@ public sealed class FedpromptProcess : IDisposable
         _process = new Process { StartInfo = start, EnableRaisingEvents = true };
         _process.OutputDataReceived += (_, e) => Line(e.Data);
         _process.ErrorDataReceived += (_, e) => Line(e.Data);
-        _process.Exited += (_, _) => _listening.TrySetException(new InvalidOperationException($"{name} exited before listening; see {logPath}"));
+        _process.Exited += (_, _) =>
+        {
+            _listening.TrySetException(new InvalidOperationException($"{name} exited before listening; see {logPath}"));
+            _ops.TrySetException(new InvalidOperationException($"{name} exited before its ops listener was up; see {logPath}"));
+        };
         _process.Start();
         _process.BeginOutputReadLine();
         _process.BeginErrorReadLine();
@@ -43,11 +48,15 @@ public sealed class FedpromptProcess : IDisposable
     /// <summary>The address a coordinator process printed once listening.</summary>
     public Task<string> Listening => _listening.Task;
 
+    /// <summary>What a coordinator started with --ops-listen printed of it: where its metrics and dashboard are.</summary>
+    public Task<string> OpsListening => _ops.Task;
+
     void Line(string? line)
     {
         if (line is null) return;
         lock (_log) _log.WriteLine(line);
         if (line.StartsWith(ListeningPrefix)) _listening.TrySetResult(line[ListeningPrefix.Length..].Trim());
+        if (line.StartsWith(OpsPrefix)) _ops.TrySetResult(line[OpsPrefix.Length..].Trim());
     }
 
     public Task WaitAsync(CancellationToken cancel = default) => _process.WaitForExitAsync(cancel);

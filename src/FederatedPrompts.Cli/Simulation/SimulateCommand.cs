@@ -64,12 +64,16 @@ public static class SimulateCommand
         {
             Description = "Soft mode: check the transferred prompt on the public labeled split every this many steps and publish the best (0: the last)", DefaultValueFactory = _ => 25,
         };
+        var opsListen = new Option<string?>("--ops-listen")
+        {
+            Description = "Give the coordinator an ops listener (e.g. http://127.0.0.1:9464) to watch the run: Prometheus metrics and the dashboard, whose address is printed",
+        };
         var start = new SoftPromptStart("Soft mode: the initial global prompt's text (default: the preset's init text)");
         var seed = CommonOptions.Seed();
         var task = new TaskSetup(taskRequired: false, taskDescription: "Labeled task to partition across clients (default: the generated sentiment task)");
         var command = new Command("simulate", "Run a whole federation on this machine: coordinator and clients as processes over mutual TLS")
         {
-            clients, rounds, mode, strategy, blackBox, partition, alpha, epsilon, accountant, large, small, test, publicTexts, output, pretrainSteps, distillSteps, inProcess, concurrentWork, localEpochs, learningRate, validateEvery, seed,
+            clients, rounds, mode, strategy, blackBox, partition, alpha, epsilon, accountant, large, small, test, publicTexts, output, pretrainSteps, distillSteps, inProcess, concurrentWork, localEpochs, learningRate, validateEvery, opsListen, seed,
         };
         foreach (var option in task.Options.Concat(start.Options)) command.Add(option);
         command.SetAction(async (parse, cancel) =>
@@ -157,8 +161,10 @@ public static class SimulateCommand
             Directory.CreateDirectory(logs);
             using var coordinator = new FedpromptProcess("coordinator", Path.Combine(logs, "coordinator.log"),
                 ["coordinator", "--config", configPath, "--db", Path.Combine(outDir, "coordinator.db"), "--listen", "https://127.0.0.1:0",
-                 "--certs", certs, "--exit-when-finished"]);
+                 "--certs", certs, "--exit-when-finished", .. parse.GetValue(opsListen) is { } ops ? new[] { "--ops-listen", ops } : []]);
             string address = await coordinator.Listening.WaitAsync(TimeSpan.FromMinutes(5), cancel);
+            if (parse.GetValue(opsListen) is not null)
+                AnsiConsole.MarkupLine($"watch the run: [blue]{Markup.Escape(await coordinator.OpsListening.WaitAsync(TimeSpan.FromSeconds(30), cancel))}[/]");
             bool hosted = parse.GetValue(inProcess);
             AnsiConsole.MarkupLine($"coordinator at [blue]{address}[/]; starting {n} clients {(hosted ? "in this process" : "as processes")} (logs in {Markup.Escape(logs)})");
             // A hybrid run: the first ⌈n/2⌉ clients tune soft prompts, the others search token prompts.
