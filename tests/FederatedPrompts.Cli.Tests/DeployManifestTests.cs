@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.CommandLine.Parsing;
 using System.Text.Json;
+using FederatedPrompts.Coordinator.Operations;
 using YamlDotNet.RepresentationModel;
 
 namespace FederatedPrompts.Cli.Tests;
@@ -272,6 +273,9 @@ public class DeployManifestTests
             Assert.True(Find(probe, "grpc") is YamlMappingNode, $"{kind} is not a grpc probe");
             Assert.Equal(ports.Probe, ContainerPort(container, Scalar(Find(Map(probe, "grpc"), "port")!)));
             foreach (var other in new[] { "httpGet", "tcpSocket", "exec" }) Assert.Null(Find(probe, other));
+            // Liveness asks the service that only says the process answers; readiness and startup the coordinator's verdict.
+            string asked = Find(Map(probe, "grpc"), "service") is { } named ? Scalar(named) : "";
+            Assert.Equal(kind == "livenessProbe" ? CoordinatorHealthCheck.LivenessService : "", asked);
         }
 
         // The Service selects the coordinator's Pod and targets its listeners; clients dial the Service on the gRPC port.

@@ -6,6 +6,7 @@ using FederatedPrompts.Client;
 using FederatedPrompts.Client.Transport;
 using FederatedPrompts.Client.Work;
 using FederatedPrompts.Coordinator.Hosting;
+using FederatedPrompts.Coordinator.Operations;
 using FederatedPrompts.Coordinator.Storage;
 using FederatedPrompts.Protocol.V1;
 using Grpc.Core;
@@ -135,6 +136,7 @@ public class OperationsTests(TinyFederation setting, ITestOutputHelper output) :
             {
                 Assert.Equal(ServingStatus.NotServing, await Health(probe));
                 Assert.Equal(ServingStatus.NotServing, await Health(Tls(coordinator, "operator")));
+                Assert.Equal(ServingStatus.Serving, await Health(probe, CoordinatorHealthCheck.LivenessService));   // a restart would not help
             }
             finally
             {

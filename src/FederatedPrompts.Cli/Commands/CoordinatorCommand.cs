@@ -84,8 +84,10 @@ public static class CoordinatorCommand
             }
             // One machine-readable line: fedprompt simulate (and people) read the real address from it.
             Console.WriteLine($"coordinator listening on {host.Address}");
+            // A token made now is printed, since nobody else knows it; one from a file is not, to keep it out of the logs.
             if (host.OpsAddress is { } ops)
-                Console.WriteLine($"metrics on {ops}metrics; dashboard on {ops}dashboard?token={host.DashboardToken}");
+                Console.WriteLine($"metrics on {ops}metrics; dashboard on {ops}dashboard" +
+                    (parse.GetValue(tokenFile) is { } given ? $" (token in {given})" : $"?token={Uri.EscapeDataString(host.DashboardToken)}"));
             if (host.ProbeAddress is { } probe) Console.WriteLine($"health probes on {probe}");
             Console.WriteLine($"audit trail in {host.AuditLog}");
             await host.WaitForShutdownAsync(cancel);

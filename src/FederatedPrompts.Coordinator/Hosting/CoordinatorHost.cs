@@ -9,6 +9,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using OpenTelemetry.Metrics;
@@ -127,8 +128,15 @@ public sealed class CoordinatorHost : IAsyncDisposable
             grpc.MaxReceiveMessageSize = options.MaxMessageBytes;
             grpc.Interceptors.Add<RejectionInterceptor>();
         });
-        // Health: "" (the coordinator) and each service, all answered by one check of what progress needs.
-        builder.Services.AddGrpcHealthChecks().AddCheck<CoordinatorHealthCheck>("coordinator");
+        // Health: "" is readiness, the check of what progress needs; "liveness" only says the process answers, since a
+        // restart cures neither a missing model nor an unwritable disk (Kubernetes restarts on a failed liveness probe).
+        builder.Services.AddGrpcHealthChecks(health =>
+        {
+            health.Services.Map("", result => result.Name == CoordinatorHealthCheck.Name);
+            health.Services.Map(CoordinatorHealthCheck.LivenessService, result => result.Name == CoordinatorHealthCheck.LivenessService);
+        })
+            .AddCheck<CoordinatorHealthCheck>(CoordinatorHealthCheck.Name)
+            .AddCheck(CoordinatorHealthCheck.LivenessService, () => HealthCheckResult.Healthy());   // answering is the check
         if (options.Reflection) builder.Services.AddGrpcReflection();
         builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter(CoordinatorMetrics.MeterName).AddPrometheusExporter());
 

@@ -6,13 +6,16 @@ using Microsoft.Extensions.Logging;
 namespace FederatedPrompts.Coordinator.Operations;
 
 /// <summary>
-/// Whether the coordinator can make progress, as the gRPC health service (<c>grpc.health.v1</c>) reports it: not
-/// serving while the store cannot be written or the current run's models or data are missing. A coordinator without a
-/// run, or whose run is over, serves (it answers status and report calls). Each change of verdict is logged with its
-/// reason, since the health protocol carries only SERVING / NOT_SERVING.
+/// Whether the coordinator can make progress, as the gRPC health service (<c>grpc.health.v1</c>) reports it for the
+/// service <c>""</c> (readiness): not serving while the store cannot be written or the current run's models or data are
+/// missing. A coordinator without a run, or whose run is over, serves (it answers status and report calls). Each change
+/// of verdict is logged with its reason, since the health protocol carries only SERVING / NOT_SERVING. The service
+/// <see cref="LivenessService"/> checks nothing: it serves while the process answers.
 /// </summary>
 public sealed class CoordinatorHealthCheck(RunHost runs, ILogger<CoordinatorHealthCheck> log) : IHealthCheck
 {
+    public const string Name = "coordinator", LivenessService = "liveness";
+
     string? _lastProblem;
 
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancel = default)
