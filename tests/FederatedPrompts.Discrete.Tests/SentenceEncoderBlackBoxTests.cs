@@ -29,6 +29,17 @@ public class SentenceEncoderBlackBoxTests
         Assert.Equal((1.0, 6, 1.0), (result.Accuracy, result.Count, result.MacroAccuracy));
     }
 
+    /// <summary>Both black boxes answer queries with different prompts in one pass as they answer each prompt's queries alone.</summary>
+    [Fact]
+    public void Queries_with_their_own_prompts_in_one_pass_get_the_answers_they_get_alone()
+    {
+        IReadOnlyList<int>[] prompts = [Tiny.Encode(" It was great fun."), Tiny.Encode(" It was terrible."), []];
+        var queries = TinyModel.Texts.Select((text, i) => new BlackBoxQuery(prompts[i % prompts.Length], text)).ToList();
+        foreach (var box in new[] { BlackBoxes.Create(BlackBoxes.Lm, Tiny.Classifier, Tiny.Tokenizer, TaskPreset.Sst2.Descriptions),
+                                    BlackBoxes.Create(BlackBoxes.MiniLm, Tiny.Classifier, Tiny.Tokenizer, TaskPreset.Sst2.Descriptions) })
+            Assert.Equal(queries.Select(q => box.Classify(q.PromptTokenIds, [q.Text])[0]), box.Classify(queries));
+    }
+
     [Fact]
     public void The_prompt_is_read_as_the_tokenizers_text_before_the_input()
     {

@@ -103,6 +103,32 @@ public class PromptedClassifierTests
         }
     }
 
+    /// <summary>
+    /// The inference service batches queries of several clients, each with its own discrete prompt (of different lengths):
+    /// each row scores as it does alone with its prompt, and prompts for the wrong number of rows, or beside a shared
+    /// prompt, are refused.
+    /// </summary>
+    [Fact]
+    public void A_batch_with_a_prompt_per_row_scores_each_row_as_alone_with_its_prompt()
+    {
+        var (model, tokenizer) = SmallModel();
+        var classifier = Classifier(model, tokenizer);
+        IReadOnlyList<int>[] prompts = [tokenizer.Encode(" the film"), [], tokenizer.Encode(" a dull and tired"), tokenizer.Encode(" joy")];
+        using var noGrad = no_grad();
+        var mixed = classifier.ClassScores(Texts, new PromptInput(DiscretePerRow: prompts));
+        for (int i = 0; i < Texts.Length; i++)
+        {
+            var alone = classifier.ClassScores([Texts[i]], new PromptInput(Discrete: prompts[i]));
+            Assert.True(allclose(mixed[i], alone[0], rtol: 1e-4, atol: 1e-5), $"row {i} differs in a batch of other prompts");
+        }
+        Assert.Equal(Texts.Select((text, i) => classifier.Predict([text], new PromptInput(Discrete: prompts[i]))[0]),
+            classifier.Predict(Texts, new PromptInput(DiscretePerRow: prompts), batchSize: 3));
+        Assert.Contains("3 discrete prompts for 4 inputs",
+            Assert.Throws<ArgumentException>(() => classifier.ClassScores(Texts, new PromptInput(DiscretePerRow: prompts[..3]))).Message);
+        Assert.Contains("not both",
+            Assert.Throws<ArgumentException>(() => classifier.ClassScores(Texts, new PromptInput(Discrete: prompts[0], DiscretePerRow: prompts))).Message);
+    }
+
     [Fact]
     public void Soft_prompt_receives_gradient()
     {

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using FederatedPrompts.Coordinator.Hosting;
+using FederatedPrompts.Coordinator.Models;
 using FederatedPrompts.Coordinator.Runs;
 using FederatedPrompts.Coordinator.Storage;
 using FederatedPrompts.Protocol.Security;
@@ -44,8 +45,17 @@ public static class CoordinatorCommand
         var logFormat = new Option<string>("--log-format") { Description = "Console log: text, or json (one object a line, for log collectors)", DefaultValueFactory = _ => "text" }
             .AcceptOnlyFromAmong("text", "json");
         var reflection = new Option<bool>("--reflection") { Description = "Serve gRPC server reflection on --listen (for grpcurl)" };
+        var inferenceBatch = new Option<int>("--inference-batch")
+        {
+            Description = "Discrete mode: the most inputs of concurrent inference requests classified in one pass, fairly across clients (0: one request at a time)",
+            DefaultValueFactory = _ => InferenceBatching.Default.MaxBatch,
+        };
+        var inferenceWait = new Option<double>("--inference-wait-ms")
+        {
+            Description = "Discrete mode: how long a pass that is not full waits for more requests", DefaultValueFactory = _ => InferenceBatching.Default.MaxWait.TotalMilliseconds,
+        };
         var command = new Command("coordinator", "Run the federation coordinator (gRPC over mutual TLS)")
-            { config, db, listen, certs, insecure, operatorName, hold, exit, maxMessage, acceptLost, backup, opsListen, probeListen, tokenFile, auditLog, logFormat, reflection };
+            { config, db, listen, certs, insecure, operatorName, hold, exit, maxMessage, acceptLost, backup, opsListen, probeListen, tokenFile, auditLog, logFormat, reflection, inferenceBatch, inferenceWait };
         command.SetAction(async (parse, cancel) =>
         {
             if (parse.GetValue(backup) is { } copy)
@@ -71,6 +81,9 @@ public static class CoordinatorCommand
                 OpsListen = PlaintextAddress(parse.GetValue(opsListen), "--ops-listen"), ProbeListen = PlaintextAddress(parse.GetValue(probeListen), "--probe-listen"),
                 DashboardToken = parse.GetValue(tokenFile) is { } file ? DashboardToken(file) : null, AuditLog = parse.GetValue(auditLog),
                 LogFormat = parse.GetValue(logFormat) == "json" ? LogFormat.Json : LogFormat.Text, Reflection = parse.GetValue(reflection),
+                Inference = new InferenceBatching(
+                    parse.GetValue(inferenceBatch) is >= 0 and var batch ? batch : throw new UserInputException("--inference-batch must be 0 (off) or a positive number of inputs"),
+                    parse.GetValue(inferenceWait) is >= 0 and <= 1000 and var wait ? TimeSpan.FromMilliseconds(wait) : throw new UserInputException("--inference-wait-ms must be between 0 and 1000")),
             };
             await using var host = CoordinatorHost.Create(options);
             if (host.Runs.Current is null) Console.Error.WriteLine("no run yet: the operator creates one (fedprompt operator create)");

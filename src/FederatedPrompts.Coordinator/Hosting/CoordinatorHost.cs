@@ -1,4 +1,5 @@
 using System.Net;
+using FederatedPrompts.Coordinator.Models;
 using FederatedPrompts.Coordinator.Operations;
 using FederatedPrompts.Coordinator.Rounds;
 using FederatedPrompts.Coordinator.Runs;
@@ -44,6 +45,8 @@ public sealed record CoordinatorOptions
     public LogFormat LogFormat { get; init; } = LogFormat.Text;
     /// <summary>Serve gRPC server reflection on the federation's listener (for grpcurl; it names every method).</summary>
     public bool Reflection { get; init; }
+    /// <summary>How the inference service batches concurrent requests.</summary>
+    public InferenceBatching Inference { get; init; } = InferenceBatching.Default;
 }
 
 /// <summary>How the coordinator writes its log to the console: one line of text per event, or one JSON object (for log collectors).</summary>
@@ -119,7 +122,7 @@ public sealed class CoordinatorHost : IAsyncDisposable
         builder.Services.AddSingleton(store);
         builder.Services.AddSingleton(options.Time);
         builder.Services.AddSingleton(options);
-        builder.Services.AddSingleton(services => new RunHost(store, options.Time, services.GetRequiredService<ILoggerFactory>()));
+        builder.Services.AddSingleton(services => new RunHost(store, options.Time, services.GetRequiredService<ILoggerFactory>(), options.Inference));
         builder.Services.AddSingleton<CoordinatorMetrics>();
         builder.Services.AddSingleton(_ => new AuditLog(auditPath, options.Time));
         builder.Services.AddHostedService<RoundWorker>();

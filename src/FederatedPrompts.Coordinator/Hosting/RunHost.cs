@@ -19,7 +19,7 @@ public sealed record ActiveRun(RoundEngine Engine, IReadOnlyDictionary<PromptMod
 /// newest run in the store is resumed, or the configured one created; the operator may create the next once the
 /// current one is over.
 /// </summary>
-public sealed class RunHost(CoordinatorStore store, TimeProvider time, ILoggerFactory logs) : IDisposable
+public sealed class RunHost(CoordinatorStore store, TimeProvider time, ILoggerFactory logs, InferenceBatching? inference = null) : IDisposable
 {
     readonly Lock _gate = new();
     ActiveRun? _current;
@@ -36,7 +36,7 @@ public sealed class RunHost(CoordinatorStore store, TimeProvider time, ILoggerFa
     public bool ResumeLatest()
     {
         if (store.LatestRun() is not { } latest) return false;
-        var run = Serve(latest.RunId, latest.Config, new Lazy<RunModels>(() => new RunModels(latest.Config, new RunTask(latest.Config))));
+        var run = Serve(latest.RunId, latest.Config, new Lazy<RunModels>(() => new RunModels(latest.Config, new RunTask(latest.Config), inference)));
         if (latest.State is not (RunState.Finished or RunState.Failed)) _ = run.Models.Value;
         return true;
     }
@@ -50,7 +50,7 @@ public sealed class RunHost(CoordinatorStore store, TimeProvider time, ILoggerFa
                 throw new RejectionException(RejectionKind.WrongState, $"run {_current.Engine.RunId} is still {_current.Engine.State.ToString().ToLowerInvariant()}");
             string runId = $"{config.Name}-{time.GetUtcNow():yyyyMMdd-HHmmss}";
             // Models first: they check the settings against the models, and a run they cannot serve is never stored.
-            var models = new RunModels(config, new RunTask(config));
+            var models = new RunModels(config, new RunTask(config), inference);
             try
             {
                 store.CreateRun(runId, config, time.GetUtcNow());

@@ -21,11 +21,13 @@ public sealed class RunModels : IDisposable
 {
     readonly RunConfig _config;
     readonly Lazy<ITokenEmbeddings> _vocabulary;
-    readonly Lazy<IBlackBoxClassifier> _blackBox;
+    readonly Lazy<IBatchingBlackBox> _blackBox;
+    readonly Lazy<InferenceBatcher?> _batcher;
     /// <summary>Token ids the black box takes: 0 to this, exclusive.</summary>
     readonly int _blackBoxVocabulary;
 
-    public RunModels(RunConfig config, RunTask task)
+    /// <param name="inference">How the inference service batches requests (default: <see cref="InferenceBatching.Default"/>).</param>
+    public RunModels(RunConfig config, RunTask task, InferenceBatching? inference = null)
     {
         _config = config;
         Task = task;
@@ -45,6 +47,8 @@ public sealed class RunModels : IDisposable
             _vocabulary = new(() => TokenSpaces.Create(config.AggregationEmbeddings, Large, Tokenizer));
             // A soft run never loads the sentence encoder.
             _blackBox = new(() => BlackBoxes.Create(config.Discrete.BlackBox, LargeClassifier, Tokenizer, task.Descriptions));
+            inference ??= InferenceBatching.Default;
+            _batcher = new(() => inference.MaxBatch > 0 ? new InferenceBatcher(ClassifyBatch, inference.MaxBatch, inference.MaxWait) : null);
             // The sentence encoder reads a prompt as the tokenizer's text, so it takes only ids the tokenizer has (a model may have padding rows beyond them).
             _blackBoxVocabulary = config.Discrete.BlackBox == BlackBoxes.MiniLm ? Math.Min(Large.VocabSize, Tokenizer.VocabSize) : Large.VocabSize;
             Facts = new ModelFacts(ModelIdentity.Of(Small), Small.HiddenSize, Tokenizer.Identity, Tokenizer.VocabSize,
@@ -116,21 +120,35 @@ public sealed class RunModels : IDisposable
     }
 
     /// <summary>What discrete-mode clients query (discrete.black_box), unmetered: the inference service charges the queries.</summary>
-    IBlackBoxClassifier BlackBox => _blackBox.Value;
+    IBatchingBlackBox BlackBox => _blackBox.Value;
 
     /// <summary>
-    /// The black box: labels only, for the inference service. <paramref name="queued"/> is told how long the request
-    /// waited for the models (requests are served one at a time, behind aggregation and evaluation).
+    /// The black box: labels only, for the inference service, with how long the request waited for the model. Batched
+    /// with other clients' requests (<see cref="InferenceBatcher"/>) unless the coordinator serves one request at a time.
     /// </summary>
-    public IReadOnlyList<string> Classify(IReadOnlyList<int> promptIds, IReadOnlyList<string> texts, Action<TimeSpan>? queued = null)
+    public System.Threading.Tasks.Task<InferenceAnswer> ClassifyAsync(string client, IReadOnlyList<int> promptIds, IReadOnlyList<string> texts)
     {
         CheckInferencePrompt(promptIds);
+        if (_batcher.Value is { } batcher) return batcher.ClassifyAsync(client, promptIds, texts);
         long arrived = System.Diagnostics.Stopwatch.GetTimestamp();
+        return System.Threading.Tasks.Task.Run(() =>
+        {
+            lock (Compute)
+            {
+                var waited = System.Diagnostics.Stopwatch.GetElapsedTime(arrived);
+                using var scope = NewDisposeScope();
+                return new InferenceAnswer(BlackBox.Classify(promptIds, texts), waited);
+            }
+        });
+    }
+
+    /// <summary>One pass of the black box over queries with their own prompts, under the model lock.</summary>
+    IReadOnlyList<string> ClassifyBatch(IReadOnlyList<BlackBoxQuery> queries)
+    {
         lock (Compute)
         {
-            queued?.Invoke(System.Diagnostics.Stopwatch.GetElapsedTime(arrived));
             using var scope = NewDisposeScope();
-            return BlackBox.Classify(promptIds, texts);
+            return BlackBox.Classify(queries);
         }
     }
 
@@ -145,6 +163,7 @@ public sealed class RunModels : IDisposable
 
     public void Dispose()
     {
+        if (_batcher is { IsValueCreated: true, Value: { } batcher }) batcher.Dispose();
         Small?.Dispose();
         Large?.Dispose();
     }

@@ -30,10 +30,9 @@ public sealed class InferenceService(RunHost runs, CallerIdentity caller, Coordi
         var (round, used) = run.Engine.ChargeQueries(identity, request.RunId, request.Texts.Count);
         try
         {
-            var queueWait = TimeSpan.Zero;
-            var labels = await Task.Run(() => models.Classify(request.PromptTokenIds, request.Texts, waited => queueWait = waited), context.CancellationToken);
-            metrics.Classified(request.Texts.Count, queueWait);
-            return new ClassifyReply { Labels = { labels }, QueriesUsed = used, QueryBudget = run.Engine.Config.Discrete.QueryBudget };
+            var answer = await models.ClassifyAsync(identity, request.PromptTokenIds, request.Texts).WaitAsync(context.CancellationToken);
+            metrics.Classified(request.Texts.Count, answer.QueueWait);
+            return new ClassifyReply { Labels = { answer.Labels }, QueriesUsed = used, QueryBudget = run.Engine.Config.Discrete.QueryBudget };
         }
         catch
         {

@@ -24,7 +24,7 @@ public static class BlackBoxes
     /// <param name="languageModel">The "lm" black box itself; for "minilm", where its labels come from.</param>
     /// <param name="tokenizer">The prompts' tokenizer (the language model's).</param>
     /// <param name="descriptions">What "minilm" compares inputs with.</param>
-    public static IBlackBoxClassifier Create(string name, PromptedClassifier languageModel, ITextTokenizer tokenizer, LabelDescriptions descriptions) =>
+    public static IBatchingBlackBox Create(string name, PromptedClassifier languageModel, ITextTokenizer tokenizer, LabelDescriptions descriptions) =>
         name.ToLowerInvariant() switch
         {
             Lm => new LanguageModelBlackBox(languageModel),

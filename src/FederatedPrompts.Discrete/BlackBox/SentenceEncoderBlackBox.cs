@@ -19,7 +19,7 @@ namespace FederatedPrompts.Discrete.BlackBox;
 /// model black box also reads its prompt before the text.
 /// </para>
 /// </summary>
-public sealed class SentenceEncoderBlackBox : IBlackBoxClassifier
+public sealed class SentenceEncoderBlackBox : IBatchingBlackBox
 {
     readonly ITextTokenizer _tokenizer;
     readonly IReadOnlyList<string> _labels;
@@ -39,9 +39,16 @@ public sealed class SentenceEncoderBlackBox : IBlackBoxClassifier
     /// <summary>The text the encoder reads for one input: the decoded prompt, then the input (the encoder's tokenizer splits on white space, so the join adds no token and an empty prompt leaves the input alone).</summary>
     string Compose(IReadOnlyList<int> promptTokenIds, string text) => _tokenizer.Decode(promptTokenIds) + " " + text;
 
-    public IReadOnlyList<string> Classify(IReadOnlyList<int> promptTokenIds, IReadOnlyList<string> texts)
+    public IReadOnlyList<string> Classify(IReadOnlyList<int> promptTokenIds, IReadOnlyList<string> texts) =>
+        Closest(texts.Select(text => Compose(promptTokenIds, text)).ToArray());
+
+    public IReadOnlyList<string> Classify(IReadOnlyList<BlackBoxQuery> queries) =>
+        Closest(queries.Select(q => Compose(q.PromptTokenIds, q.Text)).ToArray());
+
+    /// <summary>The label whose description is most similar to each composed input.</summary>
+    IReadOnlyList<string> Closest(IReadOnlyList<string> composed)
     {
-        var inputs = MiniLmEncoder.Shared.Encode(texts.Select(text => Compose(promptTokenIds, text)).ToArray());
+        var inputs = MiniLmEncoder.Shared.Encode(composed);
         return inputs.Select(input =>
         {
             int best = 0;

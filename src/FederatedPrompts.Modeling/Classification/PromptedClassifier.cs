@@ -9,7 +9,9 @@ namespace FederatedPrompts.Modeling.Classification;
 /// A prompt to classify with: soft vectors [k,H] (or [B,k,H], one copy per input) and/or discrete tokens, both
 /// placed before the templated text.
 /// </summary>
-public sealed record PromptInput(Tensor? Soft = null, IReadOnlyList<int>? Discrete = null)
+/// <param name="DiscretePerRow">A discrete prompt for each input instead of one for all (an inference service batching
+/// queries of several clients, each with its own prompt); excludes <paramref name="Discrete"/>.</param>
+public sealed record PromptInput(Tensor? Soft = null, IReadOnlyList<int>? Discrete = null, IReadOnlyList<IReadOnlyList<int>>? DiscretePerRow = null)
 {
     public static readonly PromptInput None = new();
 }
@@ -187,15 +189,22 @@ public sealed class PromptedClassifier
     {
         var prefix = new List<long>();
         if (_tokenizer.BosId is int bos) prefix.Add(bos);
-        var discrete = prompt.Discrete?.Select(i => (long)i).ToArray() ?? [];
-        if (discrete.Any(id => id < 0 || id >= _model.VocabSize))
-            throw new ArgumentException($"discrete prompt has token ids outside the model's vocabulary of {_model.VocabSize}");
+        if (prompt.DiscretePerRow is { } prompts && (prompt.Discrete is not null || prompts.Count != texts.Count))
+            throw new ArgumentException(prompt.Discrete is not null
+                ? "give one discrete prompt for all inputs or one per input, not both"
+                : $"{prompts.Count} discrete prompts for {texts.Count} inputs");
         int softLength = prompt.Soft is { } s ? (int)s.shape[^2] : 0;
-        // The templated text gets what the model's positions leave after BOS and the prompts.
-        int textBudget = Math.Min(_maxTextTokens, _model.Config.MaxPositions - prefix.Count - softLength - discrete.Length);
-        if (textBudget < 1)
-            throw new ArgumentException($"a prompt of {softLength} soft and {discrete.Length} discrete tokens leaves no room for text in the model's {_model.Config.MaxPositions} positions");
-        var rows = texts.Select(text => discrete.Concat(LastTokens(_render(text), textBudget).Select(i => (long)i)).ToArray()).ToArray();
+        var rows = texts.Select((text, row) =>
+        {
+            var discrete = (prompt.DiscretePerRow?[row] ?? prompt.Discrete)?.Select(i => (long)i).ToArray() ?? [];
+            if (discrete.Any(id => id < 0 || id >= _model.VocabSize))
+                throw new ArgumentException($"discrete prompt has token ids outside the model's vocabulary of {_model.VocabSize}");
+            // The templated text gets what the model's positions leave after BOS and the prompts.
+            int textBudget = Math.Min(_maxTextTokens, _model.Config.MaxPositions - prefix.Count - softLength - discrete.Length);
+            if (textBudget < 1)
+                throw new ArgumentException($"a prompt of {softLength} soft and {discrete.Length} discrete tokens leaves no room for text in the model's {_model.Config.MaxPositions} positions");
+            return discrete.Concat(LastTokens(_render(text), textBudget).Select(i => (long)i)).ToArray();
+        }).ToArray();
         if (rows.Any(r => r.Length == 0)) throw new ArgumentException("an input encodes to no tokens");
 
         int batch = rows.Length, width = rows.Max(r => r.Length);
@@ -233,7 +242,8 @@ public sealed class PromptedClassifier
         {
             using var scope = NewDisposeScope();
             var batch = texts.Skip(start).Take(batchSize).ToList();
-            predictions.AddRange(ClassScores(batch, prompt).argmax(1).data<long>().ToArray().Select(p => (int)p));
+            var batchPrompt = prompt.DiscretePerRow is { } perRow ? prompt with { DiscretePerRow = perRow.Skip(start).Take(batchSize).ToList() } : prompt;
+            predictions.AddRange(ClassScores(batch, batchPrompt).argmax(1).data<long>().ToArray().Select(p => (int)p));
         }
         return predictions.ToArray();
     }
