@@ -46,7 +46,7 @@ public static class FederationBenchmark
         return command;
     }
 
-    static int[] ParseCounts(string text)
+    internal static int[] ParseCounts(string text)
     {
         var parts = text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
         if (parts.Length == 0) throw new UserInputException("--clients: no client counts given");

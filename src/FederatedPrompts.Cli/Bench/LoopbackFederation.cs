@@ -1,4 +1,5 @@
 using FederatedPrompts.Coordinator.Hosting;
+using FederatedPrompts.Coordinator.Models;
 using FederatedPrompts.Coordinator.Rounds;
 using FederatedPrompts.Coordinator.Runs;
 using FederatedPrompts.Coordinator.Storage;
@@ -37,12 +38,16 @@ public sealed class LoopbackFederation : IAsyncDisposable
     public CoordinatorHost Coordinator => _coordinator ?? throw new InvalidOperationException("the coordinator has not started");
     public RoundEngine Engine => Coordinator.Runs.Current!.Engine;
 
-    /// <summary>Starts the coordinator on a free port of 127.0.0.1 with the run created and started; it logs warnings and worse to the console.</summary>
-    public async Task StartAsync(CancellationToken cancel)
+    /// <summary>
+    /// Starts the coordinator on a free port of 127.0.0.1 with the run created and started; it logs warnings and worse to
+    /// the console. <paramref name="inference"/>: how its inference service batches (default: the coordinator's default).
+    /// </summary>
+    public async Task StartAsync(CancellationToken cancel, InferenceBatching? inference = null)
     {
         _coordinator = CoordinatorHost.Create(new CoordinatorOptions
         {
             Transport = new CoordinatorTransport(new Uri("https://127.0.0.1:0"), _coordinatorTls, Insecure: false), Database = Database, Config = Config,
+            Inference = inference ?? InferenceBatching.Default,
         }, logs => logs.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning));
         await _coordinator.StartAsync(cancel);
     }

@@ -12,6 +12,7 @@ public static class BenchCommand
         PostBenchmark.Create(),
         PostCostBenchmark.Create(),
         FederationBenchmark.Create(),
+        InferenceBenchmark.Create(),
         FedDtptBenchmark.Create(),
         RobustBenchmark.Create(),
         PrivacyBenchmark.Create(),
