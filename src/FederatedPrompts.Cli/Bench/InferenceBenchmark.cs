@@ -29,10 +29,14 @@ public static class InferenceBenchmark
         var evalTask = new Option<string?>("--eval-task") { Description = "Labeled file whose texts are sent (default with --teacher: ../shared/data/tasks/sst2/test.jsonl)" };
         var preset = new Option<string>("--preset") { Description = "Task preset of the pair (template and label words)", DefaultValueFactory = _ => "sst2" };
         var batch = new Option<int>("--inference-batch") { Description = "Largest pass of the batching coordinator", DefaultValueFactory = _ => InferenceBatching.Default.MaxBatch };
+        var wait = new Option<double>("--inference-wait-ms")
+        {
+            Description = "How long the batching coordinator's pass that is not full waits for more requests", DefaultValueFactory = _ => InferenceBatching.Default.MaxWait.TotalMilliseconds,
+        };
         var output = new Option<string>("--out") { Description = "Results folder", DefaultValueFactory = _ => Path.Combine("bench", "results") };
         var seed = CommonOptions.Seed();
         var command = new Command("inference", "Inference service throughput and latency for C concurrent clients, one request at a time against dynamic batching")
-            { clients, requests, texts, promptLength, teacher, student, evalTask, preset, batch, output, seed };
+            { clients, requests, texts, promptLength, teacher, student, evalTask, preset, batch, wait, output, seed };
         command.SetAction((parse, cancel) =>
         {
             int[] counts = FederationBenchmark.ParseCounts(parse.GetValue(clients)!);
@@ -40,8 +44,9 @@ public static class InferenceBenchmark
             int t = parse.GetValue(texts) is >= 1 and var tt ? tt : throw new UserInputException("--texts must be at least 1");
             int p = parse.GetValue(promptLength) is >= 1 and var pp ? pp : throw new UserInputException("--prompt-length must be at least 1");
             int b = parse.GetValue(batch) is >= 1 and var bb ? bb : throw new UserInputException("--inference-batch must be at least 1");
+            var w = parse.GetValue(wait) is >= 0 and <= 1000 and var ww ? TimeSpan.FromMilliseconds(ww) : throw new UserInputException("--inference-wait-ms must be between 0 and 1000");
             if (parse.GetValue(teacher) is null != parse.GetValue(student) is null) throw new UserInputException("give --teacher and --student together");
-            return Run(counts, r, t, p, b, parse.GetValue(teacher), parse.GetValue(student), parse.GetValue(evalTask), parse.GetValue(preset)!,
+            return Run(counts, r, t, p, new InferenceBatching(b, w), parse.GetValue(teacher), parse.GetValue(student), parse.GetValue(evalTask), parse.GetValue(preset)!,
                 parse.GetValue(output)!, parse.GetValue(seed), cancel);
         });
         return command;
@@ -51,7 +56,7 @@ public static class InferenceBenchmark
     public sealed record Measurement(int Clients, string Serving, int Requests, int Queries, double Seconds, double QueriesPerSecond,
         double P50Milliseconds, double P99Milliseconds);
 
-    static async Task<int> Run(int[] counts, int requests, int texts, int promptLength, int maxBatch, string? teacher, string? student,
+    static async Task<int> Run(int[] counts, int requests, int texts, int promptLength, InferenceBatching batched, string? teacher, string? student,
         string? evalTask, string preset, string outputDir, int seed, CancellationToken cancel)
     {
         var work = Directory.CreateTempSubdirectory("fedprompt-bench-inference-");
@@ -62,7 +67,7 @@ public static class InferenceBenchmark
             teacher = teacher is null ? null : Path.GetFullPath(teacher);
             student = student is null ? null : Path.GetFullPath(student);
             var pool = TaskFile.Load(taskFile).Examples.Select(e => e.Text).ToArray();
-            var servings = new[] { ("one request at a time", InferenceBatching.Off), ("batched", InferenceBatching.Default with { MaxBatch = maxBatch }) };
+            var servings = new[] { ("one request at a time", InferenceBatching.Off), ("batched", batched) };
             var results = new List<Measurement>();
             foreach (int c in counts)
                 foreach (var (name, batching) in servings)
@@ -78,8 +83,9 @@ public static class InferenceBenchmark
                     AnsiConsole.MarkupLine($"C = {c}, {name}: {measured.QueriesPerSecond:F0} queries/s, p50 {measured.P50Milliseconds:F1} ms, p99 {measured.P99Milliseconds:F1} ms");
                 }
             string taskName = teacher is null && evalTask is null ? "the tiny setting's held-out file" : taskFile;
-            var files = Report(results, counts, requests, texts, promptLength, maxBatch, teacher, taskName, seed).Write(outputDir,
-                new { requests_per_client = requests, texts_per_request = texts, prompt_length = promptLength, max_batch = maxBatch, teacher, task = taskName, seed, results },
+            var files = Report(results, counts, requests, texts, promptLength, batched, teacher, taskName, seed).Write(outputDir,
+                new { requests_per_client = requests, texts_per_request = texts, prompt_length = promptLength, max_batch = batched.MaxBatch,
+                      max_wait_ms = batched.MaxWait.TotalMilliseconds, teacher, task = taskName, seed, results },
                 "concurrent clients", "queries/s",
                 servings.Select(s => new PlotSeries(s.Item1, counts.Select(c => (double)c).ToList(),
                     counts.Select(c => results.Single(m => m.Clients == c && m.Serving == s.Item1).QueriesPerSecond).ToList())));
@@ -138,12 +144,12 @@ public static class InferenceBenchmark
     /// <summary>The value at quantile <paramref name="q"/> of sorted values (nearest rank).</summary>
     static double Percentile(IReadOnlyList<double> sorted, double q) => sorted[Math.Clamp((int)Math.Ceiling(q * sorted.Count) - 1, 0, sorted.Count - 1)];
 
-    static BenchReport Report(List<Measurement> results, int[] counts, int requests, int texts, int promptLength, int maxBatch, string? teacher, string task, int seed) =>
+    static BenchReport Report(List<Measurement> results, int[] counts, int requests, int texts, int promptLength, InferenceBatching batched, string? teacher, string task, int seed) =>
         new BenchReport("inference", "Inference service: one request at a time against dynamic batching")
             .Paragraph($"C discrete-mode clients, each with its own random {promptLength}-token prompt, send {requests} requests of {texts} texts one after " +
                        $"another (after one untimed) to the Inference service of a real coordinator over mutual TLS on 127.0.0.1; the black box is " +
                        $"{(teacher is null ? "the tiny generated model pair's large model" : $"`{teacher}`")}, texts from {task}. Served one request at a time " +
-                       $"(`--inference-batch 0`, as before batching) and batched (up to {maxBatch} inputs a pass, fairly across clients), side by side for each C. " +
+                       $"(`--inference-batch 0`, as before batching) and batched (up to {batched.MaxBatch} inputs a pass after a wait of at most {batched.MaxWait.TotalMilliseconds:0.#} ms, fairly across clients), side by side for each C. " +
                        BenchReport.RunConditions(seed, []))
             .Table(["C", "one at a time (queries/s)", "batched (queries/s)", "ratio", "p50 one / batched (ms)", "p99 one / batched (ms)"],
                 counts.Select(c =>

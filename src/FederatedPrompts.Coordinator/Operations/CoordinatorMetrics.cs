@@ -41,7 +41,7 @@ public sealed class CoordinatorMetrics
         _updatesAccepted = meter.CreateCounter<long>("fedprompt.updates.accepted", "{update}", "Client updates validated and stored, per mode");
         _refused = meter.CreateCounter<long>("fedprompt.requests.refused", "{request}", "Calls answered with a non-OK gRPC status, by method and status (the reason)");
         _queries = meter.CreateCounter<long>("fedprompt.inference.queries", "{query}", "Texts the inference service classified for discrete-mode clients");
-        _queueWaitSeconds = meter.CreateHistogram<double>("fedprompt.inference.queue_wait", "s", "Time an inference request waited for the large model", advice: ShortSeconds);
+        _queueWaitSeconds = meter.CreateHistogram<double>("fedprompt.inference.queue_wait", "s", "Time an inference request waited until its first input entered a pass of the black box", advice: ShortSeconds);
         meter.CreateObservableGauge("fedprompt.clients.enrolled", () => Observe(o => o.Clients.GroupBy(c => c.Mode)
             .Select(g => new Measurement<int>(g.Count(), Mode(g.Key)))), "{client}", "Clients enrolled in the current run, per mode");
         meter.CreateObservableGauge("fedprompt.clients.alive", () => Observe(o => o.Clients.GroupBy(c => c.Mode)
