@@ -33,7 +33,7 @@ public static class FederationBenchmark
         var clients = new Option<string>("--clients") { Description = "Client counts N to measure, comma-separated", DefaultValueFactory = _ => "10,100,1000" };
         var rounds = new Option<int>("--rounds") { Description = "Rounds per run", DefaultValueFactory = _ => 3 };
         var mode = new Option<string>("--mode") { Description = "soft or discrete", DefaultValueFactory = _ => "soft" }.AcceptOnlyFromAmong("soft", "discrete");
-        var strategy = new Option<string>("--strategy") { Description = "The run's aggregation strategy", DefaultValueFactory = _ => "feddtpt" };
+        var strategy = new Option<string?>("--strategy") { Description = "The run's aggregation strategy (default: the mode's default in a run, fedavg for soft prompts, feddtpt for discrete)" };
         var promptLength = new Option<int>("--prompt-length") { Description = "Soft prompt length (discrete: tokens of the initial prompt, at most this many)", DefaultValueFactory = _ => 8 };
         var output = new Option<string>("--out") { Description = "Results folder", DefaultValueFactory = _ => Path.Combine("bench", "results") };
         var seed = CommonOptions.Seed();
@@ -42,7 +42,8 @@ public static class FederationBenchmark
             clients, rounds, mode, strategy, promptLength, output, seed,
         };
         command.SetAction((parse, cancel) => Run(ParseCounts(parse.GetValue(clients)!), parse.GetValue(rounds), parse.GetValue(mode)!,
-            parse.GetValue(strategy)!, parse.GetValue(promptLength), parse.GetValue(output)!, parse.GetValue(seed), cancel));
+            parse.GetValue(strategy) ?? (parse.GetValue(mode) == "soft" ? new SoftRunConfig().Strategy : new DiscreteRunConfig().Strategy),
+            parse.GetValue(promptLength), parse.GetValue(output)!, parse.GetValue(seed), cancel));
         return command;
     }
 
