@@ -86,7 +86,11 @@ public class OperationsTests(TinyFederation setting, ITestOutputHelper output) :
         var run = engine.Snapshot();
         Assert.Equal(RunState.Finished, run.Run.State);
 
+        // The service counts an update once the engine has stored it, so the run can finish a moment before the last count.
         string metrics = await http.GetStringAsync("/metrics");
+        for (var patience = Stopwatch.StartNew(); Value(metrics, "fedprompt_updates_accepted_total", ("mode", "soft")) < run.Updates.Count
+             && patience.Elapsed < TimeSpan.FromSeconds(10); await Task.Delay(50))
+            metrics = await http.GetStringAsync("/metrics");
         output.WriteLine(metrics);
         Assert.Equal(run.Updates.Count, Value(metrics, "fedprompt_updates_accepted_total", ("mode", "soft")));
         Assert.Equal(run.Rounds.Count, Value(metrics, "fedprompt_rounds_completed_total"));

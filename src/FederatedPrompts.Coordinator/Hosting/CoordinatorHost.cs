@@ -141,7 +141,9 @@ public sealed class CoordinatorHost : IAsyncDisposable
             .AddCheck<CoordinatorHealthCheck>(CoordinatorHealthCheck.Name)
             .AddCheck(CoordinatorHealthCheck.LivenessService, () => HealthCheckResult.Healthy());   // answering is the check
         if (options.Reflection) builder.Services.AddGrpcReflection();
-        builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter(CoordinatorMetrics.MeterName).AddPrometheusExporter());
+        // Every scrape reads the run as it is now (the exporter would answer scrapes within 300 ms with its last response).
+        builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter(CoordinatorMetrics.MeterName)
+            .AddPrometheusExporter(exporter => exporter.ScrapeResponseCacheDurationMilliseconds = 0));
 
         var app = builder.Build();
         var refusals = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("FederatedPrompts.Coordinator.Refusals");

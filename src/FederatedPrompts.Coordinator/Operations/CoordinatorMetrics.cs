@@ -8,7 +8,8 @@ namespace FederatedPrompts.Coordinator.Operations;
 /// <summary>
 /// The coordinator's metrics (System.Diagnostics.Metrics, exported by OpenTelemetry to Prometheus on the ops listener).
 /// Events are counted where they happen; the state of the run (clients, round, accuracy, ε, store size) is read from the
-/// run's <see cref="RunOverview"/> when a scrape asks, at most once a second. The meter comes from the host's
+/// run's <see cref="RunOverview"/> by each gauge when a scrape asks (a few grouped queries; Prometheus asks every 15 s or
+/// so). The meter comes from the host's
 /// <see cref="IMeterFactory"/>, so two coordinators in one process (tests) keep their instruments apart. Each instrument
 /// is listed, with its Prometheus name, in docs/OPERATIONS.md.
 /// </summary>
@@ -17,7 +18,6 @@ public sealed class CoordinatorMetrics
     public const string MeterName = "FederatedPrompts.Coordinator";
     /// <summary>A client is alive while it was seen within three heartbeats.</summary>
     public static readonly TimeSpan AliveWindow = TimeSpan.FromSeconds(3 * Services.FederationService.HeartbeatSeconds);
-    static readonly TimeSpan OverviewMaxAge = TimeSpan.FromSeconds(1);
     // Buckets for the times measured: rounds and aggregation take from milliseconds (tiny models) to an hour; a wait for the model less.
     static readonly InstrumentAdvice<double> Seconds = new() { HistogramBucketBoundaries = [0.01, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600] };
     static readonly InstrumentAdvice<double> ShortSeconds = new() { HistogramBucketBoundaries = [0.001, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30] };
@@ -26,8 +26,6 @@ public sealed class CoordinatorMetrics
     readonly TimeProvider _time;
     readonly Counter<long> _roundsCompleted, _updatesAccepted, _refused, _queries;
     readonly Histogram<double> _roundSeconds, _aggregateSeconds, _evaluateSeconds, _queueWaitSeconds;
-    readonly Lock _gate = new();
-    (RunOverview? Overview, DateTimeOffset At) _cached;
 
     public CoordinatorMetrics(IMeterFactory meters, RunHost runs, TimeProvider time)
     {
@@ -85,17 +83,5 @@ public sealed class CoordinatorMetrics
     static KeyValuePair<string, object?> Mode(PromptMode mode) => new("mode", Prompt.NameOf(mode));
 
     IEnumerable<Measurement<T>> Observe<T>(Func<RunOverview, IEnumerable<Measurement<T>>> read) where T : struct =>
-        Overview() is { } overview ? read(overview).ToList() : [];
-
-    /// <summary>The current run's overview, shared by the gauges of one scrape.</summary>
-    RunOverview? Overview()
-    {
-        lock (_gate)
-        {
-            var now = _time.GetUtcNow();
-            if (_cached.Overview is null || now - _cached.At > OverviewMaxAge || _cached.Overview.Run.RunId != _runs.Current?.Engine.RunId)
-                _cached = (_runs.Current?.Engine.Overview(), now);
-            return _cached.Overview;
-        }
-    }
+        _runs.Current?.Engine.Overview() is { } overview ? read(overview).ToList() : [];
 }
