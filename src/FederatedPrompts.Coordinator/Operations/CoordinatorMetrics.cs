@@ -9,9 +9,9 @@ namespace FederatedPrompts.Coordinator.Operations;
 /// The coordinator's metrics (System.Diagnostics.Metrics, exported by OpenTelemetry to Prometheus on the ops listener).
 /// Events are counted where they happen; the state of the run (clients, round, accuracy, ε, store size) is read from the
 /// run's <see cref="RunOverview"/> by each gauge when a scrape asks (a few grouped queries; Prometheus asks every 15 s or
-/// so). The meter comes from the host's
-/// <see cref="IMeterFactory"/>, so two coordinators in one process (tests) keep their instruments apart. Each instrument
-/// is listed, with its Prometheus name, in docs/OPERATIONS.md.
+/// so). The meter comes from the host's <see cref="IMeterFactory"/> and goes with it; OpenTelemetry subscribes to meters
+/// by name, so coordinators sharing a process would report into each other's scrape (the product runs one a process; the
+/// tests that compare values run alone). Each instrument is listed, with its Prometheus name, in docs/OPERATIONS.md.
 /// </summary>
 public sealed class CoordinatorMetrics
 {
