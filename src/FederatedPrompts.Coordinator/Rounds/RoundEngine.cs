@@ -179,7 +179,8 @@ public sealed class RoundEngine
     }
 
     /// <summary>Stores round <paramref name="round"/>'s results (one per mode) and opens the next round, or moves to transfer / finished.</summary>
-    public void CompleteRound(int round, IReadOnlyList<ModeOutcome> outcomes)
+    /// <summary>Stores the round's outcomes, closes it and opens the next (or ends the rounds); returns the round as closed.</summary>
+    public RoundRecord CompleteRound(int round, IReadOnlyList<ModeOutcome> outcomes)
     {
         lock (_gate)
         {
@@ -191,11 +192,11 @@ public sealed class RoundEngine
             _store.CloseRound(RunId, round, outcomes, Now);
             foreach (var outcome in outcomes)
                 _log.LogInformation("run {Run}: round {Round} closed, {Mode} held-out accuracy {Accuracy:P1}", RunId, round, Prompt.NameOf(outcome.Mode), outcome.Accuracy);
-            AfterClose(round);
+            return AfterClose(round);
         }
     }
 
-    void AfterClose(int round)
+    RoundRecord AfterClose(int round)
     {
         var closed = _store.GetRound(RunId, round)!;
         if (round < Config.Rounds) _store.OpenRound(RunId, round + 1, closed.Modes.ToDictionary(p => p.Key, p => p.Value.PromptOut!), Now);
@@ -207,6 +208,7 @@ public sealed class RoundEngine
             _store.SetRunState(RunId, transfers ? RunState.Transferring : RunState.Finished, round);
         }
         Reload();
+        return closed;
     }
 
     EngineStep PendingTransfer()

@@ -69,8 +69,8 @@ public sealed class RoundWorker(RunHost host, CoordinatorMetrics metrics, ILogge
                     aggregate_seconds = aggregateSeconds, evaluate_seconds = evaluateSeconds, transfer,
                 }));
             }).ToList();
-            run.Engine.CompleteRound(a.Round, outcomes);
-            if (host.Store.GetRound(run.Engine.RunId, a.Round) is { ClosedAt: { } closed } round) metrics.RoundCompleted(closed - round.OpenedAt);
+            var closed = run.Engine.CompleteRound(a.Round, outcomes);
+            metrics.RoundCompleted(closed.ClosedAt!.Value - closed.OpenedAt);
             return true;
         }, stop),
         EngineStep.Transfer t => Task.Run(() =>
