@@ -269,21 +269,21 @@ public sealed class CoordinatorStore : IDisposable
     public IReadOnlyList<UpdateRecord> AllUpdates(string runId) =>
         Query("SELECT * FROM updates WHERE run_id = $run ORDER BY round, client_id", ReadUpdate, ("$run", runId));
 
-    /// <summary>Per round and mode: the updates accepted and their wire bytes, counted without reading a prompt.</summary>
+    /// <summary>Per round and mode: the updates accepted, counted without reading a prompt.</summary>
     public IReadOnlyList<RoundUploads> UploadsPerRound(string runId) =>
         Query("""
-            SELECT u.round, c.mode, COUNT(*), SUM(u.bytes) FROM updates u JOIN clients c ON c.run_id = u.run_id AND c.client_id = u.client_id
+            SELECT u.round, c.mode, COUNT(*) FROM updates u JOIN clients c ON c.run_id = u.run_id AND c.client_id = u.client_id
             WHERE u.run_id = $run GROUP BY u.round, c.mode ORDER BY u.round, c.mode
-            """, r => new RoundUploads(r.GetInt32(0), ModeOf(r.GetString(1)), r.GetInt32(2), r.GetInt64(3)), ("$run", runId));
+            """, r => new RoundUploads(r.GetInt32(0), ModeOf(r.GetString(1)), r.GetInt32(2)), ("$run", runId));
 
-    /// <summary>Per client with an accepted update: how many, the last round, and the privacy spend its last update reported.</summary>
+    /// <summary>Per client with an accepted update: how many, and the privacy spend its last update reported.</summary>
     public IReadOnlyList<ClientUploads> UploadsPerClient(string runId) =>
         Query("""
-            SELECT u.client_id, COUNT(*), MAX(u.round),
+            SELECT u.client_id, COUNT(*),
                    (SELECT l.privacy_json FROM updates l WHERE l.run_id = u.run_id AND l.client_id = u.client_id ORDER BY l.round DESC LIMIT 1)
             FROM updates u WHERE u.run_id = $run GROUP BY u.client_id ORDER BY u.client_id
-            """, r => new ClientUploads(r.GetString(0), r.GetInt32(1), r.GetInt32(2),
-                r.IsDBNull(3) ? null : JsonSerializer.Deserialize<DpSpend>(r.GetString(3), StoreSchema.Json)), ("$run", runId));
+            """, r => new ClientUploads(r.GetString(0), r.GetInt32(1),
+                r.IsDBNull(2) ? null : JsonSerializer.Deserialize<DpSpend>(r.GetString(2), StoreSchema.Json)), ("$run", runId));
 
     static UpdateRecord ReadUpdate(SqliteDataReader r) => new(
         r.GetString(r.GetOrdinal("client_id")), r.GetInt32(r.GetOrdinal("round")), PromptCodec.Decode((byte[])r["prompt"]),

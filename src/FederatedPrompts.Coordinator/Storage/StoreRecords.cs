@@ -34,8 +34,8 @@ public sealed record UpdateRecord(string ClientId, int Round, Prompt Prompt, int
 /// <summary>A finished run's published prompt of one mode: soft, the large model's after POST transfer (with the transfer's outcome); discrete, the last global prompt.</summary>
 public sealed record RunResult(PromptMode Mode, Prompt Prompt, string? TransferJson);
 
-/// <summary>The updates accepted in one round from clients of one mode, and their wire bytes.</summary>
-public sealed record RoundUploads(int Round, PromptMode Mode, int Count, long Bytes);
+/// <summary>The updates accepted in one round from clients of one mode.</summary>
+public sealed record RoundUploads(int Round, PromptMode Mode, int Count);
 
-/// <summary>A client's accepted updates: how many, its last round, and the privacy spend its last update reported (null without DP).</summary>
-public sealed record ClientUploads(string ClientId, int Count, int LastRound, DpSpend? LastSpend);
+/// <summary>A client's accepted updates: how many, and the privacy spend its last update reported (null without DP).</summary>
+public sealed record ClientUploads(string ClientId, int Count, DpSpend? LastSpend);
