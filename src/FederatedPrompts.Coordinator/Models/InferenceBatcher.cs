@@ -47,7 +47,7 @@ public sealed class InferenceBatcher : IDisposable
         public TimeSpan? Waited;
     }
 
-    readonly record struct Item(Request Request, int Index, BlackBoxQuery Query);
+    readonly record struct Item(string Client, Request Request, int Index, BlackBoxQuery Query);
 
     /// <param name="classify">One pass of the black box (the caller holds whatever lock the models need).</param>
     public InferenceBatcher(Func<IReadOnlyList<BlackBoxQuery>, IReadOnlyList<string>> classify, int maxBatch, TimeSpan maxWait)
@@ -70,7 +70,7 @@ public sealed class InferenceBatcher : IDisposable
             ObjectDisposedException.ThrowIf(_stop.IsCancellationRequested, this);
             var turn = _turns.FirstOrDefault(t => t.Client == client).Items;
             if (turn is null) _turns.AddLast((client, turn = new Queue<Item>()));
-            for (int i = 0; i < texts.Count; i++) turn.Enqueue(new Item(request, i, new BlackBoxQuery(prompt, texts[i])));
+            for (int i = 0; i < texts.Count; i++) turn.Enqueue(new Item(client, request, i, new BlackBoxQuery(prompt, texts[i])));
             _pending += texts.Count;
             if (_work.CurrentCount == 0) _work.Release();
         }
@@ -92,7 +92,7 @@ public sealed class InferenceBatcher : IDisposable
                     if (_maxWait > TimeSpan.Zero && Pending() < _maxBatch && (lastPassClients > 1 || WaitingClients() > 1))
                         await Task.Delay(_maxWait, _stop.Token);
                     var pass = Take();
-                    lastPassClients = pass.Select(item => item.Request).Distinct().Count();
+                    lastPassClients = pass.Select(item => item.Client).Distinct().Count();
                     Serve(pass);
                 }
             }
