@@ -43,6 +43,17 @@ public static class CommonOptions
         DefaultValueFactory = _ => PrivacyAccountants.Name(PrivacyAccountants.Default),
     }.AcceptOnlyFromAmong([.. PrivacyAccountants.Names]);
 
+    /// <summary>--inference-wait-ms for the coordinator and its benchmark: <see cref="FederatedPrompts.Coordinator.Models.InferenceBatching.MaxWait"/>.</summary>
+    public static Option<double> InferenceWaitMs(string description) => new("--inference-wait-ms")
+    {
+        Description = description, DefaultValueFactory = _ => FederatedPrompts.Coordinator.Models.InferenceBatching.Default.MaxWait.TotalMilliseconds,
+    };
+
+    /// <summary>The --inference-wait-ms value as a wait, 0 to 1,000 ms.</summary>
+    public static TimeSpan InferenceWait(double milliseconds) => milliseconds is >= 0 and <= 1000
+        ? TimeSpan.FromMilliseconds(milliseconds)
+        : throw new UserInputException("--inference-wait-ms must be between 0 and 1000");
+
     public static Option<int> Seed(int fallback = 1) => new("--seed") { Description = "Random seed (every run is reproducible from it)", DefaultValueFactory = _ => fallback };
 
     public static torch.Device ResolveDevice(string name)

@@ -29,10 +29,7 @@ public static class InferenceBenchmark
         var evalTask = new Option<string?>("--eval-task") { Description = "Labeled file whose texts are sent (default with --teacher: ../shared/data/tasks/sst2/test.jsonl)" };
         var preset = new Option<string>("--preset") { Description = "Task preset of the pair (template and label words)", DefaultValueFactory = _ => "sst2" };
         var batch = new Option<int>("--inference-batch") { Description = "Largest pass of the batching coordinator", DefaultValueFactory = _ => InferenceBatching.Default.MaxBatch };
-        var wait = new Option<double>("--inference-wait-ms")
-        {
-            Description = "How long the batching coordinator's pass that is not full waits for more requests", DefaultValueFactory = _ => InferenceBatching.Default.MaxWait.TotalMilliseconds,
-        };
+        var wait = CommonOptions.InferenceWaitMs("How long the batching coordinator's pass that is not full waits for more requests");
         var output = new Option<string>("--out") { Description = "Results folder", DefaultValueFactory = _ => Path.Combine("bench", "results") };
         var seed = CommonOptions.Seed();
         var command = new Command("inference", "Inference service throughput and latency for C concurrent clients, one request at a time against dynamic batching")
@@ -44,9 +41,8 @@ public static class InferenceBenchmark
             int t = parse.GetValue(texts) is >= 1 and var tt ? tt : throw new UserInputException("--texts must be at least 1");
             int p = parse.GetValue(promptLength) is >= 1 and var pp ? pp : throw new UserInputException("--prompt-length must be at least 1");
             int b = parse.GetValue(batch) is >= 1 and var bb ? bb : throw new UserInputException("--inference-batch must be at least 1");
-            var w = parse.GetValue(wait) is >= 0 and <= 1000 and var ww ? TimeSpan.FromMilliseconds(ww) : throw new UserInputException("--inference-wait-ms must be between 0 and 1000");
             if (parse.GetValue(teacher) is null != parse.GetValue(student) is null) throw new UserInputException("give --teacher and --student together");
-            return Run(counts, r, t, p, new InferenceBatching(b, w), parse.GetValue(teacher), parse.GetValue(student), parse.GetValue(evalTask), parse.GetValue(preset)!,
+            return Run(counts, r, t, p, new InferenceBatching(b, CommonOptions.InferenceWait(parse.GetValue(wait))), parse.GetValue(teacher), parse.GetValue(student), parse.GetValue(evalTask), parse.GetValue(preset)!,
                 parse.GetValue(output)!, parse.GetValue(seed), cancel);
         });
         return command;

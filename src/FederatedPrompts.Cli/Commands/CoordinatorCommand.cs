@@ -50,10 +50,7 @@ public static class CoordinatorCommand
             Description = "Discrete mode: the most inputs of concurrent inference requests classified in one pass, fairly across clients (0: one request at a time)",
             DefaultValueFactory = _ => InferenceBatching.Default.MaxBatch,
         };
-        var inferenceWait = new Option<double>("--inference-wait-ms")
-        {
-            Description = "Discrete mode: how long a pass that is not full waits for more requests", DefaultValueFactory = _ => InferenceBatching.Default.MaxWait.TotalMilliseconds,
-        };
+        var inferenceWait = CommonOptions.InferenceWaitMs("Discrete mode: how long a pass that is not full waits for more requests");
         var command = new Command("coordinator", "Run the federation coordinator (gRPC over mutual TLS)")
             { config, db, listen, certs, insecure, operatorName, hold, exit, maxMessage, acceptLost, backup, opsListen, probeListen, tokenFile, auditLog, logFormat, reflection, inferenceBatch, inferenceWait };
         command.SetAction(async (parse, cancel) =>
@@ -83,7 +80,7 @@ public static class CoordinatorCommand
                 LogFormat = parse.GetValue(logFormat) == "json" ? LogFormat.Json : LogFormat.Text, Reflection = parse.GetValue(reflection),
                 Inference = new InferenceBatching(
                     parse.GetValue(inferenceBatch) is >= 0 and var batch ? batch : throw new UserInputException("--inference-batch must be 0 (off) or a positive number of inputs"),
-                    parse.GetValue(inferenceWait) is >= 0 and <= 1000 and var wait ? TimeSpan.FromMilliseconds(wait) : throw new UserInputException("--inference-wait-ms must be between 0 and 1000")),
+                    CommonOptions.InferenceWait(parse.GetValue(inferenceWait))),
             };
             await using var host = CoordinatorHost.Create(options);
             if (host.Runs.Current is null) Console.Error.WriteLine("no run yet: the operator creates one (fedprompt operator create)");
