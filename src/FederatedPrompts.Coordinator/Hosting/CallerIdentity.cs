@@ -22,16 +22,8 @@ public sealed class CallerIdentity(bool insecure, string operatorIdentity = Call
     /// </summary>
     public string Of(ServerCallContext context)
     {
-        if (insecure)
-        {
-            string? header = context.RequestHeaders.GetValue(TransportSecurity.IdentityHeader)?.Trim();
-            return string.IsNullOrWhiteSpace(header)
-                ? throw Unauthenticated($"in insecure mode every call carries the \"{TransportSecurity.IdentityHeader}\" header")
-                : header;
-        }
-        var certificate = context.GetHttpContext().Connection.ClientCertificate ?? throw Unauthenticated("the call has no client certificate");
-        try { return PeerIdentity.Of(certificate); }
-        catch (ArgumentException e) { throw Unauthenticated(e.Message); }
+        var (identity, missing) = Identify(context.GetHttpContext());
+        return identity ?? throw Unauthenticated(missing);
     }
 
     /// <summary>The caller's identity if it is the operator's; <see cref="StatusCode.PermissionDenied"/> naming the caller otherwise.</summary>
@@ -43,15 +35,25 @@ public sealed class CallerIdentity(bool insecure, string operatorIdentity = Call
     }
 
     /// <summary>
-    /// Who sent a request, for logs and the audit trail, also where <see cref="Of"/> would refuse: the identity, or what
-    /// stands in its place in parentheses.
+    /// Who sent a request, for logs and the audit trail, also where <see cref="Of"/> would refuse: the identity, or why
+    /// there is none in parentheses.
     /// </summary>
     public string Describe(HttpContext context)
     {
-        if (insecure) return context.Request.Headers[TransportSecurity.IdentityHeader].FirstOrDefault()?.Trim() is { Length: > 0 } header ? header : "(no identity header)";
-        if (context.Connection.ClientCertificate is not { } certificate) return "(no certificate)";
-        try { return PeerIdentity.Of(certificate); }
-        catch (ArgumentException) { return $"(certificate \"{certificate.Subject}\")"; }
+        var (identity, missing) = Identify(context);
+        return identity ?? $"(no identity: {missing})";
+    }
+
+    /// <summary>The caller's identity under this mode, or why the request names none (a missing header or certificate, in <see cref="PeerIdentity.Of"/>'s words).</summary>
+    (string? Identity, string Missing) Identify(HttpContext context)
+    {
+        if (insecure)
+            return context.Request.Headers[TransportSecurity.IdentityHeader].FirstOrDefault()?.Trim() is { Length: > 0 } header
+                ? (header, "")
+                : (null, $"in insecure mode every call carries the \"{TransportSecurity.IdentityHeader}\" header");
+        if (context.Connection.ClientCertificate is not { } certificate) return (null, "the call has no client certificate");
+        try { return (PeerIdentity.Of(certificate), ""); }
+        catch (ArgumentException e) { return (null, e.Message); }
     }
 
     static RpcException Unauthenticated(string why) => new(new Status(StatusCode.Unauthenticated, $"no caller identity: {why}"));
