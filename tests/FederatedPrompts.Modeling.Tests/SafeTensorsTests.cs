@@ -54,6 +54,39 @@ public class SafeTensorsTests
         Assert.Equal(3.5f, read["a.vector"].item<float>());
     }
 
+    [Theory]
+    [InlineData("F32")]
+    [InlineData("F16")]
+    [InlineData("BF16")]
+    public void A_tensor_larger_than_a_read_chunk_is_read_whole_and_in_order(string dtype)
+    {
+        // 2^21 + 4 elements: two full chunks of the decoder and a partial third; small integers are exact in every dtype.
+        using var folder = new TempFolder();
+        string path = folder.Combine("large.safetensors");
+        int count = (1 << 21) + 4;
+        var values = Enumerable.Range(0, count).Select(i => (float)(i % 251 - 125)).ToArray();
+        SafeTensors.Write(path, new Dictionary<string, Tensor> { ["before"] = tensor(new float[] { 7 }), ["large"] = tensor(values).reshape(4, -1) }, dtype);
+
+        var read = SafeTensors.Read(path);
+        Assert.Equal(new long[] { 4, count / 4 }, read["large"].shape);
+        Assert.Equal(values, read["large"].data<float>().ToArray());
+        Assert.Equal(7f, read["before"].item<float>());
+    }
+
+    [Fact]
+    public void Reading_into_a_tensor_of_another_shape_or_dtype_is_refused()
+    {
+        using var folder = new TempFolder();
+        string path = folder.Combine("small.safetensors");
+        SafeTensors.Write(path, new Dictionary<string, Tensor> { ["m"] = zeros(2, 3) });
+        var header = SafeTensors.ReadHeader(path);
+        using var stream = File.OpenRead(path);
+        using var wrongShape = zeros(3, 2);
+        using var wrongType = zeros(new long[] { 2, 3 }, dtype: ScalarType.Float64);
+        Assert.Contains("\"m\"", Assert.Throws<ArgumentException>(() => SafeTensors.ReadInto(stream, header, header.Entries[0], wrongShape)).Message);
+        Assert.Throws<ArgumentException>(() => SafeTensors.ReadInto(stream, header, header.Entries[0], wrongType));
+    }
+
     [Fact]
     public void Bfloat16_rounds_to_nearest_even_like_pytorch()
     {

@@ -16,5 +16,7 @@ public static class BenchCommand
         FedDtptBenchmark.Create(),
         RobustBenchmark.Create(),
         PrivacyBenchmark.Create(),
+        PeerBenchmark.Create(),
+        PeerWorkloads.Create(),
     };
 }

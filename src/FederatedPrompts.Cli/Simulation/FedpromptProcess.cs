@@ -18,13 +18,9 @@ public sealed class FedpromptProcess : IDisposable
     {
         Name = name;
         LogPath = logPath;
-        var start = new ProcessStartInfo(Environment.ProcessPath!)
-        {
-            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
-        };
-        if (Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet") start.ArgumentList.Add(typeof(FedpromptProcess).Assembly.Location);
-        foreach (var argument in arguments) start.ArgumentList.Add(argument);
-        start.Environment["NO_COLOR"] = "1";
+        var start = StartInfo(arguments);
+        start.RedirectStandardOutput = start.RedirectStandardError = true;
+        start.UseShellExecute = false;
         _log = new StreamWriter(logPath) { AutoFlush = true };
         _process = new Process { StartInfo = start, EnableRaisingEvents = true };
         _process.OutputDataReceived += (_, e) => Line(e.Data);
@@ -37,6 +33,16 @@ public sealed class FedpromptProcess : IDisposable
         _process.Start();
         _process.BeginOutputReadLine();
         _process.BeginErrorReadLine();
+    }
+
+    /// <summary>How to start this program with <paramref name="arguments"/>: the apphost, or <c>dotnet fedprompt.dll</c>; colours off.</summary>
+    public static ProcessStartInfo StartInfo(IEnumerable<string> arguments)
+    {
+        var start = new ProcessStartInfo(Environment.ProcessPath!);
+        if (Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet") start.ArgumentList.Add(typeof(FedpromptProcess).Assembly.Location);
+        foreach (var argument in arguments) start.ArgumentList.Add(argument);
+        start.Environment["NO_COLOR"] = "1";
+        return start;
     }
 
     public string Name { get; }

@@ -185,29 +185,45 @@ public sealed class PromptedClassifier
         IReadOnlyList<int> Last(IReadOnlyList<int> ids) => ids.Count <= count ? ids : ids.Skip(ids.Count - count).ToArray();
     }
 
-    (Tensor embeds, Tensor mask, Tensor lastIndex) BuildInputs(IReadOnlyList<string> texts, PromptInput prompt, Device device)
+    /// <summary>The token ids of each class's label words that score it (one token per word, as the tokenizer gives them).</summary>
+    public IReadOnlyList<IReadOnlyList<long>> LabelTokenIds => _labelTokenIds;
+
+    /// <summary>
+    /// The token ids the model reads for each input after [BOS] and the soft prompt: its discrete prompt, then the
+    /// templated text's last tokens, as many as the model's positions leave.
+    /// </summary>
+    public IReadOnlyList<long[]> TokenRows(IReadOnlyList<string> texts, PromptInput prompt)
     {
-        var prefix = new List<long>();
-        if (_tokenizer.BosId is int bos) prefix.Add(bos);
+        int prefixLength = _tokenizer.BosId is null ? 0 : 1;
+        int softLength = SoftLength(prompt);
         if (prompt.DiscretePerRow is { } prompts && (prompt.Discrete is not null || prompts.Count != texts.Count))
             throw new ArgumentException(prompt.Discrete is not null
                 ? "give one discrete prompt for all inputs or one per input, not both"
                 : $"{prompts.Count} discrete prompts for {texts.Count} inputs");
-        int softLength = prompt.Soft is { } s ? (int)s.shape[^2] : 0;
         var rows = texts.Select((text, row) =>
         {
             var discrete = (prompt.DiscretePerRow?[row] ?? prompt.Discrete)?.Select(i => (long)i).ToArray() ?? [];
             if (discrete.Any(id => id < 0 || id >= _model.VocabSize))
                 throw new ArgumentException($"discrete prompt has token ids outside the model's vocabulary of {_model.VocabSize}");
             // The templated text gets what the model's positions leave after BOS and the prompts.
-            int textBudget = Math.Min(_maxTextTokens, _model.Config.MaxPositions - prefix.Count - softLength - discrete.Length);
+            int textBudget = Math.Min(_maxTextTokens, _model.Config.MaxPositions - prefixLength - softLength - discrete.Length);
             if (textBudget < 1)
                 throw new ArgumentException($"a prompt of {softLength} soft and {discrete.Length} discrete tokens leaves no room for text in the model's {_model.Config.MaxPositions} positions");
             return discrete.Concat(LastTokens(_render(text), textBudget).Select(i => (long)i)).ToArray();
         }).ToArray();
         if (rows.Any(r => r.Length == 0)) throw new ArgumentException("an input encodes to no tokens");
+        return rows;
+    }
 
-        int batch = rows.Length, width = rows.Max(r => r.Length);
+    static int SoftLength(PromptInput prompt) => prompt.Soft is { } soft ? (int)soft.shape[^2] : 0;
+
+    (Tensor embeds, Tensor mask, Tensor lastIndex) BuildInputs(IReadOnlyList<string> texts, PromptInput prompt, Device device)
+    {
+        var prefix = new List<long>();
+        if (_tokenizer.BosId is int bos) prefix.Add(bos);
+        int softLength = SoftLength(prompt);
+        var rows = TokenRows(texts, prompt);
+        int batch = rows.Count, width = rows.Max(r => r.Length);
         var ids = new long[batch * width];
         var rowMask = new long[batch * width];
         for (int b = 0; b < batch; b++)

@@ -40,6 +40,25 @@ public abstract class CausalLM : nn.Module
     /// <summary>Convenience: logits [B,T,V] for token ids [B,T].</summary>
     public Tensor Logits(Tensor ids, Tensor? attentionMask = null) => LmHead(HiddenStates(EmbedTokens(ids), attentionMask));
 
+    /// <summary>
+    /// <paramref name="input"/> through <paramref name="layers"/> in turn, each layer's intermediates freed when it returns, as
+    /// Python's reference counting frees PyTorch's: one dispose scope around the whole pass would keep every layer's until
+    /// the end (measured on the Llama-135M shape: +1.1 GB for a forward pass of 4 texts, against +47 MB in PyTorch).
+    /// Autograd holds on its own to what backward needs. The input itself is left to its owner.
+    /// </summary>
+    protected static Tensor ThroughLayers<TLayer>(Tensor input, IEnumerable<TLayer> layers, Func<TLayer, Tensor, Tensor> forward)
+    {
+        var x = input;
+        foreach (var layer in layers)
+        {
+            Tensor next;
+            using (NewDisposeScope()) next = forward(layer, x).MoveToOuterDisposeScope();
+            if (!ReferenceEquals(x, input)) x.Dispose();
+            x = next;
+        }
+        return x;
+    }
+
     /// <summary>Default position ids from a padding mask, as Hugging Face computes them.</summary>
     public static Tensor DefaultPositionIds(Tensor inputEmbeds, Tensor? attentionMask)
     {

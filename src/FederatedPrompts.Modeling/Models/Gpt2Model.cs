@@ -30,8 +30,7 @@ public sealed class Gpt2Model : CausalLM
         using var scope = NewDisposeScope();
         positionIds ??= DefaultPositionIds(inputEmbeds, attentionMask);
         var mask = TransformerOps.CausalPaddingMask(attentionMask, inputEmbeds.shape[1]);
-        var x = inputEmbeds + transformer.wpe.forward(positionIds);
-        foreach (var block in transformer.h) x = block.Forward(x, mask);
+        var x = ThroughLayers(inputEmbeds + transformer.wpe.forward(positionIds), transformer.h, (block, h) => block.Forward(h, mask));
         return transformer.ln_f.forward(x).MoveToOuterDisposeScope();
     }
 

@@ -74,14 +74,11 @@ public static class HfCheckpoint
                 throw new ModelFormatException(
                     $"{CheckpointFileDescription(dir)}: missing tensor \"{name}\" (expected shape {FormatShape(parameter.shape)})");
 
-        using (no_grad())
+        // Each tensor goes from its file straight into its parameter: loading holds the weights once, not twice.
+        foreach (var file in sources.GroupBy(source => source.Value.File))
         {
-            var values = SafeTensors.ReadTensors(sources.Values);
-            foreach (var (name, (_, entry)) in sources)
-            {
-                using var value = values[entry.Name];
-                parameters[name].copy_(value);
-            }
+            using var stream = File.OpenRead(file.Key.File);
+            foreach (var (name, (header, entry)) in file) SafeTensors.ReadInto(stream, header, entry, parameters[name]);
         }
         if (device is not null) model.to(device);
         model.eval();

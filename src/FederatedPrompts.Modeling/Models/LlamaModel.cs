@@ -35,8 +35,7 @@ public sealed class LlamaModel : CausalLM
         positionIds ??= DefaultPositionIds(inputEmbeds, attentionMask);
         var mask = TransformerOps.CausalPaddingMask(attentionMask, inputEmbeds.shape[1]);
         var (cos, sin) = model.rotary_emb.CosSin(positionIds);
-        var x = inputEmbeds;
-        foreach (var layer in model.layers) x = layer.Forward(x, cos, sin, mask);
+        var x = ThroughLayers(inputEmbeds, model.layers, (layer, h) => layer.Forward(h, cos, sin, mask));
         return model.norm.Forward(x).MoveToOuterDisposeScope();
     }
 
