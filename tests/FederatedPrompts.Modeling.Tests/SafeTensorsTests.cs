@@ -54,6 +54,31 @@ public class SafeTensorsTests
         Assert.Equal(3.5f, read["a.vector"].item<float>());
     }
 
+    [Theory]
+    [InlineData("F32")]
+    [InlineData("F16")]
+    [InlineData("BF16")]
+    public void A_tensor_of_several_decode_blocks_reads_back_whole_without_a_managed_copy_of_it(string dtype)
+    {
+        using var folder = new TempFolder();
+        string path = folder.Combine("large.safetensors");
+        // 700,003 values: several 1 MiB blocks in every dtype and a partial last one; each exact in F16 and BF16.
+        var values = Enumerable.Range(0, 700_003).Select(i => (i % 251 - 125) * 0.5f).ToArray();
+        SafeTensors.Write(path, new Dictionary<string, Tensor> { ["w"] = tensor(values[..700_000]).reshape(700, 1000), ["tail"] = tensor(values[700_000..]) }, dtype);
+        SafeTensors.Read(path);   // the decode blocks come from a pool: the first read may rent them
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        var read = SafeTensors.Read(path);
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        Assert.Equal(values[..700_000], read["w"].data<float>().ToArray());
+        Assert.Equal(new long[] { 700, 1000 }, read["w"].shape);
+        Assert.Equal(values[700_000..], read["tail"].data<float>().ToArray());
+        // The tensor goes from the file into its own storage through the pooled blocks, not through whole copies of it.
+        long fileBytes = new FileInfo(path).Length;
+        Assert.True(allocated < fileBytes / 10, $"reading {fileBytes:N0} bytes of {dtype} allocated {allocated:N0} managed bytes");
+    }
+
     [Fact]
     public void Bfloat16_rounds_to_nearest_even_like_pytorch()
     {

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Runtime.InteropServices;
@@ -145,28 +146,67 @@ public static class SafeTensors
         return header.Entries.ToDictionary(e => e.Name, e => ReadTensor(stream, header, e));
     }
 
+    /// <summary>
+    /// Bytes read and decoded at a time. A tensor goes from the file into its float32 storage through two pooled blocks of
+    /// this size, never as a whole managed copy: copies of the whole tensor (its bytes, then its floats) put two model
+    /// sizes of garbage on the large-object heap per load, which the GC may leave there for long (a coordinator idle with
+    /// a GPT-2-small-shaped pair loaded held 3,323 MiB resident with the copies, 1,695 MiB without).
+    /// </summary>
+    const int DecodeBlockBytes = 1 << 20;
+
     static Tensor ReadTensor(FileStream stream, Header header, Entry entry)
     {
-        var bytes = new byte[entry.End - entry.Begin];
-        stream.Seek(header.DataStart + entry.Begin, SeekOrigin.Begin);
-        stream.ReadExactly(bytes);
-        return torch.tensor(DecodeToFloat(bytes, entry.DType), entry.Shape);
+        if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("safetensors decoding assumes a little-endian machine");
+        int elementSize = ElementSize(entry.DType), blockElements = DecodeBlockBytes / elementSize;
+        var tensor = torch.empty(entry.Shape, ScalarType.Float32);
+        var bytes = ArrayPool<byte>.Shared.Rent(blockElements * elementSize);
+        var floats = ArrayPool<float>.Shared.Rent(blockElements);
+        try
+        {
+            using var storage = tensor.data<float>();
+            stream.Seek(header.DataStart + entry.Begin, SeekOrigin.Begin);
+            for (long done = 0; done < entry.ElementCount; done += blockElements)
+            {
+                int count = (int)Math.Min(blockElements, entry.ElementCount - done);
+                stream.ReadExactly(bytes, 0, count * elementSize);
+                Decode(bytes.AsSpan(0, count * elementSize), entry.DType, floats.AsSpan(0, count));
+                storage.CopyFrom(floats.AsSpan(0, count), 0, done);
+            }
+            return tensor;
+        }
+        catch
+        {
+            tensor.Dispose();
+            throw;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(bytes);
+            ArrayPool<float>.Shared.Return(floats);
+        }
     }
 
-    static float[] DecodeToFloat(ReadOnlySpan<byte> bytes, string dtype)
+    /// <summary>Little-endian <paramref name="dtype"/> values in <paramref name="bytes"/> as float32 into <paramref name="values"/> (as many as there are).</summary>
+    static void Decode(ReadOnlySpan<byte> bytes, string dtype, Span<float> values)
     {
-        if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("safetensors decoding assumes a little-endian machine");
         switch (dtype)
         {
             case "F32":
-                return MemoryMarshal.Cast<byte, float>(bytes).ToArray();
+                MemoryMarshal.Cast<byte, float>(bytes).CopyTo(values);
+                break;
             case "F64":
-                return Array.ConvertAll(MemoryMarshal.Cast<byte, double>(bytes).ToArray(), d => (float)d);
+                var doubles = MemoryMarshal.Cast<byte, double>(bytes);
+                for (int i = 0; i < doubles.Length; i++) values[i] = (float)doubles[i];
+                break;
             case "F16":
-                return Array.ConvertAll(MemoryMarshal.Cast<byte, Half>(bytes).ToArray(), h => (float)h);
+                var halves = MemoryMarshal.Cast<byte, Half>(bytes);
+                for (int i = 0; i < halves.Length; i++) values[i] = (float)halves[i];
+                break;
             case "BF16":
                 // bfloat16 is the upper half of a float32.
-                return Array.ConvertAll(MemoryMarshal.Cast<byte, ushort>(bytes).ToArray(), b => BitConverter.Int32BitsToSingle(b << 16));
+                var upper = MemoryMarshal.Cast<byte, ushort>(bytes);
+                for (int i = 0; i < upper.Length; i++) values[i] = BitConverter.Int32BitsToSingle(upper[i] << 16);
+                break;
             default:
                 throw new UnreachableException($"dtype {dtype} passed header validation");
         }
