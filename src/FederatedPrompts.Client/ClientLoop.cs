@@ -10,10 +10,13 @@ namespace FederatedPrompts.Client;
 /// <summary>One round as this client did it: its update, how long the work and the upload took, the upload's size and outcome.</summary>
 public sealed record ClientRound(int Round, LocalUpdate Update, TimeSpan WorkTime, TimeSpan UploadTime, int RequestBytes, UploadOutcome Outcome, string? Refusal);
 
-/// <summary>What a client did in a run: its rounds, the ε it spent, why it stopped, and how it talked to the coordinator.</summary>
+/// <summary>
+/// What a client did in a run: its rounds, the ε it spent, why it stopped, how it talked to the coordinator, and how it
+/// got the model (null when its work uses none).
+/// </summary>
 public sealed record ClientSummary(
     string ClientId, string RunId, string FinishReason, double? EpsilonSpent, IReadOnlyList<ClientRound> Rounds,
-    TimeSpan EnrolTime, DateTimeOffset EnrolledAt, int Polls, int Waits)
+    TimeSpan EnrolTime, DateTimeOffset EnrolledAt, int Polls, int Waits, CachedModel? Model)
 {
     /// <summary>The rounds whose update the coordinator took from this attempt.</summary>
     public IReadOnlyList<int> RoundsTrained => Rounds.Where(r => r.Outcome == UploadOutcome.Accepted).Select(r => r.Round).ToList();
@@ -61,14 +64,15 @@ public sealed class ClientLoop
         me = enrolment.ClientId;
         Say(0, $"enrolled in {enrolment.RunId} ({Name(enrolment.Mode)})");
 
-        string? modelFolder = null;
+        CachedModel? model = null;
         if (_work.UsesModel)
         {
-            modelFolder = await new ModelCache(_options.CacheDirectory!).EnsureAsync(coordinator, enrolment.Model, cancel);
-            Say(0, "model verified");
+            model = await new ModelCache(_options.CacheDirectory!).EnsureAsync(coordinator, enrolment.Model, cancel);
+            Say(0, model.DownloadedBytes == 0 ? "model verified (cached)"
+                : $"model verified ({model.DownloadedBytes / 1e6:F1} MB downloaded in {model.Time.TotalSeconds:F1} s)");
         }
         var ledger = new PrivacyLedger(_options.StateDirectory, enrolment.RunId);
-        using var run = _work.Open(new LocalRunContext(enrolment, modelFolder, ledger, coordinator));
+        using var run = _work.Open(new LocalRunContext(enrolment, model?.Folder, ledger, coordinator));
         var jitter = new Random(_options.JitterSeed);
         var rounds = new List<ClientRound>();
         int polls = 0, waits = 0;
@@ -81,7 +85,7 @@ public sealed class ClientLoop
                 case NextStep.Finished finished:
                     Say(finished.Round, $"finished: {finished.Reason}");
                     double? epsilon = ledger.Entries.Count == 0 ? null : ledger.Epsilon(ledger.Entries[^1].Delta);
-                    return new ClientSummary(me, enrolment.RunId, finished.Reason, epsilon, rounds, enrolTime, enrolledAt, polls, waits);
+                    return new ClientSummary(me, enrolment.RunId, finished.Reason, epsilon, rounds, enrolTime, enrolledAt, polls, waits, model);
                 case NextStep.Wait wait:
                     waits++;
                     double factor = 1 + _options.Calls.WaitJitter * (jitter.NextDouble() - 0.5);

@@ -6,20 +6,20 @@ using FederatedPrompts.Protocol.Security;
 namespace FederatedPrompts.Federation.Tests;
 
 /// <summary>
-/// The tiny federation setting (<see cref="TinyFederationSetting"/>: models, held-out and public sets) plus a
+/// The tiny federation setting (<see cref="FederationSetting.Tiny"/>: models, held-out and public sets) plus a
 /// two-class task split over three clients and a CA for their certificates. Untrained models make the numbers
 /// meaningless; the tests check the protocol, the state machine and the storage, not accuracy.
 /// </summary>
 public sealed class TinyFederation : IDisposable
 {
     readonly TempFolder _dir = new();
-    readonly TinyFederationSetting _setting;
+    readonly FederationSetting _setting;
     public static readonly string[] Clients = ["client-1", "client-2", "client-3"];
 
     public TinyFederation()
     {
-        _setting = TinyFederationSetting.Create(_dir.Path);
-        ClientData = Clients.Select((c, k) => _dir.Write($"{c}.jsonl", TinyFederationSetting.Examples(6 + k, 100 * k))).ToArray();
+        _setting = FederationSetting.Tiny(_dir.Path);
+        ClientData = Clients.Select((c, k) => _dir.Write($"{c}.jsonl", FederationSetting.Examples(6 + k, 100 * k))).ToArray();
     }
 
     public string Large => _setting.Large;

@@ -16,35 +16,74 @@ using Spectre.Console;
 namespace FederatedPrompts.Cli.Bench;
 
 /// <summary>
-/// <c>fedprompt bench federation</c>: the coordinator's round overhead without client training. For each N a real
-/// coordinator (mutual TLS on 127.0.0.1, SQLite in a temp folder, the tiny generated model pair) runs a run of N
+/// <c>fedprompt bench federation</c>, by default the coordinator's round overhead without client training. For each N a
+/// real coordinator (mutual TLS on 127.0.0.1, SQLite in a temp folder, the run's models: <c>--model</c>) runs a run of N
 /// admitted clients (min_clients = N, fraction 1) against N in-process clients (<see cref="InProcessClientHost"/>: the
-/// client loop with its own certificate and channel each, real gRPC over sockets, local work that uploads the global
-/// prompt plus seeded noise, <see cref="PerturbedGlobalPrompt"/>).
-/// Round timings come from the coordinator's store (collecting start, every update's receipt, close) and the
-/// worker's aggregation/evaluation seconds; memory is sampled from this process, which also holds the clients.
+/// client loop with its own certificate and channel each, real gRPC over sockets). With <c>--client-work perturb</c>
+/// the coordinator runs in this process and the clients' local work uploads the global prompt plus seeded noise
+/// (<see cref="PerturbedGlobalPrompt"/>), so they download no model: round timings come from the coordinator's store
+/// (collecting start, every update's receipt, close) and the worker's aggregation/evaluation seconds; memory is sampled
+/// from this process, which also holds the clients. With <c>--client-work train</c> every client downloads the model and
+/// does the mode's real local work, against a coordinator process whose memory is its own
+/// (<see cref="FederationTrainingBenchmark"/>).
 /// </summary>
 public static class FederationBenchmark
 {
     const double RoundTimeoutSeconds = 3600;
+    const string Perturb = "perturb", Train = "train";
 
     public static Command Create()
     {
-        var clients = new Option<string>("--clients") { Description = "Client counts N to measure, comma-separated", DefaultValueFactory = _ => "10,100,1000" };
+        var clients = new Option<string?>("--clients") { Description = "Client counts N to measure, comma-separated (default: 10,100,1000 with --client-work perturb, 10 with train)" };
         var rounds = new Option<int>("--rounds") { Description = "Rounds per run", DefaultValueFactory = _ => 3 };
         var mode = new Option<string>("--mode") { Description = "soft or discrete", DefaultValueFactory = _ => "soft" }.AcceptOnlyFromAmong("soft", "discrete");
         var strategy = new Option<string?>("--strategy") { Description = "The run's aggregation strategy (default: the mode's default in a run, fedavg for soft prompts, feddtpt for discrete)" };
         var promptLength = new Option<int>("--prompt-length") { Description = "Soft prompt length (discrete: tokens of the initial prompt, at most this many)", DefaultValueFactory = _ => 8 };
+        var model = new Option<string>("--model")
+        {
+            Description = "The run's models: tiny (a generated 2-layer pair, hidden 16) or gpt2-small (12 × 768, 12 heads, context 128, the --tokenizer's vocabulary, " +
+                          "random weights from --seed; the one checkpoint is also the teacher)",
+            DefaultValueFactory = _ => FederationSetting.TinyName,
+        }.AcceptOnlyFromAmong(FederationSetting.TinyName, FederationSetting.Gpt2SmallName);
+        var dtype = new Option<string>("--model-dtype") { Description = "How the models' weights are stored and downloaded (they compute in float32 either way)", DefaultValueFactory = _ => "F32" }
+            .AcceptOnlyFromAmong("F32", "BF16", "F16");
+        var clientWork = new Option<string?>("--client-work")
+        {
+            Description = "perturb: clients upload the global prompt plus seeded noise and download nothing (the coordinator's overhead); train: each client downloads " +
+                          "the model into a folder of its own and does the mode's local work, against a coordinator process (default: perturb with --model tiny, train with gpt2-small)",
+        }.AcceptOnlyFromAmong(Perturb, Train);
+        var tokenizer = new Option<string?>("--tokenizer") { Description = "With --model gpt2-small: the tokenizer folder, whose vocabulary the model gets (default: ../shared/data/models/gpt2-tokenizer)" };
+        var examples = new Option<int?>("--examples") { Description = "With --client-work train: private examples per client (default 16: four steps of 4 per round in soft mode)" };
         var output = new Option<string>("--out") { Description = "Results folder", DefaultValueFactory = _ => Path.Combine("bench", "results") };
         var seed = CommonOptions.Seed();
-        var command = new Command("federation", "Coordinator round overhead and memory for N in-process clients over mutual TLS (no client training)")
+        var command = new Command("federation", "Coordinator round overhead and memory for N in-process clients over mutual TLS; with --client-work train, model downloads and local work too")
         {
-            clients, rounds, mode, strategy, promptLength, output, seed,
+            clients, rounds, mode, strategy, promptLength, model, dtype, clientWork, tokenizer, examples, output, seed,
         };
-        command.SetAction((parse, cancel) => Run(ParseCounts(parse.GetValue(clients)!), parse.GetValue(rounds), parse.GetValue(mode)!,
-            parse.GetValue(strategy) ?? (parse.GetValue(mode) == "soft" ? new SoftRunConfig().Strategy : new DiscreteRunConfig().Strategy),
-            parse.GetValue(promptLength), parse.GetValue(output)!, parse.GetValue(seed), cancel));
+        command.SetAction((parse, cancel) =>
+        {
+            string modelName = parse.GetValue(model)!, work = parse.GetValue(clientWork) ?? (modelName == FederationSetting.TinyName ? Perturb : Train);
+            if (modelName != FederationSetting.Gpt2SmallName && parse.GetValue(tokenizer) is not null)
+                throw new UserInputException("--tokenizer gives --model gpt2-small its vocabulary; the tiny pair has a generated tokenizer of its own");
+            if (work != Train && parse.GetValue(examples) is not null)
+                throw new UserInputException("--examples are the private examples of --client-work train; perturbing clients have none");
+            int examplesPerClient = parse.GetValue(examples) ?? 16;
+            if (examplesPerClient < 2) throw new UserInputException($"--examples must be at least 2 (one of each label), got {examplesPerClient}");
+            var benchmark = new Benchmark(ParseCounts(parse.GetValue(clients) ?? (work == Train ? "10" : "10,100,1000")), parse.GetValue(rounds), parse.GetValue(mode)!,
+                parse.GetValue(strategy) ?? (parse.GetValue(mode) == "soft" ? new SoftRunConfig().Strategy : new DiscreteRunConfig().Strategy),
+                parse.GetValue(promptLength), modelName, parse.GetValue(dtype)!, work, examplesPerClient, parse.GetValue(seed));
+            string tokenizerDir = parse.GetValue(tokenizer) ?? Path.Combine("..", "shared", "data", "models", "gpt2-tokenizer");
+            return Run(benchmark, tokenizerDir, parse.GetValue(output)!, cancel);
+        });
         return command;
+    }
+
+    /// <summary>What one invocation measures: the client counts and the run's settings.</summary>
+    sealed record Benchmark(int[] Counts, int Rounds, string Mode, string Strategy, int PromptLength, string Model, string Dtype, string ClientWork, int Examples, int Seed)
+    {
+        /// <summary>federation[-MODEL][-DTYPE][-WORK]: a part is left out where it is the default (tiny, F32, the model's default work), so the plain command keeps its file.</summary>
+        public string ReportName => "federation" + (Model == FederationSetting.TinyName ? "" : $"-{Model}") + (Dtype == "F32" ? "" : $"-{Dtype.ToLowerInvariant()}") +
+                                    (ClientWork == (Model == FederationSetting.TinyName ? Perturb : Train) ? "" : $"-{ClientWork}");
     }
 
     internal static int[] ParseCounts(string text)
@@ -55,41 +94,65 @@ public static class FederationBenchmark
             : throw new UserInputException($"--clients: \"{p}\" is not a client count (an integer of at least 1)")).ToArray();
     }
 
-    static async Task<int> Run(int[] counts, int rounds, string mode, string strategy, int promptLength, string outputDir, int seed, CancellationToken cancel)
+    static async Task<int> Run(Benchmark b, string tokenizerDir, string outputDir, CancellationToken cancel)
     {
-        if (rounds < 1) throw new UserInputException($"--rounds must be at least 1, got {rounds}");
-        if (promptLength < 1) throw new UserInputException($"--prompt-length must be at least 1, got {promptLength}");
+        if (b.Rounds < 1) throw new UserInputException($"--rounds must be at least 1, got {b.Rounds}");
+        if (b.PromptLength < 1) throw new UserInputException($"--prompt-length must be at least 1, got {b.PromptLength}");
+        if (b.Model == FederationSetting.Gpt2SmallName && !Directory.Exists(tokenizerDir))
+            throw new UserInputException($"--tokenizer {tokenizerDir}: no such folder (--model gpt2-small takes its vocabulary from a tokenizer folder)");
         var work = Directory.CreateTempSubdirectory("fedprompt-bench-federation-");
         try
         {
-            var setting = TinyFederationSetting.Create(Path.Combine(work.FullName, "setting"));
-            RunConfig ConfigFor(int n) => setting.Config(mode, Enumerable.Range(1, n).Select(i => $"sim-{i:D4}").ToList(), rounds, minClients: n, c => c with
+            string settingFolder = Path.Combine(work.FullName, "setting");
+            if (b.Model == FederationSetting.Gpt2SmallName) AnsiConsole.MarkupLine($"writing the GPT-2-small-shaped model ({b.Dtype}, random weights, seed {b.Seed})");
+            var setting = b.Model == FederationSetting.TinyName ? FederationSetting.Tiny(settingFolder, b.Dtype) : FederationSetting.Gpt2Small(settingFolder, tokenizerDir, b.Dtype, b.Seed);
+            RunConfig ConfigFor(int n) => setting.Config(b.Mode, Enumerable.Range(1, n).Select(i => $"sim-{i:D4}").ToList(), b.Rounds, minClients: n, c => c with
             {
-                Name = $"bench-{mode}-{n}", Seed = seed, Fraction = 1, RoundTimeoutSeconds = RoundTimeoutSeconds,
+                Name = $"bench-{b.Mode}-{n}", Seed = b.Seed, Fraction = 1, RoundTimeoutSeconds = RoundTimeoutSeconds,
                 // Without a cap, soft feddtpt's global prompt (one vector per cluster, kept noise included) can outgrow the
                 // coordinator's own prompt-length limit, and the next round's uploads are refused; the cap keeps the shape.
-                AggregationMaxLength = promptLength,
-                Soft = c.Soft with { PromptLength = promptLength, Strategy = mode == "soft" ? strategy : c.Soft.Strategy },
+                AggregationMaxLength = b.PromptLength,
+                Soft = c.Soft with { PromptLength = b.PromptLength, Strategy = b.Mode == "soft" ? b.Strategy : c.Soft.Strategy },
                 Discrete = c.Discrete with
                 {
-                    InitialPrompt = string.Join(" ", Enumerable.Repeat("the day was lovely", (promptLength + 3) / 4)),
-                    Strategy = mode == "discrete" ? strategy : c.Discrete.Strategy,
+                    InitialPrompt = string.Join(" ", Enumerable.Repeat("the day was lovely", (b.PromptLength + 3) / 4)),
+                    Strategy = b.Mode == "discrete" ? b.Strategy : c.Discrete.Strategy,
                 },
                 Transfer = c.Transfer with { Steps = 1, EveryRounds = 0 },
             });
             ConfigFor(1);   // a bad --strategy for the mode fails here, before anything is measured
+            var counts = b.Counts.Distinct().Order().ToArray();
+            if (b.ClientWork == Train) FederationTrainingBenchmark.RequireDiskFor(counts[^1], setting, work.FullName);
             var results = new List<object>();
             var rows = new List<NRow>();
-            foreach (int n in counts.Distinct().Order())
+            var trained = new List<FederationTrainingBenchmark.NRow>();
+            foreach (int n in counts)
             {
-                AnsiConsole.MarkupLine($"[bold]N = {n}[/] ({mode}, {strategy}, {rounds} rounds)");
-                var (json, row) = await MeasureOne(ConfigFor(n), setting, Path.Combine(work.FullName, $"n{n}"), seed, cancel);
-                results.Add(json);
-                rows.Add(row);
-                AnsiConsole.MarkupLine($"  round overhead {row.Overhead:F2} s (collecting {row.Collecting:F2} s, aggregate {row.Aggregate:F3} s, evaluate {row.Evaluate:F3} s), " +
-                                       $"{row.UploadsPerSecond:F0} uploads/s, peak working set {row.PeakWorkingSetMiB:F0} MiB");
+                AnsiConsole.MarkupLine($"[bold]N = {n}[/] ({b.Mode}, {b.Strategy}, {b.Rounds} rounds, {setting.Name} {setting.Dtype}, client work: {b.ClientWork})");
+                string folder = Path.Combine(work.FullName, $"n{n}");
+                if (b.ClientWork == Train)
+                {
+                    var (json, row) = await FederationTrainingBenchmark.MeasureOne(ConfigFor(n), setting, folder, b.Seed, b.Examples, cancel);
+                    results.Add(json);
+                    trained.Add(row);
+                    AnsiConsole.MarkupLine($"  downloads: {row.AggregateMBps:F0} MB/s in all, p50 {row.DownloadP50:F1} s per client; coordinator {row.IdleMiB:F0} MiB idle, " +
+                                           $"{row.DownloadPeakMiB:F0} MiB peak while downloading (+{row.GrowthMiB:F1} MiB, {row.GrowthShare:P1} of the model: target {(row.TargetMet ? "met" : "missed")}); " +
+                                           $"client round 1 {row.Rounds[0].ClientRound:F1} s on average");
+                    Directory.Delete(folder, recursive: true);   // N copies of the model: gone before the next N downloads its own
+                }
+                else
+                {
+                    var (json, row) = await MeasureOne(ConfigFor(n), setting, folder, b.Seed, cancel);
+                    results.Add(json);
+                    rows.Add(row);
+                    AnsiConsole.MarkupLine($"  round overhead {row.Overhead:F2} s (collecting {row.Collecting:F2} s, aggregate {row.Aggregate:F3} s, evaluate {row.Evaluate:F3} s), " +
+                                           $"{row.UploadsPerSecond:F0} uploads/s, peak working set {row.PeakWorkingSetMiB:F0} MiB");
+                }
             }
-            Write(outputDir, mode, strategy, rounds, seed, promptLength, setting, results, rows);
+            var files = b.ClientWork == Train
+                ? FederationTrainingBenchmark.Write(outputDir, b.ReportName, setting, b.Mode, b.Strategy, b.Rounds, b.Seed, b.PromptLength, b.Examples, results, trained)
+                : Write(outputDir, b, setting, results, rows);
+            foreach (var file in files) AnsiConsole.MarkupLine($"wrote [blue]{Markup.Escape(file)}[/]");
             return 0;
         }
         finally
@@ -102,67 +165,20 @@ public static class FederationBenchmark
         double BytesPerUpload, double PeakWorkingSetMiB, double CoordinatorBaseMiB, double CoordinatorRetainedMiB, double StoreKiB, double EnrolSeconds,
         IReadOnlyList<(string Strategy, double Seconds)> Offline);
 
-    sealed record Memory(long WorkingSet, long GcHeap)
-    {
-        public static Memory Now(bool collect)
-        {
-            if (collect)
-            {
-                GC.Collect();
-                GC.WaitForPendingFinalizers();
-                GC.Collect();
-            }
-            using var process = Process.GetCurrentProcess();
-            return new Memory(process.WorkingSet64, GC.GetTotalMemory(false));
-        }
-
-        public object Json => new { working_set_bytes = WorkingSet, gc_heap_bytes = GcHeap };
-    }
-
-    /// <summary>Samples the process's working set and GC heap every 100 ms and keeps the peaks.</summary>
-    sealed class MemorySampler : IDisposable
-    {
-        readonly Timer _timer;
-        long _peakWorkingSet, _peakGc;
-        int _samples;
-
-        public MemorySampler() => _timer = new Timer(_ => Sample(), null, TimeSpan.Zero, TimeSpan.FromMilliseconds(100));
-
-        void Sample()
-        {
-            var now = Memory.Now(collect: false);
-            lock (_timer)
-            {
-                _peakWorkingSet = Math.Max(_peakWorkingSet, now.WorkingSet);
-                _peakGc = Math.Max(_peakGc, now.GcHeap);
-                _samples++;
-            }
-        }
-
-        public (Memory Peak, int Samples) Stop()
-        {
-            _timer.Dispose();
-            Sample();
-            lock (_timer) return (new Memory(_peakWorkingSet, _peakGc), _samples);
-        }
-
-        public void Dispose() => _timer.Dispose();
-    }
-
-    static async Task<(object Json, NRow Row)> MeasureOne(RunConfig config, TinyFederationSetting setting, string folder, int seed, CancellationToken cancel)
+    static async Task<(object Json, NRow Row)> MeasureOne(RunConfig config, FederationSetting setting, string folder, int seed, CancellationToken cancel)
     {
         int n = config.Clients.Count;
-        var baseline = Memory.Now(collect: true);
+        var baseline = ThisProcessMemory.Now(collect: true);
 
         var clock = Stopwatch.StartNew();
         await using var federation = new LoopbackFederation(config, folder);
         double certSeconds = clock.Elapsed.TotalSeconds;
-        var afterCerts = Memory.Now(collect: true);
+        var afterCerts = ThisProcessMemory.Now(collect: true);
 
         clock.Restart();
         await federation.StartAsync(cancel);
         double startSeconds = clock.Elapsed.TotalSeconds;
-        var coordinatorStarted = Memory.Now(collect: true);
+        var coordinatorStarted = ThisProcessMemory.Now(collect: true);
 
         var mode = config.Has(PromptMode.Soft) ? PromptMode.Soft : PromptMode.Discrete;
         var work = new PerturbedGlobalPrompt(mode, exampleCount: 10, noise: 0.01f, setting.VocabularySize);
@@ -171,22 +187,23 @@ public static class FederationBenchmark
             new InProcessClientOptions { Coordinator = federation.Coordinator.Address, Seed = seed });
         try
         {
-            var clientsCreated = Memory.Now(collect: true);
+            var clientsCreated = ThisProcessMemory.Now(collect: true);
 
             InProcessRunSummary summary;
             RunSnapshot snapshot;
-            (Memory Peak, int Samples) peak;
-            using (var sampler = new MemorySampler())
+            IReadOnlyList<(DateTimeOffset At, ThisProcessMemory Value)> samples;
+            using (var sampler = new PeriodicSampler<ThisProcessMemory>(() => ThisProcessMemory.Now(collect: false), TimeSpan.FromMilliseconds(100)))
             {
                 summary = await host.RunAsync(cancel);
                 snapshot = await federation.FinishedAsync(TimeSpan.FromMinutes(5), cancel);
-                peak = sampler.Stop();
+                samples = sampler.Stop();
             }
+            var peak = (Peak: new ThisProcessMemory(samples.Max(s => s.Value.WorkingSet), samples.Max(s => s.Value.GcHeap)), Samples: samples.Count);
 
             await host.DisposeAsync();
             host = null;
             await Task.Delay(500, cancel);   // let Kestrel notice the closed connections
-            var clientsGone = Memory.Now(collect: true);
+            var clientsGone = ThisProcessMemory.Now(collect: true);
             long dbBytes = FileSize(federation.Database), walBytes = FileSize(federation.Database + "-wal");
             var uploads = summary.Clients.SelectMany(c => c.Rounds).ToList();
             var enrolLatencies = summary.Clients.Select(c => c.EnrolTime.TotalSeconds).Order().ToList();
@@ -288,24 +305,24 @@ public static class FederationBenchmark
 
     static double Quantile(IReadOnlyList<double> sorted, double q) => sorted.Count == 0 ? double.NaN : sorted[Math.Min(sorted.Count - 1, (int)Math.Floor(q * sorted.Count))];
 
-    static void Write(string outputDir, string mode, string strategy, int rounds, int seed, int promptLength, TinyFederationSetting setting,
-        List<object> results, List<NRow> rows)
+    static IReadOnlyList<string> Write(string outputDir, Benchmark b, FederationSetting setting, List<object> results, List<NRow> rows)
     {
+        var (mode, strategy, rounds, seed, promptLength) = (b.Mode, b.Strategy, b.Rounds, b.Seed, b.PromptLength);
         var numbers = new
         {
             benchmark = "federation", mode, strategy, rounds, seed, prompt_length = promptLength,
-            model = new { family = "gpt2", large_layers = 2, small_layers = 1, hidden = 16, context = 48, vocab_size = setting.VocabularySize },
+            model = setting.ModelJson,
             transport = "mutual TLS (ECDSA P-256) on 127.0.0.1, HTTP/2",
             store = "SQLite, WAL, synchronous = FULL, in a temp folder",
-            client_work = "none: upload = global prompt + seeded noise (soft) or one seeded token replaced (discrete); no model download (the work needs none)",
+            client_work = "perturb: upload = global prompt + seeded noise (soft) or one seeded token replaced (discrete); no model download (the work needs none)",
             Environment.ProcessorCount, os = System.Runtime.InteropServices.RuntimeInformation.OSDescription,
             dotnet = Environment.Version.ToString(),
             runs = results,
         };
         string F(double v, string format) => double.IsFinite(v) ? v.ToString(format) : "–";
-        var report = new BenchReport("federation", $"Coordinator round overhead ({mode}, {strategy})")
+        var report = new BenchReport(b.ReportName, $"Coordinator round overhead ({mode}, {strategy})")
             .Paragraph($"A real coordinator (mutual TLS on 127.0.0.1, SQLite store) and N in-process clients, each with its own certificate and " +
-                       $"gRPC channel, {rounds} rounds, min_clients = N, fraction 1, seed {seed}; tiny generated GPT-2 pair (hidden 16), prompt length {promptLength}. " +
+                       $"gRPC channel, {rounds} rounds, min_clients = N, fraction 1, seed {seed}; {setting.Describe()}, prompt length {promptLength}. " +
                        "Clients do no training (they upload the global prompt with seeded noise) and skip the model download, so the numbers are the " +
                        $"coordinator's cost. {Environment.ProcessorCount} CPU cores shared by coordinator, clients and other work: timings are noisy.")
             .Paragraph("Round overhead = collecting start → round closed (mean over rounds); collecting = collecting start → last update stored " +
@@ -320,7 +337,7 @@ public static class FederationBenchmark
             .Table(["N", .. rows[0].Offline.Select(o => $"{o.Strategy} aggregation alone (s, last round)")],
                 rows.Select(r => (IReadOnlyList<string>)[r.Clients.ToString("N0"), .. r.Offline.Select(o => F(o.Seconds, "F3"))]));
         var x = rows.Select(r => Math.Log10(r.Clients)).ToArray();
-        var files = report.Write(outputDir, numbers, plot =>
+        return report.Write(outputDir, numbers, plot =>
         {
             void Line(string label, Func<NRow, double> y)
             {
@@ -335,6 +352,5 @@ public static class FederationBenchmark
             plot.YLabel("log10 seconds per round");
             plot.ShowLegend();
         });
-        foreach (var file in files) AnsiConsole.MarkupLine($"wrote [blue]{Markup.Escape(file)}[/]");
     }
 }

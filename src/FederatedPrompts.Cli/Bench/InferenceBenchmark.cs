@@ -58,7 +58,7 @@ public static class InferenceBenchmark
         var work = Directory.CreateTempSubdirectory("fedprompt-bench-inference-");
         try
         {
-            var setting = TinyFederationSetting.Create(Path.Combine(work.FullName, "setting"));
+            var setting = FederationSetting.Tiny(Path.Combine(work.FullName, "setting"));
             string taskFile = Path.GetFullPath(evalTask ?? (teacher is null ? setting.EvalTask : Path.Combine("..", "shared", "data", "tasks", "sst2", "test.jsonl")));
             teacher = teacher is null ? null : Path.GetFullPath(teacher);
             student = student is null ? null : Path.GetFullPath(student);

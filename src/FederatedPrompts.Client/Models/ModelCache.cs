@@ -1,7 +1,16 @@
+using System.Diagnostics;
 using System.Security.Cryptography;
 using FederatedPrompts.Client.Transport;
 
 namespace FederatedPrompts.Client.Models;
+
+/// <summary>
+/// The verified model folder and what getting it took: the manifest's bytes, the file bytes fetched this time (0 when
+/// the cache held every file; less than the manifest's when a partial file resumed), the gRPC messages that carried
+/// them (protobuf chunks with their 5-byte frame prefix, failed attempts included), and when and for how long the
+/// client was at it (waiting for the cache's lock, downloading and hashing).
+/// </summary>
+public sealed record CachedModel(string Folder, long ModelBytes, long DownloadedBytes, long MessageBytes, DateTimeOffset StartedAt, TimeSpan Time);
 
 /// <summary>
 /// Downloads the run's model into CacheDirectory/&lt;identity&gt;/, verifying each file's SHA-256; a folder already complete
@@ -9,11 +18,14 @@ namespace FederatedPrompts.Client.Models;
 /// </summary>
 public sealed class ModelCache(string cacheDirectory)
 {
-    public async Task<string> EnsureAsync(CoordinatorLink coordinator, ModelManifest manifest, CancellationToken cancel)
+    public async Task<CachedModel> EnsureAsync(CoordinatorLink coordinator, ModelManifest manifest, CancellationToken cancel)
     {
+        var startedAt = DateTimeOffset.UtcNow;
+        var clock = Stopwatch.StartNew();
         string folder = Path.Combine(cacheDirectory, Sanitize(manifest.ModelIdentity));
         Directory.CreateDirectory(folder);
         await using var exclusive = await LockAsync(folder, cancel);   // clients of one machine may share the cache
+        long downloaded = 0, messages = 0;
         foreach (var file in manifest.Files)
         {
             if (file.Name.Contains('/') || file.Name.Contains('\\') || file.Name is "." or "..")
@@ -21,7 +33,8 @@ public sealed class ModelCache(string cacheDirectory)
             string path = Path.Combine(folder, file.Name);
             if (File.Exists(path) && Hash(path) == file.Sha256) continue;
             string partial = path + ".partial";
-            await coordinator.DownloadAsync(manifest.ModelIdentity, file, partial, cancel);
+            var fetched = await coordinator.DownloadAsync(manifest.ModelIdentity, file, partial, cancel);
+            (downloaded, messages) = (downloaded + fetched.FileBytes, messages + fetched.MessageBytes);
             string hash = Hash(partial);
             if (hash != file.Sha256)
             {
@@ -30,7 +43,7 @@ public sealed class ModelCache(string cacheDirectory)
             }
             File.Move(partial, path, overwrite: true);
         }
-        return folder;
+        return new CachedModel(folder, manifest.Files.Sum(f => f.Size), downloaded, messages, startedAt, clock.Elapsed);
     }
 
     /// <summary>Holds the folder's lock file open exclusively (an OS file lock, so it also excludes other processes).</summary>

@@ -8,9 +8,12 @@ namespace FederatedPrompts.Client.Simulation;
 
 /// <summary>
 /// One client the host runs: its identity, its certificate (null in insecure mode), its local work, its state folder,
-/// and where its events go (null: nowhere).
+/// where its events go (null: nowhere), and its own model cache (null: the host's shared
+/// <see cref="InProcessClientOptions.CacheDirectory"/>; a folder of its own makes it download the model as a client on
+/// its own machine would).
 /// </summary>
-public sealed record HostedClient(string Identity, ClientCredentials? Tls, ILocalWork Work, string StateDirectory, IProgress<ClientEvent>? Events = null);
+public sealed record HostedClient(
+    string Identity, ClientCredentials? Tls, ILocalWork Work, string StateDirectory, IProgress<ClientEvent>? Events = null, string? CacheDirectory = null);
 
 /// <summary>How the in-process host runs its clients.</summary>
 public sealed record InProcessClientOptions
@@ -18,7 +21,10 @@ public sealed record InProcessClientOptions
     public required Uri Coordinator { get; init; }
     /// <summary>Plaintext to a loopback coordinator, identities in the header; then every <see cref="HostedClient.Tls"/> is null.</summary>
     public bool Insecure { get; init; }
-    /// <summary>The downloaded models, shared by the clients (and by other processes of this machine). Required when some client's work uses the model.</summary>
+    /// <summary>
+    /// The downloaded models, shared by the clients (and by other processes of this machine). Required when the work of
+    /// some client without a <see cref="HostedClient.CacheDirectory"/> of its own uses the model.
+    /// </summary>
     public string? CacheDirectory { get; init; }
     public CallPolicy Calls { get; init; } = new();
     /// <summary>Seeds each client's jitter (with its index), so the clients' polling has the same shape every run.</summary>
@@ -77,7 +83,7 @@ public sealed class InProcessClientHost : IAsyncDisposable
         {
             var options = new ClientLoopOptions
             {
-                Identity = client.Identity, StateDirectory = client.StateDirectory, CacheDirectory = _options.CacheDirectory, Calls = _options.Calls,
+                Identity = client.Identity, StateDirectory = client.StateDirectory, CacheDirectory = client.CacheDirectory ?? _options.CacheDirectory, Calls = _options.Calls,
                 JitterSeed = unchecked(_options.Seed * 1_000_003 + index), EnrolGate = connecting, LocalWorkGate = working,
             };
             try

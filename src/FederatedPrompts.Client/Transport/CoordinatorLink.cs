@@ -71,18 +71,30 @@ public sealed class CoordinatorLink
         }
     }
 
+    /// <summary>What one file's download brought: the bytes appended to the partial file, and the gRPC messages that carried them.</summary>
+    public readonly record struct Fetched(long FileBytes, long MessageBytes);
+
     /// <summary>
     /// Appends <paramref name="file"/>'s bytes to <paramref name="partialPath"/> from its current length (so an interrupted
-    /// download resumes), each chunk checked against its SHA-256 before it is written; retried after transient failures.
+    /// download resumes), each chunk checked against its SHA-256 and written to disk before the next is read, so the
+    /// client holds one chunk at a time; retried after transient failures. The counts include every attempt's chunks.
     /// </summary>
-    public Task DownloadAsync(string modelIdentity, ModelFile file, string partialPath, CancellationToken cancel) =>
-        _retry.Call(async () =>
+    public async Task<Fetched> DownloadAsync(string modelIdentity, ModelFile file, string partialPath, CancellationToken cancel)
+    {
+        var fetched = new Fetched();
+        await _retry.Call(async () =>
         {
-            await Download(modelIdentity, file, partialPath, cancel);
+            await Download(modelIdentity, file, partialPath, chunk => fetched = new Fetched(
+                fetched.FileBytes + chunk.Data.Length, fetched.MessageBytes + GrpcFramePrefixBytes + chunk.CalculateSize()), cancel);
             return 0;
         }, cancel);
+        return fetched;
+    }
 
-    async Task Download(string modelIdentity, ModelFile file, string partial, CancellationToken cancel)
+    /// <summary>gRPC's length-prefixed message framing: a compressed flag and a 4-byte length before every message.</summary>
+    const int GrpcFramePrefixBytes = 5;
+
+    async Task Download(string modelIdentity, ModelFile file, string partial, Action<ModelChunk> written, CancellationToken cancel)
     {
         long offset = File.Exists(partial) ? new FileInfo(partial).Length : 0;
         if (offset > file.Size) { File.Delete(partial); offset = 0; }
@@ -96,6 +108,7 @@ public sealed class CoordinatorLink
             if (chunk.Sha256.Length > 0 && Convert.ToHexStringLower(SHA256.HashData(chunk.Data.Span)) != chunk.Sha256)
                 throw new InvalidDataException($"{file.Name}: the chunk at offset {chunk.Offset} does not match its SHA-256 {chunk.Sha256}");
             chunk.Data.WriteTo(output);
+            written(chunk);
         }
     }
 

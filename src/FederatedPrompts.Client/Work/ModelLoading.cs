@@ -19,7 +19,8 @@ public sealed class LoadedModel(CausalLM model, ITextTokenizer tokenizer, bool o
 /// <summary>Where local work gets the downloaded model from.</summary>
 public interface IModelLoader
 {
-    LoadedModel Load(string folder);
+    /// <summary>The model in <paramref name="folder"/>, whose files the client loop verified against <paramref name="manifest"/>.</summary>
+    LoadedModel Load(string folder, ModelManifest manifest);
 }
 
 /// <summary>Each run loads its own copy of the model, freed when the run ends: a client process.</summary>
@@ -29,21 +30,25 @@ public sealed class OwnModels : IModelLoader
 
     OwnModels() { }
 
-    public LoadedModel Load(string folder) => new(HfCheckpoint.Load(folder), TokenizerLoader.FromFolder(folder), owned: true);
+    public LoadedModel Load(string folder, ModelManifest manifest) => new(HfCheckpoint.Load(folder), TokenizerLoader.FromFolder(folder), owned: true);
 }
 
 /// <summary>
-/// One copy of each model folder for all the clients of a process (<c>simulate --in-process</c>, the benchmarks),
-/// freed when this is disposed. Sharing is safe because local work only reads a model: it is frozen and in eval mode,
-/// and libtorch's autograd takes backward passes from several threads through shared weights.
+/// One copy of each model for all the clients of a process (<c>simulate --in-process</c>, the benchmarks), freed when
+/// this is disposed. A model is known by its files' names and SHA-256 as the manifest lists them, not by its folder:
+/// the loop verified every file against the manifest, so clients that each downloaded into a cache of their own (as
+/// <c>bench federation --client-work train</c> has them do) still share one copy instead of loading one each. Sharing is
+/// safe because local work only reads a model: it is frozen and in eval mode, and libtorch's autograd takes backward
+/// passes from several threads through shared weights.
 /// </summary>
 public sealed class SharedModels : IModelLoader, IDisposable
 {
     readonly ConcurrentDictionary<string, Lazy<(CausalLM Model, ITextTokenizer Tokenizer)>> _loaded = new();
 
-    public LoadedModel Load(string folder)
+    public LoadedModel Load(string folder, ModelManifest manifest)
     {
-        var (model, tokenizer) = _loaded.GetOrAdd(Path.GetFullPath(folder), path => new(() => (HfCheckpoint.Load(path), TokenizerLoader.FromFolder(path)))).Value;
+        string content = string.Join("\n", manifest.Files.Select(f => $"{f.Name} {f.Sha256}").Order(StringComparer.Ordinal));
+        var (model, tokenizer) = _loaded.GetOrAdd(content, _ => new(() => (HfCheckpoint.Load(folder), TokenizerLoader.FromFolder(folder)))).Value;
         return new LoadedModel(model, tokenizer, owned: false);
     }
 

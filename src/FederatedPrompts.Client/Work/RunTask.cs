@@ -23,7 +23,7 @@ public sealed class RunTask : IDisposable
     /// <summary>The run's task on the model <paramref name="models"/> loads from the run's verified folder.</summary>
     public static RunTask Open(LocalRunContext run, TaskDataset privateData, IModelLoader models)
     {
-        var model = models.Load(run.ModelFolder);
+        var model = models.Load(run.ModelFolder, run.Enrolment.Model);
         try
         {
             return new RunTask(model, run.Enrolment.Task, privateData);
