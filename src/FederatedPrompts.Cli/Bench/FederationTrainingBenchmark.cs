@@ -80,7 +80,7 @@ public static class FederationTrainingBenchmark
         using var coordinator = new FedpromptProcess("coordinator", Path.Combine(folder, "coordinator.log"),
             ["coordinator", "--config", runFile, "--db", database, "--listen", "https://127.0.0.1:0", "--certs", certs, "--exit-when-finished"]);
         var started = DateTimeOffset.UtcNow;
-        using var coordinatorMemory = new PeriodicSampler<ChildProcessMemory>(() => ChildProcessMemory.Read(coordinator.Id), SamplePeriod);
+        using var coordinatorMemory = new PeriodicSampler<ProcessMemory>(() => ProcessMemory.Read(coordinator.Id), SamplePeriod);
         string address = await coordinator.Listening.WaitAsync(TimeSpan.FromMinutes(5), cancel);
         var listening = DateTimeOffset.UtcNow;
         AnsiConsole.MarkupLine($"  coordinator process listening after {(listening - started).TotalSeconds:F1} s (models loaded); {config.Clients.Count} clients download, then train in turn");

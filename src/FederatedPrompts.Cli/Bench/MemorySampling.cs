@@ -22,22 +22,31 @@ public sealed record ThisProcessMemory(long WorkingSet, long GcHeap)
 }
 
 /// <summary>
-/// Another process's memory and reads as Linux counts them (/proc/PID/status and /proc/PID/io): resident set (VmRSS, and
+/// A process's memory and reads as Linux counts them (/proc/PID/status and /proc/PID/io): resident set (VmRSS, and
 /// its anonymous part RssAnon, which is the heap's and libtorch's, not mapped files), the kernel's own peak of the
 /// resident set (VmHWM), and the bytes its read system calls returned (rchar: files, not sockets, which .NET reads with
 /// recv).
 /// </summary>
-public sealed record ChildProcessMemory(long Rss, long RssAnon, long PeakRss, long ReadBytes)
+public sealed record ProcessMemory(long Rss, long RssAnon, long PeakRss, long ReadBytes)
 {
+    /// <summary>This process's, now.</summary>
+    public static ProcessMemory Self() => Read(Environment.ProcessId) ?? throw new InvalidOperationException("/proc/self/status has no memory lines");
+
+    /// <summary>Resets this process's VmHWM, the peak resident set, to its current resident set (clear_refs 5, Linux 4.0+).</summary>
+    public static void ResetPeak() => File.WriteAllText("/proc/self/clear_refs", "5");
+
+    public double RssMib => Rss / (1024.0 * 1024.0);
+    public double PeakRssMib => PeakRss / (1024.0 * 1024.0);
+
     /// <summary>Now; null once the process has exited (its /proc entry is gone or, as a zombie, has no memory lines).</summary>
-    public static ChildProcessMemory? Read(int pid)
+    public static ProcessMemory? Read(int pid)
     {
         try
         {
             var status = Fields(File.ReadLines($"/proc/{pid}/status"), ':');
             var io = Fields(File.ReadLines($"/proc/{pid}/io"), ':');
             if (!status.ContainsKey("VmRSS")) return null;
-            return new ChildProcessMemory(Kib(status["VmRSS"]), Kib(status["RssAnon"]), Kib(status["VmHWM"]), long.Parse(io["rchar"]));
+            return new ProcessMemory(Kib(status["VmRSS"]), Kib(status["RssAnon"]), Kib(status["VmHWM"]), long.Parse(io["rchar"]));
         }
         catch (IOException)   // it exited between two reads
         {

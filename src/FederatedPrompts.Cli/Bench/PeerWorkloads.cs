@@ -66,7 +66,7 @@ public static class PeerWorkloads
         using var model = HfCheckpoint.Load(modelDir);
         var tokenizer = TokenizerLoader.FromFolder(modelDir);
         double loadSeconds = clock.Elapsed.TotalSeconds;
-        double loadPeak = ProcessMemory.Mib("VmHWM"), afterLoad = ProcessMemory.Mib("VmRSS");
+        var loaded = ProcessMemory.Self();
 
         var preset = TaskPreset.Get(work.Preset);
         var classifier = new PromptedClassifier(model, tokenizer, work.Classes, work.Classes.Select(preset.Verbalizer.WordsFor).ToList(), preset.Template.Render);
@@ -87,7 +87,7 @@ public static class PeerWorkloads
             throw new InvalidOperationException($"a DP step's expected batch is {work.Training.ExpectedBatchSize}, not this tuner's");
         ProcessMemory.ResetPeak();
         var privateSteps = Steps(model, tokenizer, classifier, prompt, examples, dp, keepPrompt: false);
-        return new PeerSideResult("project", get_num_threads(), loadSeconds, loadPeak, afterLoad, forward, tuning, privateSteps,
+        return new PeerSideResult("project", get_num_threads(), loadSeconds, loaded.PeakRssMib, loaded.RssMib, forward, tuning, privateSteps,
             $"TorchSharp {typeof(TorchSharp.torch).Assembly.GetName().Version}");
     }
 
@@ -111,7 +111,7 @@ public static class PeerWorkloads
             int classes = (int)first.shape[1];
             scores = Enumerable.Range(0, (int)first.shape[0]).Select(r => flat.Skip(r * classes).Take(classes).Select(v => (double)v).ToArray()).ToArray();
         }
-        return new PeerSideResult.ForwardPart(seconds, scores, predictions, ProcessMemory.Mib("VmHWM"));
+        return new PeerSideResult.ForwardPart(seconds, scores, predictions, ProcessMemory.Self().PeakRssMib);
     }
 
     /// <summary>The tuner's steps, each timed from one progress report to the next (the first from the call).</summary>
@@ -122,25 +122,9 @@ public static class PeerWorkloads
         var clock = Stopwatch.StartNew();
         var result = new SoftPromptTuner(model, tokenizer, classifier, options)
             .TuneFrom(prompt, examples, new SyncProgress<TuneProgress>(_ => { seconds.Add(clock.Elapsed.TotalSeconds); clock.Restart(); }));
-        double peak = ProcessMemory.Mib("VmHWM");
+        double peak = ProcessMemory.Self().PeakRssMib;
         float[]? final = keepPrompt ? result.Prompt.data<float>().ToArray() : null;
         result.Prompt.Dispose();
         return new PeerSideResult.StepPart(seconds, result.Losses, peak, final);
-    }
-}
-
-/// <summary>This process's resident memory from /proc/self/status, and resetting its peak (Linux).</summary>
-public static class ProcessMemory
-{
-    /// <summary>Resets VmHWM, the peak resident set, to the current resident set (clear_refs 5, Linux 4.0+).</summary>
-    public static void ResetPeak() => File.WriteAllText("/proc/self/clear_refs", "5");
-
-    /// <summary>A field of /proc/self/status given in kB (VmRSS, VmHWM), in MiB.</summary>
-    public static double Mib(string field)
-    {
-        foreach (var line in File.ReadLines("/proc/self/status"))
-            if (line.StartsWith(field + ":"))
-                return long.Parse(line[(field.Length + 1)..].Trim().Split(' ')[0]) / 1024.0;
-        throw new InvalidOperationException($"/proc/self/status has no {field}");
     }
 }
