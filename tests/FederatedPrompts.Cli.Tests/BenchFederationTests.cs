@@ -72,6 +72,23 @@ public class BenchFederationTests : IDisposable
     }
 
     [Fact]
+    public void Clients_spread_over_processes_each_enrol_and_upload_every_round()
+    {
+        var run = Fedprompt.Run("bench", "federation", "--clients", "5", "--rounds", "2", "--client-processes", "2", "--out", _dir.Path, "--seed", "4");
+        Assert.True(run.ExitCode == 0, run.Stderr + run.Stdout);
+
+        var n = Assert.Single(JsonDocument.Parse(File.ReadAllText(_dir.Combine("federation.json"))).RootElement.GetProperty("runs").EnumerateArray());
+        Assert.Equal((5, 2), (n.GetProperty("clients").GetInt32(), n.GetProperty("client_processes").GetInt32()));
+        // Each child process reported its own peak, and the coordinator stored every client's update in each round.
+        Assert.All(n.GetProperty("client_process_peak_rss_mib").EnumerateArray().ToList(), peak => Assert.True(peak.GetDouble() > 0));
+        Assert.Equal(2, n.GetProperty("client_process_peak_rss_mib").GetArrayLength());
+        Assert.Equal([5, 5], n.GetProperty("rounds").EnumerateArray().Select(r => r.GetProperty("uploads").GetInt32()));
+        Assert.Equal(0, n.GetProperty("refused_uploads").GetInt32());
+        Assert.True(n.GetProperty("request_bytes_per_upload").GetDouble() > 0);
+        Assert.Contains("2, peak ≤", File.ReadAllText(_dir.Combine("federation.md")));
+    }
+
+    [Fact]
     public void Zero_clients_is_bad_input() =>
         BadInputTests.AssertOneLineError(Fedprompt.Run("bench", "federation", "--clients", "0", "--out", _dir.Path), "--clients", "\"0\"");
 
@@ -82,6 +99,8 @@ public class BenchFederationTests : IDisposable
     [InlineData("no such folder", "--model", "gpt2-small", "--tokenizer", "no-such-tokenizer")]
     [InlineData("--model-dtype", "--model-dtype", "F8")]
     [InlineData("--client-work", "--client-work", "none")]
+    [InlineData("--client-processes", "--client-processes", "0")]
+    [InlineData("--client-processes", "--client-processes", "2", "--client-work", "train")]
     public void Options_that_do_not_fit_the_model_or_the_client_work_are_bad_input(string mention, params string[] arguments) =>
         BadInputTests.AssertOneLineError(Fedprompt.Run(["bench", "federation", "--out", _dir.Path, .. arguments]), mention);
 }

@@ -53,12 +53,18 @@ public static class FederationBenchmark
                           "the model into a folder of its own and does the mode's local work, against a coordinator process (default: perturb with --model tiny, train with gpt2-small)",
         }.AcceptOnlyFromAmong(Perturb, Train);
         var tokenizer = new Option<string?>("--tokenizer") { Description = "With --model gpt2-small: the tokenizer folder, whose vocabulary the model gets (default: ../shared/data/models/gpt2-tokenizer)" };
+        var processes = new Option<int>("--client-processes")
+        {
+            Description = "With --client-work perturb: spread the clients over this many child processes (a process may hold 20,000 open files here, and " +
+                          "every client has its own TLS connection: N = 10,000 needs several); 1 runs them in this process beside the coordinator",
+            DefaultValueFactory = _ => 1,
+        };
         var examples = new Option<int?>("--examples") { Description = "With --client-work train: private examples per client (default 16: four steps of 4 per round in soft mode)" };
         var output = new Option<string>("--out") { Description = "Results folder", DefaultValueFactory = _ => Path.Combine("bench", "results") };
         var seed = CommonOptions.Seed();
         var command = new Command("federation", "Coordinator round overhead and memory for N in-process clients over mutual TLS; with --client-work train, model downloads and local work too")
         {
-            clients, rounds, mode, strategy, promptLength, model, dtype, clientWork, tokenizer, examples, output, seed,
+            clients, rounds, mode, strategy, promptLength, model, dtype, clientWork, tokenizer, examples, processes, output, seed,
         };
         command.SetAction((parse, cancel) =>
         {
@@ -67,11 +73,15 @@ public static class FederationBenchmark
                 throw new UserInputException("--tokenizer gives --model gpt2-small its vocabulary; the tiny pair has a generated tokenizer of its own");
             if (work != Train && parse.GetValue(examples) is not null)
                 throw new UserInputException("--examples are the private examples of --client-work train; perturbing clients have none");
+            int clientProcesses = parse.GetValue(processes);
+            if (clientProcesses < 1) throw new UserInputException($"--client-processes must be at least 1, got {clientProcesses}");
+            if (work != Perturb && clientProcesses != 1)
+                throw new UserInputException("--client-processes spreads perturbing clients; --client-work train runs its clients in this process against a coordinator process");
             int examplesPerClient = parse.GetValue(examples) ?? 16;
             if (examplesPerClient < 2) throw new UserInputException($"--examples must be at least 2 (one of each label), got {examplesPerClient}");
             var benchmark = new Benchmark(ParseCounts(parse.GetValue(clients) ?? (work == Train ? "10" : "10,100,1000")), parse.GetValue(rounds), parse.GetValue(mode)!,
                 parse.GetValue(strategy) ?? (parse.GetValue(mode) == "soft" ? new SoftRunConfig().Strategy : new DiscreteRunConfig().Strategy),
-                parse.GetValue(promptLength), modelName, parse.GetValue(dtype)!, work, examplesPerClient, parse.GetValue(seed));
+                parse.GetValue(promptLength), modelName, parse.GetValue(dtype)!, work, examplesPerClient, clientProcesses, parse.GetValue(seed));
             string tokenizerDir = parse.GetValue(tokenizer) ?? Path.Combine("..", "shared", "data", "models", "gpt2-tokenizer");
             return Run(benchmark, tokenizerDir, parse.GetValue(output)!, cancel);
         });
@@ -79,7 +89,8 @@ public static class FederationBenchmark
     }
 
     /// <summary>What one invocation measures: the client counts and the run's settings.</summary>
-    sealed record Benchmark(int[] Counts, int Rounds, string Mode, string Strategy, int PromptLength, string Model, string Dtype, string ClientWork, int Examples, int Seed)
+    sealed record Benchmark(int[] Counts, int Rounds, string Mode, string Strategy, int PromptLength, string Model, string Dtype, string ClientWork, int Examples,
+        int ClientProcesses, int Seed)
     {
         /// <summary>federation[-MODEL][-DTYPE][-WORK]: a part is left out where it is the default (tiny, F32, the model's default work), so the plain command keeps its file.</summary>
         public string ReportName => "federation" + (Model == FederationSetting.TinyName ? "" : $"-{Model}") + (Dtype == "F32" ? "" : $"-{Dtype.ToLowerInvariant()}") +
@@ -142,11 +153,12 @@ public static class FederationBenchmark
                 }
                 else
                 {
-                    var (json, row) = await MeasureOne(ConfigFor(n), setting, folder, b.Seed, cancel);
+                    var (json, row) = await MeasureOne(ConfigFor(n), setting, folder, b.Seed, Math.Min(b.ClientProcesses, n), cancel);
                     results.Add(json);
                     rows.Add(row);
                     AnsiConsole.MarkupLine($"  round overhead {row.Overhead:F2} s (collecting {row.Collecting:F2} s, aggregate {row.Aggregate:F3} s, evaluate {row.Evaluate:F3} s), " +
-                                           $"{row.UploadsPerSecond:F0} uploads/s, peak working set {row.PeakWorkingSetMiB:F0} MiB");
+                                           $"{row.UploadsPerSecond:F0} uploads/s, peak working set {row.PeakWorkingSetMiB:F0} MiB" +
+                                           (row.ClientProcessPeakMib.Count > 0 ? $", client processes' peaks {row.ClientProcessPeakMib.Sum():F0} MiB in all" : ""));
                 }
             }
             var files = b.ClientWork == Train
@@ -163,15 +175,16 @@ public static class FederationBenchmark
 
     sealed record NRow(int Clients, double Overhead, double Collecting, double Closing, double Aggregate, double Evaluate, double UploadsPerSecond,
         double BytesPerUpload, double PeakWorkingSetMiB, double CoordinatorBaseMiB, double CoordinatorRetainedMiB, double StoreKiB, double EnrolSeconds,
-        IReadOnlyList<(string Strategy, double Seconds)> Offline);
+        IReadOnlyList<(string Strategy, double Seconds)> Offline, IReadOnlyList<double> ClientProcessPeakMib);
 
-    static async Task<(object Json, NRow Row)> MeasureOne(RunConfig config, FederationSetting setting, string folder, int seed, CancellationToken cancel)
+    /// <summary>One N: the clients in this process (<paramref name="processes"/> = 1) or in that many child processes.</summary>
+    static async Task<(object Json, NRow Row)> MeasureOne(RunConfig config, FederationSetting setting, string folder, int seed, int processes, CancellationToken cancel)
     {
         int n = config.Clients.Count;
         var baseline = ThisProcessMemory.Now(collect: true);
 
         var clock = Stopwatch.StartNew();
-        await using var federation = new LoopbackFederation(config, folder);
+        await using var federation = new LoopbackFederation(config, folder, issueClients: processes == 1);
         double certSeconds = clock.Elapsed.TotalSeconds;
         var afterCerts = ThisProcessMemory.Now(collect: true);
 
@@ -181,32 +194,46 @@ public static class FederationBenchmark
         var coordinatorStarted = ThisProcessMemory.Now(collect: true);
 
         var mode = config.Has(PromptMode.Soft) ? PromptMode.Soft : PromptMode.Discrete;
-        var work = new PerturbedGlobalPrompt(mode, exampleCount: 10, noise: 0.01f, setting.VocabularySize);
-        InProcessClientHost? host = InProcessClientHost.Create(
+        var work = ClientProcesses.Work(mode, setting.VocabularySize);
+        InProcessClientHost? host = processes > 1 ? null : InProcessClientHost.Create(
             config.Clients.Select(id => new HostedClient(id, federation.Credentials(id), work, Path.Combine(folder, "client-state", id))).ToList(),
             new InProcessClientOptions { Coordinator = federation.Coordinator.Address, Seed = seed });
         try
         {
             var clientsCreated = ThisProcessMemory.Now(collect: true);
 
-            InProcessRunSummary summary;
+            HostedClients clients;
+            double enrolSeconds, runSeconds;
             RunSnapshot snapshot;
             IReadOnlyList<(DateTimeOffset At, ThisProcessMemory Value)> samples;
             using (var sampler = new PeriodicSampler<ThisProcessMemory>(() => ThisProcessMemory.Now(collect: false), TimeSpan.FromMilliseconds(100)))
             {
-                summary = await host.RunAsync(cancel);
+                var started = DateTimeOffset.UtcNow;
+                if (host is not null)
+                {
+                    var summary = await host.RunAsync(cancel);
+                    (clients, enrolSeconds, runSeconds) = (new HostedClients(summary.Clients.Select(ClientRecord.Of).ToList(), []), summary.EnrolSeconds, summary.Seconds);
+                }
+                else
+                {
+                    if (config.Clients.SequenceEqual(Enumerable.Range(1, n).Select(ClientProcesses.Identity)) is false)
+                        throw new InvalidOperationException("client processes host the clients sim-0001 … in order");
+                    clients = await ClientProcesses.RunAsync(federation.Coordinator.Address, federation.Authority, n, processes, mode == PromptMode.Soft ? "soft" : "discrete",
+                        setting.VocabularySize, seed, folder, cancel);
+                    (enrolSeconds, runSeconds) = ((clients.Clients.Max(c => c.EnrolledAt) - started).TotalSeconds, (DateTimeOffset.UtcNow - started).TotalSeconds);
+                }
                 snapshot = await federation.FinishedAsync(TimeSpan.FromMinutes(5), cancel);
                 samples = sampler.Stop();
             }
             var peak = (Peak: new ThisProcessMemory(samples.Max(s => s.Value.WorkingSet), samples.Max(s => s.Value.GcHeap)), Samples: samples.Count);
 
-            await host.DisposeAsync();
+            if (host is not null) await host.DisposeAsync();
             host = null;
             await Task.Delay(500, cancel);   // let Kestrel notice the closed connections
             var clientsGone = ThisProcessMemory.Now(collect: true);
             long dbBytes = FileSize(federation.Database), walBytes = FileSize(federation.Database + "-wal");
-            var uploads = summary.Clients.SelectMany(c => c.Rounds).ToList();
-            var enrolLatencies = summary.Clients.Select(c => c.EnrolTime.TotalSeconds).Order().ToList();
+            var uploads = clients.Clients.SelectMany(c => c.Uploads).ToList();
+            var enrolLatencies = clients.Clients.Select(c => c.EnrolSeconds).Order().ToList();
 
             var roundRows = snapshot.Rounds.Select(r =>
             {
@@ -218,7 +245,7 @@ public static class FederationBenchmark
                 using var notes = JsonDocument.Parse(part.NotesJson!);
                 double aggregate = notes.RootElement.GetProperty("aggregate_seconds").GetDouble(), evaluate = notes.RootElement.GetProperty("evaluate_seconds").GetDouble();
                 double collecting = (lastUpload - collectStart).TotalSeconds, closing = (r.ClosedAt!.Value - lastUpload).TotalSeconds;
-                var latencies = hosted.Select(u => u.UploadTime.TotalSeconds).Order().ToList();
+                var latencies = hosted.Select(u => u.Seconds).Order().ToList();
                 return new
                 {
                     round = r.Round, uploads = updates.Count,
@@ -260,19 +287,21 @@ public static class FederationBenchmark
                 BytesPerUpload: roundRows.Average(r => r.request_bytes_per_upload), PeakWorkingSetMiB: MiB(peak.Peak.WorkingSet),
                 CoordinatorBaseMiB: MiB(coordinatorStarted.WorkingSet - afterCerts.WorkingSet),
                 CoordinatorRetainedMiB: MiB(clientsGone.GcHeap - afterCerts.GcHeap),
-                StoreKiB: (dbBytes + walBytes) / 1024.0, EnrolSeconds: summary.EnrolSeconds, Offline: offline);
+                StoreKiB: (dbBytes + walBytes) / 1024.0, EnrolSeconds: enrolSeconds, Offline: offline, ClientProcessPeakMib: clients.ProcessPeakMib);
             var json = new
             {
                 clients = n,
                 certificate_issue_seconds = certSeconds,
                 coordinator_start_seconds = startSeconds,
                 channels = "one GrpcChannel (own SocketsHttpHandler, own TLS connection) per client",
-                enrol_seconds = summary.EnrolSeconds,
+                client_processes = processes,
+                client_process_peak_rss_mib = clients.ProcessPeakMib,
+                enrol_seconds = enrolSeconds,
                 enrol_latency_p50_seconds = Quantile(enrolLatencies, 0.5),
                 enrol_latency_p95_seconds = Quantile(enrolLatencies, 0.95),
-                run_seconds = summary.Seconds,
-                round_task_calls = summary.Clients.Sum(c => c.Polls),
-                wait_replies = summary.Clients.Sum(c => c.Waits),
+                run_seconds = runSeconds,
+                round_task_calls = clients.Clients.Sum(c => c.Polls),
+                wait_replies = clients.Clients.Sum(c => c.Waits),
                 refused_uploads = uploads.Count(u => u.Outcome != UploadOutcome.Accepted),
                 round_overhead_seconds = row.Overhead,
                 collecting_seconds = row.Collecting,
@@ -327,13 +356,15 @@ public static class FederationBenchmark
                        $"coordinator's cost. {Environment.ProcessorCount} CPU cores shared by coordinator, clients and other work: timings are noisy.")
             .Paragraph("Round overhead = collecting start → round closed (mean over rounds); collecting = collecting start → last update stored " +
                        "(includes clients' poll interval of ~0.5 s); aggregate and evaluate are the worker's own timings; closing = last update → closed " +
-                       "(worker poll ≤ 0.1 s + aggregate + evaluate + store). Memory is this process's (clients included): peak working set during the run; " +
-                       "coordinator start = working set after the coordinator started minus before; retained = GC heap after the clients were disposed minus before the coordinator.")
+                       "(worker poll ≤ 0.1 s + aggregate + evaluate + store). Memory is this process's (the coordinator's, and the clients' unless they ran in client processes): " +
+                       "peak working set during the run; coordinator start = working set after the coordinator started minus before; retained = GC heap after the clients " +
+                       "were disposed minus before the coordinator. Client processes (`--client-processes`): how many hosted the clients, and the largest of their peak resident sets.")
             .Table(["N", "round overhead (s)", "collecting (s)", "aggregate (s)", "evaluate (s)", "closing (s)", "uploads/s", "bytes/upload",
-                    "enrol all (s)", "peak WS (MiB)", "coordinator start (MiB)", "coordinator retained heap (MiB)", "store (KiB)"],
+                    "enrol all (s)", "peak WS (MiB)", "coordinator start (MiB)", "coordinator retained heap (MiB)", "store (KiB)", "client processes"],
                 rows.Select(r => (IReadOnlyList<string>)[r.Clients.ToString("N0"), F(r.Overhead, "F2"), F(r.Collecting, "F2"), F(r.Aggregate, "F3"), F(r.Evaluate, "F3"),
                     F(r.Closing, "F2"), F(r.UploadsPerSecond, "F0"), F(r.BytesPerUpload, "F0"), F(r.EnrolSeconds, "F2"), F(r.PeakWorkingSetMiB, "F0"),
-                    F(r.CoordinatorBaseMiB, "F0"), F(r.CoordinatorRetainedMiB, "F1"), F(r.StoreKiB, "F0")]))
+                    F(r.CoordinatorBaseMiB, "F0"), F(r.CoordinatorRetainedMiB, "F1"), F(r.StoreKiB, "F0"),
+                    r.ClientProcessPeakMib.Count == 0 ? "none (in this process)" : $"{r.ClientProcessPeakMib.Count}, peak ≤ {r.ClientProcessPeakMib.Max():F0} MiB each"]))
             .Table(["N", .. rows[0].Offline.Select(o => $"{o.Strategy} aggregation alone (s, last round)")],
                 rows.Select(r => (IReadOnlyList<string>)[r.Clients.ToString("N0"), .. r.Offline.Select(o => F(o.Seconds, "F3"))]));
         var x = rows.Select(r => Math.Log10(r.Clients)).ToArray();

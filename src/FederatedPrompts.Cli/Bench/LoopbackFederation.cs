@@ -20,20 +20,25 @@ public sealed class LoopbackFederation : IAsyncDisposable
     readonly Dictionary<string, ClientCredentials> _clients;
     CoordinatorHost? _coordinator;
 
-    /// <summary>Issues the certificates (ECDSA, fast, but a thousand of them are measurable); starts nothing.</summary>
-    public LoopbackFederation(RunConfig config, string folder)
+    /// <summary>
+    /// Issues the certificates (ECDSA, fast, but a thousand of them are measurable); starts nothing. Without
+    /// <paramref name="issueClients"/> only the coordinator's: clients in other processes issue their own from <see cref="Authority"/>.
+    /// </summary>
+    public LoopbackFederation(RunConfig config, string folder, bool issueClients = true)
     {
         Config = config;
         Directory.CreateDirectory(folder);
         Database = Path.Combine(folder, "coordinator.db");
         _ca = CertificateAuthority.Create("Benchmark federation CA");
         _coordinatorTls = new CoordinatorCredentials(_ca.IssueServer("coordinator"), _ca.Certificate);
-        _clients = config.Clients.ToDictionary(id => id, id => new ClientCredentials(_ca.IssueClient(id), _ca.Certificate));
+        _clients = issueClients ? config.Clients.ToDictionary(id => id, id => new ClientCredentials(_ca.IssueClient(id), _ca.Certificate)) : [];
     }
 
     public RunConfig Config { get; }
     public string Database { get; }
-    public ClientCredentials Credentials(string identity) => _clients[identity];
+    public CertificateAuthority Authority => _ca;
+    public ClientCredentials Credentials(string identity) => _clients.TryGetValue(identity, out var credentials) ? credentials
+        : throw new InvalidOperationException($"no certificate was issued here for {identity}");
 
     public CoordinatorHost Coordinator => _coordinator ?? throw new InvalidOperationException("the coordinator has not started");
     public RoundEngine Engine => Coordinator.Runs.Current!.Engine;

@@ -18,5 +18,6 @@ public static class BenchCommand
         PrivacyBenchmark.Create(),
         PeerBenchmark.Create(),
         PeerWorkloads.Create(),
+        ClientProcesses.Create(),
     };
 }
