@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using FederatedPrompts.Aggregation.Geometry;
 
 namespace FederatedPrompts.Aggregation.Clustering;
@@ -48,6 +49,7 @@ public static class KDistance
     }
 
     /// <summary>Keeps <paramref name="d"/> if it is among the <paramref name="rank"/> smallest offered to point <paramref name="a"/> so far.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] // twice for every pair, and mostly only its first comparison runs
     static void Offer(double[] nearest, int[] kept, int a, int rank, double d)
     {
         var start = a * rank;

@@ -15,7 +15,7 @@ static class PairwisePass
     /// <summary>
     /// <paramref name="client"/> (each point's client, the points grouped client by client as <c>PooledVectors</c>
     /// pools them; null: no attention) asks for <c>Closest</c>: cell i · <paramref name="clientCount"/> + q holds the
-    /// highest cosine similarity of point i to a point of client q, −∞ for i's own client. <paramref name="metric"/>
+    /// highest cosine similarity of point i to a point of client q (0 for i's own client). <paramref name="metric"/>
     /// (null: no distances) asks for <c>Upper</c>, the distances in <see cref="DistanceMatrix"/>'s layout.
     /// </summary>
     public static (double[]? Closest, double[]? Upper) Run(IReadOnlyList<float[]> points, IReadOnlyList<int>? client, int clientCount, DistanceMetric? metric)
@@ -29,7 +29,6 @@ static class PairwisePass
         var owner = client is null ? null : client.ToArray();
         var starts = owner is null ? null : ClientStarts(owner, clientCount);
         var closest = owner is null ? null : new double[checked(n * clientCount)];
-        closest?.AsSpan().Fill(double.NegativeInfinity);
         // A work item is one client's rows, so that the similarities of later points to this client (the column part
         // of Closest, gathered in a buffer of the thread's own) have a single writer; without attention it is one row.
         Parallel.For(0, starts is null ? n : clientCount, () => closest is null ? null : new double[n], (item, _, column) =>
@@ -59,6 +58,8 @@ static class PairwisePass
             var (a, normA) = (vectors[i], norms[i]);
             var row = upper is null ? default : upper.AsSpan(DistanceMatrix.RowStart(i, n), n - 1 - i);
             var best = closest is null ? default : closest.AsSpan(i * clientCount, clientCount);
+            // This row's cells of the later clients, kept below; the earlier clients' come from their items' column buffers.
+            if (owner is not null) best[(owner[i] + 1)..].Fill(double.NegativeInfinity);
             for (var j = i + 1; j < n; j++)
             {
                 var similarity = needsCosine ? VectorMath.CosineSimilarity(a, vectors[j], normA, norms[j]) : 0;
