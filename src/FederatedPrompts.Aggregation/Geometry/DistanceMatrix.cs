@@ -51,7 +51,7 @@ public sealed class DistanceMatrix
     /// callers get the same result on any number of cores only by folding with operations that ignore order: integer
     /// sums, minima, the k smallest of a multiset, unions of sets.
     /// </summary>
-    public void SweepRows<TState>(Func<TState> newState, Action<int, TState> visit, Action<TState> fold)
+    internal void SweepRows<TState>(Func<TState> newState, Action<int, TState> visit, Action<TState> fold)
     {
         var gate = new Lock();
         Parallel.For(0, Count, newState, (i, _, state) =>

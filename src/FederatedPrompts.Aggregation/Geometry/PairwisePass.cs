@@ -60,7 +60,8 @@ static class PairwisePass
             var best = closest is null ? default : closest.AsSpan(i * clientCount, clientCount);
             // This row's cells of the later clients, kept below; the earlier clients' come from their items' column buffers.
             if (owner is not null) best[(owner[i] + 1)..].Fill(double.NegativeInfinity);
-            for (var j = i + 1; j < n; j++)
+            // Without distances, a client's own points are never compared with each other.
+            for (var j = metric is null ? to : i + 1; j < n; j++)
             {
                 var similarity = needsCosine ? VectorMath.CosineSimilarity(a, vectors[j], normA, norms[j]) : 0;
                 if (metric is { } kind) row[j - i - 1] = Distance(a, vectors[j], normA, norms[j], similarity, kind);
