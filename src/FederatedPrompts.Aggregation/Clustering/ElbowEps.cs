@@ -59,12 +59,27 @@ public static class ElbowEps
         return new EpsChoice(knee is { } index ? curve[index] : 0, knee, curve, rule);
     }
 
-    /// <summary>The first point of every group of copies (points at distance 0 from each other), in index order.</summary>
+    /// <summary>
+    /// The first point of every group of copies (points at distance 0 from each other), in index order. A point is a
+    /// copy when an earlier kept point is at distance 0 from it, so each kept point's row marks the copies after it.
+    /// Only rows that hold a 0 can mark anything; which do is found on all cores first, and uploads that are all
+    /// different (soft prompts with noise: no 0 at all) need no row read one by one.
+    /// </summary>
     public static int[] DistinctPoints(DistanceMatrix distances)
     {
+        var marks = new bool[distances.Count];
+        Parallel.For(0, distances.Count, i => marks[i] = distances.After(i).Contains(0.0));
         var kept = new List<int>();
+        var copy = new bool[distances.Count];
         for (var i = 0; i < distances.Count; i++)
-            if (!kept.Any(k => distances[k, i] == 0)) kept.Add(i);
+        {
+            if (copy[i]) continue;
+            kept.Add(i);
+            if (!marks[i]) continue;
+            var row = distances.After(i);
+            for (var k = 0; k < row.Length; k++)
+                if (row[k] == 0) copy[i + 1 + k] = true;
+        }
         return [.. kept];
     }
 }

@@ -13,8 +13,7 @@ public static class FedDtptClustering
 {
     public static PromptClusters Cluster(PooledVectors pooled, int minSamples, DistanceMetric metric, EpsRule eps)
     {
-        var scores = SemanticAttention.Scores(pooled);
-        var distances = new DistanceMatrix(pooled.Vectors, metric);
+        var (scores, distances) = SemanticAttention.ScoresAndDistances(pooled, metric);
         var choice = ElbowEps.Choose(distances, minSamples, eps);
         var labels = Dbscan.Labels(distances, choice.Eps, minSamples);
         var noise = Enumerable.Range(0, labels.Length).Where(i => labels[i] == Dbscan.Noise).ToArray();
