@@ -1,6 +1,8 @@
 using System.CommandLine;
 using FederatedPrompts.Cli;
 
+// Before any tensor: freed tensors' memory goes back to the system instead of piling up in malloc's heaps (NativeHeap).
+FederatedPrompts.Modeling.Models.NativeHeap.ReturnLargeBlocks();
 var root = FedpromptCommands.Root();
 // Spectre.Console wraps at 80 columns when it cannot see a terminal; a file or journald wants each line whole.
 if (Console.IsOutputRedirected) Spectre.Console.AnsiConsole.Profile.Width = 1000;
