@@ -313,8 +313,11 @@ public static class PeerBenchmark
         plot.Legend.ManualItems.Add(new LegendItem { LabelText = "peak memory, project / PyTorch", FillColor = Colors.DarkOrange });
         plot.Legend.ManualItems.Add(new LegendItem { LabelText = $"targets: time ≤ {TimeTarget}×, memory ≤ {MemoryTarget}× (dashed)", LineColor = Colors.Gray });
         plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(ticks.ToArray());
-        plot.Axes.Margins(bottom: 0);
+        // Room above the bars and the targets for the legend, so it hides no bar.
+        double highest = comparisons.Max(c => Math.Max(c.TimeRatio, c.MemoryRatio));
+        plot.Axes.SetLimitsY(0, Math.Max(highest, MemoryTarget) + 0.6);
         plot.YLabel("ratio to PyTorch (1 = same)");
+        plot.Legend.Alignment = Alignment.UpperRight;
         plot.ShowLegend();
     }
 }
