@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Diagnostics;
 using System.Text.Json;
 using FederatedPrompts.Client;
 using FederatedPrompts.Client.Simulation;
@@ -81,38 +80,37 @@ public static class ClientProcesses
         authority.Save(caFolder);
         var slices = Enumerable.Range(0, processes)
             .Select(p => (First: 1 + p * clients / processes, Count: (p + 1) * clients / processes - p * clients / processes)).ToList();
-        var children = slices.Select((slice, p) =>
+        AnsiConsole.MarkupLine($"  {clients:N0} clients in {processes} processes of {slices.Min(s => s.Count):N0}–{slices.Max(s => s.Count):N0}");
+        // One child failing stops the others (the run cannot finish without its clients), and its error is the one reported.
+        using var failed = CancellationTokenSource.CreateLinkedTokenSource(cancel);
+        Exception? firstFailure = null;
+        var running = slices.Select(async (slice, p) =>
         {
             string report = Path.Combine(folder, $"clients-{p}.json");
             var start = Simulation.FedpromptProcess.StartInfo(["bench", "federation-clients", "--coordinator", coordinator.ToString(), "--ca", caFolder,
                 "--first", $"{slice.First}", "--count", $"{slice.Count}", "--mode", mode, "--vocabulary", $"{vocabulary}",
                 "--state", Path.Combine(folder, "client-state"), "--out", report, "--seed", $"{seed}"]);
-            start.RedirectStandardOutput = start.RedirectStandardError = true;
-            start.UseShellExecute = false;
-            return (Process: Process.Start(start)!, Report: report, Log: Path.Combine(folder, $"clients-{p}.log"));
+            try
+            {
+                await ChildProcess.RunAsync(start, Path.Combine(folder, $"clients-{p}.log"), $"client process {p + 1}", failed.Token);
+            }
+            catch (Exception e) when (!failed.IsCancellationRequested)
+            {
+                Interlocked.CompareExchange(ref firstFailure, e, null);
+                await failed.CancelAsync();
+                throw;
+            }
+            return JsonSerializer.Deserialize<HostedClients>(await File.ReadAllTextAsync(report, cancel), CommonOptions.JsonLine)!;
         }).ToList();
-        AnsiConsole.MarkupLine($"  {clients:N0} clients in {processes} processes of {slices.Min(s => s.Count):N0}–{slices.Max(s => s.Count):N0}");
+        HostedClients[] reports;
         try
         {
-            var reports = await Task.WhenAll(children.Select(async child =>
-            {
-                var output = child.Process.StandardOutput.ReadToEndAsync(cancel);
-                var error = child.Process.StandardError.ReadToEndAsync(cancel);
-                await child.Process.WaitForExitAsync(cancel);
-                await File.WriteAllTextAsync(child.Log, await output + await error, cancel);
-                if (child.Process.ExitCode != 0)
-                    throw new InvalidOperationException($"a client process exited with {child.Process.ExitCode}: {(await error).Trim().Split('\n')[^1]} (see {child.Log})");
-                return JsonSerializer.Deserialize<HostedClients>(await File.ReadAllTextAsync(child.Report, cancel), CommonOptions.JsonLine)!;
-            }));
-            return new HostedClients(reports.SelectMany(r => r.Clients).ToList(), reports.SelectMany(r => r.ProcessPeakMib).ToList());
+            reports = await Task.WhenAll(running);
         }
-        finally
+        catch when (firstFailure is not null && !cancel.IsCancellationRequested)
         {
-            foreach (var child in children)
-            {
-                if (!child.Process.HasExited) child.Process.Kill(entireProcessTree: true);
-                child.Process.Dispose();
-            }
+            throw firstFailure;
         }
+        return new HostedClients(reports.SelectMany(r => r.Clients).ToList(), reports.SelectMany(r => r.ProcessPeakMib).ToList());
     }
 }

@@ -105,7 +105,9 @@ public static class FederationTrainingBenchmark
         var downloads = summary.Clients.Select(c => c.Model ?? throw new InvalidOperationException($"{c.ClientId} got no model")).ToList();
         var (downloadStart, downloadEnd) = (downloads.Min(d => d.StartedAt), downloads.Max(d => d.StartedAt + d.Time));
         var idle = coordinatorSamples.Where(s => s.At >= clientsStart - IdleWindow && s.At < clientsStart).Select(s => s.Value).ToList();
-        var during = coordinatorSamples.Where(s => s.At >= downloadStart && s.At <= downloadEnd).Select(s => s.Value).ToList();
+        // Up to one sampling period past the end: downloads shorter than a period (the tiny model's) still get the reading
+        // that follows them, which the coordinator, alive until the run finishes, always has.
+        var during = coordinatorSamples.Where(s => s.At >= downloadStart && s.At <= downloadEnd + SamplePeriod).Select(s => s.Value).ToList();
         var later = coordinatorSamples.Where(s => s.At > downloadEnd).Select(s => s.Value).ToList();
         if (idle.Count == 0 || during.Count == 0)
             throw new InvalidOperationException($"the coordinator's memory was not sampled {(idle.Count == 0 ? "while idle" : "during the downloads")}");

@@ -223,18 +223,10 @@ public static class PeerBenchmark
         var start = side == "project"
             ? Simulation.FedpromptProcess.StartInfo(["bench", "peer-worker", "--model", dir, "--inputs", inputsFile, "--threads", s.Threads.ToString(), "--out", result])
             : new ProcessStartInfo(s.Python) { ArgumentList = { s.Script, "--model", dir, "--inputs", inputsFile, "--threads", s.Threads.ToString(), "--out", result } };
-        start.RedirectStandardOutput = start.RedirectStandardError = true;
-        start.UseShellExecute = false;
         // Both libraries' thread pools (OpenMP, MKL, OpenBLAS) get the same count, not only torch's intra-op setting.
         foreach (var variable in new[] { "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS" }) start.Environment[variable] = s.Threads.ToString();
         AnsiConsole.MarkupLine($"  {side} (run {repeat + 1} of {s.Repeats})");
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync(cancel);
-        var error = process.StandardError.ReadToEndAsync(cancel);
-        await process.WaitForExitAsync(cancel);
-        await File.WriteAllTextAsync(log, await output + await error, cancel);
-        if (process.ExitCode != 0)
-            throw new InvalidOperationException($"the {side} side exited with {process.ExitCode}: {(await error).Trim().Split('\n')[^1]}");
+        await ChildProcess.RunAsync(start, log, $"the {side} side", cancel);
         return JsonSerializer.Deserialize<PeerSideResult>(await File.ReadAllTextAsync(result, cancel), CommonOptions.JsonLine)
                ?? throw new InvalidOperationException($"the {side} side wrote no results");
     }
