@@ -170,7 +170,9 @@ public static class PeerBenchmark
                         c.ProjectExamplesPerSecond, c.PytorchExamplesPerSecond, c.ProjectPeakMib, c.PytorchPeakMib, c.MemoryRatio, c.MemoryMet,
                         c.ProjectAboveLoadMib, c.PytorchAboveLoadMib }),
                     agreements,
-                    runs,
+                    // Each side's timings and peaks; the scores, predictions and prompts behind the agreements stay in --work.
+                    runs = runs.Select(r => new { r.Model, r.Description, r.Parameters, r.WeightsMib, r.MeanPositions,
+                        project = r.Project.Select(Timings), pytorch = r.Pytorch.Select(Timings) }),
                 },
                 plot => Plot(plot, comparisons));
             foreach (var file in files) AnsiConsole.MarkupLine($"wrote [blue]{Markup.Escape(file)}[/]");
@@ -181,6 +183,14 @@ public static class PeerBenchmark
             if (keep is null) work.Delete(recursive: true);
         }
     }
+
+    static object Timings(PeerSideResult r) => new
+    {
+        r.Side, r.Version, r.Threads, r.LoadSeconds, r.LoadPeakRssMib, r.RssAfterLoadMib,
+        forward = new { r.Forward.BatchSeconds, r.Forward.PeakRssMib },
+        tuning = new { r.Tuning.StepSeconds, r.Tuning.Losses, r.Tuning.PeakRssMib },
+        dp = new { r.Dp.StepSeconds, r.Dp.Losses, r.Dp.PeakRssMib },
+    };
 
     /// <summary>Writes the shape's random model (weights, config, tokenizer) and the inputs file both sides read.</summary>
     static (string InputsFile, long Parameters, double MeanPositions) Prepare(Shape shape, Settings s, TaskDataset data, string dir)
