@@ -62,7 +62,7 @@ public static class ClientProcesses
         return command;
     }
 
-    /// <summary>The run's identity of client number <paramref name="number"/> (from 1).</summary>
+    /// <summary>The benchmarks' identity of client number <paramref name="number"/> (from 1), the same in every process.</summary>
     public static string Identity(int number) => $"sim-{number:D4}";
 
     /// <summary>The clients' local work in every process: no training, no model.</summary>

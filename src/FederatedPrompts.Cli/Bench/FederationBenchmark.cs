@@ -117,7 +117,7 @@ public static class FederationBenchmark
             string settingFolder = Path.Combine(work.FullName, "setting");
             if (b.Model == FederationSetting.Gpt2SmallName) AnsiConsole.MarkupLine($"writing the GPT-2-small-shaped model ({b.Dtype}, random weights, seed {b.Seed})");
             var setting = b.Model == FederationSetting.TinyName ? FederationSetting.Tiny(settingFolder, b.Dtype) : FederationSetting.Gpt2Small(settingFolder, tokenizerDir, b.Dtype, b.Seed);
-            RunConfig ConfigFor(int n) => setting.Config(b.Mode, Enumerable.Range(1, n).Select(i => $"sim-{i:D4}").ToList(), b.Rounds, minClients: n, c => c with
+            RunConfig ConfigFor(int n) => setting.Config(b.Mode, Enumerable.Range(1, n).Select(ClientProcesses.Identity).ToList(), b.Rounds, minClients: n, c => c with
             {
                 Name = $"bench-{b.Mode}-{n}", Seed = b.Seed, Fraction = 1, RoundTimeoutSeconds = RoundTimeoutSeconds,
                 // Without a cap, soft feddtpt's global prompt (one vector per cluster, kept noise included) can outgrow the
@@ -216,8 +216,6 @@ public static class FederationBenchmark
                 }
                 else
                 {
-                    if (config.Clients.SequenceEqual(Enumerable.Range(1, n).Select(ClientProcesses.Identity)) is false)
-                        throw new InvalidOperationException("client processes host the clients sim-0001 … in order");
                     clients = await ClientProcesses.RunAsync(federation.Coordinator.Address, federation.Authority, n, processes, mode == PromptMode.Soft ? "soft" : "discrete",
                         setting.VocabularySize, seed, folder, cancel);
                     (enrolSeconds, runSeconds) = ((clients.Clients.Max(c => c.EnrolledAt) - started).TotalSeconds, (DateTimeOffset.UtcNow - started).TotalSeconds);

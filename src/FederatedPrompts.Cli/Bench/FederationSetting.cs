@@ -102,7 +102,7 @@ public sealed class FederationSetting
     {
         var tokenizer = TokenizerLoader.FromFolder(tokenizerDir);
         var setting = new FederationSetting(folder, Gpt2SmallName, dtype, small: "gpt2-small", large: "gpt2-small");
-        using var model = HfCheckpoint.Create(new GptShape(Layers: 12, Hidden: 768, Heads: 12, Context: 128).ToConfig(tokenizer.VocabSize, tokenizer), seed);
+        using var model = HfCheckpoint.Create(GptShape.Gpt2SmallContext128.ToConfig(tokenizer.VocabSize, tokenizer), seed);
         HfCheckpoint.Save(model, setting.Small, dtype);
         TokenizerFiles.Save(tokenizer, tokenizerDir, setting.Small);
         setting.WriteData(model, tokenizer, Corpus());

@@ -68,7 +68,7 @@ public static class InferenceBenchmark
             foreach (int c in counts)
                 foreach (var (name, batching) in servings)
                 {
-                    var config = setting.Config("discrete", Enumerable.Range(1, c).Select(i => $"sim-{i:D4}").ToList(), rounds: 1, minClients: c, change: cfg => cfg with
+                    var config = setting.Config("discrete", Enumerable.Range(1, c).Select(ClientProcesses.Identity).ToList(), rounds: 1, minClients: c, change: cfg => cfg with
                     {
                         Name = $"bench-inference-{c}", Seed = seed, Fraction = 1, RoundTimeoutSeconds = 3600, EvalTask = taskFile,
                         SmallModel = student ?? cfg.SmallModel, LargeModel = teacher ?? cfg.LargeModel, Preset = teacher is null ? cfg.Preset : preset,

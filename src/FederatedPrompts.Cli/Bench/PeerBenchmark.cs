@@ -30,14 +30,21 @@ public static class PeerBenchmark
     /// <summary>Agreement required of the two sides' class scores and tuned prompts (float32 sums in different orders).</summary>
     const double ScoreTolerance = 1e-3, PromptTolerance = 1e-4;
 
-    /// <summary>A model shape the benchmark knows: GPT-2 small, and SmolLM-135M's Llama shape.</summary>
-    public sealed record Shape(string Name, string Description, Func<ITextTokenizer, TransformerConfig> Config);
+    /// <summary>
+    /// A model shape the benchmark knows: GPT-2 small, and SmolLM-135M's Llama shape. <paramref name="Tokenizer"/> gives its
+    /// tokenizer from the GPT-2 tokenizer's folder and the templated texts, with the folder its files are copied from (null:
+    /// the tokenizer saves itself).
+    /// </summary>
+    public sealed record Shape(string Name, string Description, Func<string, IEnumerable<string>, (ITextTokenizer Tokenizer, string? Source)> Tokenizer,
+        Func<ITextTokenizer, TransformerConfig> Config);
 
     public static readonly IReadOnlyList<Shape> Shapes =
     [
         new("gpt2-small", "GPT-2 small: 12 layers × 768, 12 heads, vocabulary 50,257 (the GPT-2 tokenizer), context 128",
-            tokenizer => new GptShape(Layers: 12, Hidden: 768, Heads: 12, Context: 128).ToConfig(tokenizer.VocabSize, tokenizer)),
+            (gptTokenizer, _) => (TokenizerLoader.FromFolder(gptTokenizer), gptTokenizer),
+            tokenizer => GptShape.Gpt2SmallContext128.ToConfig(tokenizer.VocabSize, tokenizer)),
         new("llama-135m", "Llama shape of SmolLM-135M: 30 layers × 576, GQA 9/3 heads of 64, MLP 1,536, vocabulary 49,152, context 128",
+            (_, texts) => (Cl100kSubsetTokenizer.Train(texts, LlamaVocabulary), null),
             tokenizer => new TransformerConfig
             {
                 Family = ModelFamily.Llama, VocabSize = LlamaVocabulary, HiddenSize = 576, NumLayers = 30, NumHeads = 9, NumKvHeads = 3, HeadDim = 64,
@@ -196,13 +203,10 @@ public static class PeerBenchmark
     static (string InputsFile, long Parameters, double MeanPositions) Prepare(Shape shape, Settings s, TaskDataset data, string dir)
     {
         var texts = data.Examples.Select(e => e.Text).ToList();
-        ITextTokenizer tokenizer = shape.Name == "gpt2-small"
-            ? TokenizerLoader.FromFolder(s.GptTokenizer)
-            : Cl100kSubsetTokenizer.Train(texts.Select(s.Preset.Template.Render), LlamaVocabulary);
-        var config = shape.Config(tokenizer);
-        using var model = HfCheckpoint.Create(config, s.Seed);
+        var (tokenizer, tokenizerSource) = shape.Tokenizer(s.GptTokenizer, texts.Select(s.Preset.Template.Render));
+        using var model = HfCheckpoint.Create(shape.Config(tokenizer), s.Seed);
         HfCheckpoint.Save(model, dir);
-        TokenizerFiles.Save(tokenizer, shape.Name == "gpt2-small" ? s.GptTokenizer : null, dir);
+        TokenizerFiles.Save(tokenizer, tokenizerSource, dir);
 
         var classes = data.Labels.ToList();
         var classifier = new PromptedClassifier(model, tokenizer, classes, classes.Select(s.Preset.Verbalizer.WordsFor).ToList(), s.Preset.Template.Render);

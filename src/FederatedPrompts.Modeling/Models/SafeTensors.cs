@@ -365,20 +365,20 @@ public static class SafeTensors
         return map;
     }
 
-    /// <summary>Reads the data of the given tensors (from <see cref="ReadCheckpointHeaders"/>) as float32 CPU tensors.</summary>
-    public static Dictionary<string, Tensor> ReadTensors(IEnumerable<(Header File, Entry Entry)> tensors)
+    /// <summary>
+    /// All tensors of a checkpoint folder (single file or sharded) as float32 CPU tensors. Loading a model does not come
+    /// here: <see cref="HfCheckpoint.Load"/> reads each tensor into its parameter (<see cref="ReadInto"/>).
+    /// </summary>
+    public static Dictionary<string, Tensor> ReadCheckpoint(string dir)
     {
         var result = new Dictionary<string, Tensor>();
-        foreach (var group in tensors.GroupBy(t => t.File))
+        foreach (var group in ReadCheckpointHeaders(dir).Values.GroupBy(t => t.File))
         {
             using var stream = File.OpenRead(group.Key.File);
             foreach (var (header, entry) in group) result[entry.Name] = ReadTensor(stream, header, entry);
         }
         return result;
     }
-
-    /// <summary>All tensors of a checkpoint folder (single file or sharded) as float32 CPU tensors.</summary>
-    public static Dictionary<string, Tensor> ReadCheckpoint(string dir) => ReadTensors(ReadCheckpointHeaders(dir).Values);
 
     /// <summary>
     /// Writes a checkpoint folder: one <c>model.safetensors</c>, or, when <paramref name="maxShardBytes"/> is given

@@ -10,6 +10,9 @@ namespace FederatedPrompts.Modeling.Training;
 /// <summary>Size of a GPT-2-style model trained from scratch.</summary>
 public sealed record GptShape(int Layers = 4, int Hidden = 128, int Heads = 4, int Context = 64)
 {
+    /// <summary>GPT-2 small's layers, width and heads (124 M parameters with GPT-2's vocabulary) at the context of 128 the benchmarks use (GPT-2's own is 1,024).</summary>
+    public static readonly GptShape Gpt2SmallContext128 = new(Layers: 12, Hidden: 768, Heads: 12, Context: 128);
+
     public TransformerConfig ToConfig(int vocabSize, ITextTokenizer tokenizer) => new()
     {
         Family = ModelFamily.Gpt2, VocabSize = vocabSize, HiddenSize = Hidden, NumLayers = Layers, NumHeads = Heads,
