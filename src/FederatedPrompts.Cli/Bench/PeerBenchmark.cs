@@ -203,7 +203,10 @@ public static class PeerBenchmark
     static (string InputsFile, long Parameters, double MeanPositions) Prepare(Shape shape, Settings s, TaskDataset data, string dir)
     {
         var texts = data.Examples.Select(e => e.Text).ToList();
-        var (tokenizer, tokenizerSource) = shape.Tokenizer(s.GptTokenizer, texts.Select(s.Preset.Template.Render));
+        // The label words go into the texts a tokenizer is trained on: a class is scored by its words' tokens, which a few
+        // texts need not contain.
+        var (tokenizer, tokenizerSource) = shape.Tokenizer(s.GptTokenizer,
+            texts.Select(s.Preset.Template.Render).Concat(data.Labels.SelectMany(s.Preset.Verbalizer.WordsFor)));
         using var model = HfCheckpoint.Create(shape.Config(tokenizer), s.Seed);
         HfCheckpoint.Save(model, dir);
         TokenizerFiles.Save(tokenizer, tokenizerSource, dir);
